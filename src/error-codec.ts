@@ -1,0 +1,127 @@
+/**
+ * Carries errors across the worker boundary intact: class name, message,
+ * stack, `code`, the `cause` chain and own enumerable properties.
+ *
+ * Structured clone alone keeps only the message and stack of built-in error
+ * types and drops the class, so a user's `class NotFound extends Error` would
+ * arrive as a plain Error. Instead the worker encodes a plain record, and the
+ * parent rebuilds it: as the registered class when one is registered under
+ * that name (see `registerError`), as the built-in class for built-ins, and as
+ * an Error whose `name` says the original class otherwise.
+ */
+
+import { SluiceError, TaskFailedError } from './errors.js';
+
+export interface EncodedError {
+  /** true: an Error (or subclass); false: a thrown non-Error value in `value`. */
+  isError: boolean;
+  name: string;
+  message: string;
+  stack: string | undefined;
+  props: Record<string, unknown> | undefined;
+  cause: EncodedError | undefined;
+  hasCause: boolean;
+  value?: unknown;
+}
+
+type ErrorClass = new (...args: never[]) => Error;
+
+const registry = new Map<string, ErrorClass>();
+const builtins: Record<string, ErrorClass> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/**
+ * Makes errors of `cls` arrive in the parent as real instances of `cls`
+ * (`instanceof` works). Register the class in the process that calls
+ * `pool.run()`; the worker needs nothing. Classes are matched by `name`
+ * (pass `name` when two classes share one).
+ */
+export function registerError(cls: ErrorClass, name: string = cls.name): void {
+  if (typeof cls !== 'function') throw new TypeError('registerError expects an Error class');
+  registry.set(name, cls);
+}
+
+const MAX_DEPTH = 8;
+
+export function encodeError(err: unknown, depth = 0): EncodedError {
+  if (!(err instanceof Error)) {
+    return { isError: false, name: 'NonError', message: '', stack: undefined, props: undefined, cause: undefined, hasCause: false, value: cloneable(err) };
+  }
+  let props: Record<string, unknown> | undefined;
+  for (const key of Object.keys(err)) {
+    if (key === 'cause' || key === 'stack' || key === 'message') continue;
+    props ??= {};
+    props[key] = cloneable((err as unknown as Record<string, unknown>)[key]);
+  }
+  // `code` is often a getter or non-enumerable own property on Node's errors.
+  const code = (err as { code?: unknown }).code;
+  if (code !== undefined && (props === undefined || !('code' in props))) {
+    props ??= {};
+    props.code = cloneable(code);
+  }
+  const hasCause = 'cause' in err && depth < MAX_DEPTH;
+  return {
+    isError: true,
+    name: err.name,
+    message: err.message,
+    stack: err.stack,
+    props,
+    hasCause,
+    cause: hasCause ? encodeError(err.cause, depth + 1) : undefined,
+  };
+}
+
+export function decodeError(enc: EncodedError, taskName: string): Error {
+  if (!enc.isError) return new TaskFailedError(taskName, enc.value);
+  return rebuild(enc);
+}
+
+function rebuild(enc: EncodedError): Error {
+  if (!enc.isError) return new TaskFailedError('(cause)', enc.value);
+  const cls = registry.get(enc.name) ?? builtins[enc.name];
+  // Object.create skips the constructor: a user's constructor may demand
+  // arguments we cannot know, and must not run side effects here.
+  const err = Object.create((cls ?? Error).prototype as object) as Error;
+  Object.defineProperty(err, 'message', { value: enc.message, writable: true, configurable: true, enumerable: false });
+  if (enc.stack !== undefined) Object.defineProperty(err, 'stack', { value: enc.stack, writable: true, configurable: true, enumerable: false });
+  if (cls === undefined || (err.name !== enc.name && !(err instanceof SluiceError))) {
+    Object.defineProperty(err, 'name', { value: enc.name, writable: true, configurable: true, enumerable: false });
+  }
+  if (enc.props) {
+    for (const [k, v] of Object.entries(enc.props)) {
+      if (k === 'name') continue;
+      try {
+        (err as unknown as Record<string, unknown>)[k] = v;
+      } catch {
+        Object.defineProperty(err, k, { value: v, writable: true, configurable: true, enumerable: true });
+      }
+    }
+  }
+  if (enc.hasCause && enc.cause) {
+    Object.defineProperty(err, 'cause', { value: rebuild(enc.cause), writable: true, configurable: true, enumerable: false });
+  }
+  return err;
+}
+
+/** A value that survives structured clone: the value itself, or a string description. */
+function cloneable(value: unknown): unknown {
+  if (typeof value === 'symbol') return value.toString();
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return value;
+  if (typeof value === 'function') return `[Function ${(value as { name?: string }).name ?? 'anonymous'}]`;
+  try {
+    return structuredClone(value);
+  } catch {
+    try {
+      return JSON.parse(JSON.stringify(value)) as unknown;
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
+}

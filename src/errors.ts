@@ -1,0 +1,207 @@
+/**
+ * Every error sluice raises. One class per failure, each with a stable `code`
+ * users can match on instead of message text, and `cause` where there is one.
+ *
+ * `instanceof` works across duplicate copies of the package (two versions in
+ * one node_modules tree) because each class checks a `Symbol.for` brand rather
+ * than its prototype chain alone.
+ */
+
+const kBrand = Symbol.for('sluice.error');
+
+export const ErrorCodes = {
+  QUEUE_FULL: 'ERR_SLUICE_QUEUE_FULL',
+  QUEUE_TIMEOUT: 'ERR_SLUICE_QUEUE_TIMEOUT',
+  TASK_TIMEOUT: 'ERR_SLUICE_TASK_TIMEOUT',
+  TASK_ABORTED: 'ERR_SLUICE_TASK_ABORTED',
+  DEADLINE_EXCEEDED: 'ERR_SLUICE_DEADLINE_EXCEEDED',
+  WORKER_CRASHED: 'ERR_SLUICE_WORKER_CRASHED',
+  POOL_CLOSED: 'ERR_SLUICE_POOL_CLOSED',
+  UNKNOWN_TASK: 'ERR_SLUICE_UNKNOWN_TASK',
+  SERIALIZATION: 'ERR_SLUICE_SERIALIZATION',
+  INVALID_OPTION: 'ERR_SLUICE_INVALID_OPTION',
+  MODULE_LOAD: 'ERR_SLUICE_MODULE_LOAD',
+  TASK_FAILED: 'ERR_SLUICE_TASK_FAILED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Base class of every sluice error. */
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    Object.defineProperty(this, kBrand, { value: true });
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    // The base class accepts any branded error; subclasses also need a matching code.
+    if (this === SluiceError) return (value as Record<symbol, unknown>)[kBrand] === true;
+    return Function.prototype[Symbol.hasInstance].call(this, value) as boolean;
+  }
+}
+
+/** The queue holds `capacity` tasks and the overflow policy is `reject`. */
+export class QueueFullError extends SluiceError {
+  readonly capacity: number;
+  constructor(capacity: number, running: number) {
+    super(ErrorCodes.QUEUE_FULL, `queue is full: ${capacity} waiting, ${running} running`);
+    this.capacity = capacity;
+  }
+}
+
+/** With `overflow: 'wait'`, the task found no room within `queueTimeoutMs`. */
+export class QueueTimeoutError extends SluiceError {
+  constructor(waitedMs: number) {
+    super(ErrorCodes.QUEUE_TIMEOUT, `no room in the queue within ${waitedMs} ms`);
+  }
+}
+
+/** The task ran longer than its `timeoutMs`; its worker was replaced. */
+export class TaskTimeoutError extends SluiceError {
+  readonly timeoutMs: number;
+  readonly taskName: string;
+  constructor(taskName: string, timeoutMs: number) {
+    super(ErrorCodes.TASK_TIMEOUT, `task "${taskName}" ran longer than ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+    this.taskName = taskName;
+  }
+}
+
+/** The task's `deadlineMs`, counted from submission, passed before it finished. */
+export class DeadlineExceededError extends SluiceError {
+  readonly deadlineMs: number;
+  readonly taskName: string;
+  constructor(taskName: string, deadlineMs: number, whileQueued: boolean) {
+    super(
+      ErrorCodes.DEADLINE_EXCEEDED,
+      `task "${taskName}" missed its deadline of ${deadlineMs} ms ${whileQueued ? 'while queued' : 'while running'}`,
+    );
+    this.deadlineMs = deadlineMs;
+    this.taskName = taskName;
+  }
+}
+
+/** The caller's signal aborted the task. The signal's reason is the `cause`. */
+export class TaskAbortedError extends SluiceError {
+  constructor(taskName: string, reason: unknown) {
+    super(ErrorCodes.TASK_ABORTED, `task "${taskName}" was aborted`, { cause: reason });
+  }
+}
+
+export interface WorkerCrashDetails {
+  workerId: number;
+  taskName?: string | undefined;
+  exitCode?: number | null | undefined;
+  signal?: string | null | undefined;
+  reason: 'exit' | 'error' | 'oom' | 'signal';
+}
+
+/** The worker running the task died. The pool has replaced it. */
+export class WorkerCrashedError extends SluiceError {
+  readonly workerId: number;
+  readonly taskName: string | undefined;
+  readonly exitCode: number | null | undefined;
+  readonly signal: string | null | undefined;
+  readonly reason: WorkerCrashDetails['reason'];
+  constructor(details: WorkerCrashDetails, cause?: unknown) {
+    const what =
+      details.reason === 'oom'
+        ? 'ran out of memory'
+        : details.reason === 'signal'
+          ? `was killed by ${details.signal ?? 'a signal'}`
+          : details.reason === 'error'
+            ? 'threw an uncaught exception'
+            : `exited with code ${String(details.exitCode)}`;
+    const task = details.taskName === undefined ? '' : ` while running "${details.taskName}"`;
+    super(ErrorCodes.WORKER_CRASHED, `worker ${details.workerId} ${what}${task}`, cause === undefined ? undefined : { cause });
+    this.workerId = details.workerId;
+    this.taskName = details.taskName;
+    this.exitCode = details.exitCode;
+    this.signal = details.signal;
+    this.reason = details.reason;
+  }
+}
+
+/** The pool is closing or closed and takes no more work. */
+export class PoolClosedError extends SluiceError {
+  constructor(message = 'pool is closed') {
+    super(ErrorCodes.POOL_CLOSED, message);
+  }
+}
+
+/** The task name is not exported by the worker module. */
+export class UnknownTaskError extends SluiceError {
+  readonly taskName: string;
+  readonly available: readonly string[];
+  constructor(taskName: string, available: readonly string[]) {
+    super(
+      ErrorCodes.UNKNOWN_TASK,
+      `unknown task "${taskName}"; the module exports: ${available.length ? available.join(', ') : '(no functions)'}`,
+    );
+    this.taskName = taskName;
+    this.available = available;
+  }
+}
+
+/** An input or output could not be structured-cloned across the worker boundary. */
+export class SerializationError extends SluiceError {
+  readonly taskName: string;
+  constructor(taskName: string, direction: 'input' | 'output', cause: unknown) {
+    super(ErrorCodes.SERIALIZATION, `the ${direction} of task "${taskName}" cannot be cloned to send it across the worker boundary`, { cause });
+    this.taskName = taskName;
+  }
+}
+
+/** An option has the wrong type or value. The message names the option, the expectation and what was got. */
+export class InvalidOptionError extends SluiceError {
+  readonly option: string;
+  constructor(option: string, expected: string, got: unknown) {
+    super(ErrorCodes.INVALID_OPTION, `${option} must be ${expected}, got ${describe(got)}`);
+    this.option = option;
+  }
+}
+
+/** The worker module could not be imported. The loader's error is the `cause`. */
+export class ModuleLoadError extends SluiceError {
+  readonly module: string;
+  constructor(module: string, cause: unknown) {
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    super(ErrorCodes.MODULE_LOAD, `cannot load worker module ${module}${detail}`, { cause });
+    this.module = module;
+  }
+}
+
+/**
+ * A task threw something that is not an Error (a string, a number, a plain
+ * object). The thrown value is kept as `thrown`.
+ */
+export class TaskFailedError extends SluiceError {
+  readonly thrown: unknown;
+  constructor(taskName: string, thrown: unknown) {
+    super(ErrorCodes.TASK_FAILED, `task "${taskName}" threw a non-Error value: ${describe(thrown)}`);
+    this.thrown = thrown;
+  }
+}
+
+/** `-1 (number)`, `"x" (string)`, `[object Object] (object)`: the value with its type. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  const type = Array.isArray(value) ? 'array' : typeof value;
+  let shown: string;
+  try {
+    shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' ? JSON.stringify(value) ?? String(value) : String(value);
+  } catch {
+    shown = Object.prototype.toString.call(value);
+  }
+  if (shown.length > 80) shown = `${shown.slice(0, 77)}...`;
+  return `${shown} (${type})`;
+}

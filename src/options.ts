@@ -1,0 +1,120 @@
+/**
+ * Every option of `createPool` and `pool.run`, documented in one place.
+ * Validation lives in validate.ts; defaults are stated here with `@default`.
+ */
+
+import type { Transferable } from './types.js';
+import type { Clock } from './clock.js';
+import type { TaskModule, UntypedModule } from './types.js';
+
+export type PoolKind = 'thread';
+
+export type OverflowPolicy = 'reject' | 'wait';
+
+export interface QueueOptions {
+  /**
+   * How many tasks may wait for a worker (not counting those running). Past
+   * that, `overflow` decides. `Infinity` is allowed but gives up the bound.
+   * @default 10_000
+   */
+  capacity?: number;
+  /**
+   * What `run()` does when the queue is full: `'reject'` rejects at once with
+   * `QueueFullError`; `'wait'` waits for room (honouring `signal` and
+   * `queueTimeoutMs`).
+   * @default 'reject'
+   */
+  overflow?: OverflowPolicy;
+}
+
+export interface DynamicSize {
+  /** Workers kept even when idle. @default 0 */
+  min?: number;
+  /** Workers at most. @default CPUs available to this process */
+  max?: number;
+  /** A worker idle this long is retired (never below `min`). @default 30_000 */
+  idleTimeoutMs?: number;
+}
+
+export interface ResourceLimits {
+  /** Heap cap of each worker, in MiB. A worker that passes it dies and its task rejects with `WorkerCrashedError` (reason `oom`). */
+  maxOldGenerationSizeMb?: number;
+  maxYoungGenerationSizeMb?: number;
+  codeRangeSizeMb?: number;
+  stackSizeMb?: number;
+}
+
+export interface PoolOptions<M extends TaskModule = UntypedModule> {
+  /**
+   * Execution model. `'thread'`: worker_threads, for CPU-bound work.
+   * @default 'thread'
+   */
+  kind?: PoolKind;
+  /** The worker module: a `file:` URL or an absolute path. Each exported function is a task. */
+  module: URL | string;
+  /**
+   * A fixed number of workers, or `{ min, max, idleTimeoutMs }` to grow under
+   * queue pressure and retire idle workers.
+   * @default os.availableParallelism()
+   */
+  size?: number | DynamicSize;
+  queue?: QueueOptions;
+  /**
+   * Running-time limit of each task, in ms (time in the queue does not
+   * count). On expiry the task rejects with `TaskTimeoutError` and its worker
+   * is replaced. Overridable per call.
+   * @default Infinity (no limit)
+   */
+  timeoutMs?: number;
+  /**
+   * With `overflow: 'wait'`, how long `run()` may wait for room before
+   * rejecting with `QueueTimeoutError`. Overridable per call.
+   * @default Infinity
+   */
+  queueTimeoutMs?: number;
+  /**
+   * After a running task is aborted, how long its worker may take to notice
+   * (`ctx.signal`) and settle before it is terminated and replaced.
+   * @default 1000
+   */
+  abortGraceMs?: number;
+  /** Per-worker V8 resource limits (thread workers). */
+  resourceLimits?: ResourceLimits;
+  /**
+   * Tasks sent ahead to one worker before earlier ones finish. Pipelining
+   * hides the message round trip for small tasks. `'auto'` adapts it to the
+   * observed task duration (long tasks get 1, tiny tasks up to 64).
+   * @default 'auto'
+   */
+  pipeline?: number | 'auto';
+  /** Node CLI flags for workers. @default process.execArgv (so `--import tsx` reaches the workers) */
+  execArgv?: string[];
+  /** Environment of the workers. @default process.env */
+  env?: Record<string, string | undefined>;
+  /** A name for logs, ids and metrics. @default 'sluice' */
+  name?: string;
+  /** Time source for queue, deadline, timeout and idle timers. Tests pass a `ManualClock`. @default systemClock */
+  clock?: Clock;
+  /** Type-only: lets the module type flow from options. Never set at run time. */
+  readonly __module?: M;
+}
+
+export interface RunOptions {
+  /** Cancels the task: removed from the queue, or `ctx.signal` aborted if running. */
+  signal?: AbortSignal;
+  /** Running-time limit for this task, in ms. @default the pool's `timeoutMs` */
+  timeoutMs?: number;
+  /** Limit counted from submission, queue time included, in ms. @default Infinity */
+  deadlineMs?: number;
+  /** With `overflow: 'wait'`: how long to wait for room. @default the pool's `queueTimeoutMs` */
+  queueTimeoutMs?: number;
+  /** Objects to move to the worker instead of copying (ArrayBuffers, MessagePorts). */
+  transfer?: readonly Transferable[];
+  /** Ties this task to a request: present in `ctx`, events, errors and logs. @default generated */
+  correlationId?: string;
+}
+
+export interface CloseOptions {
+  /** After this long, still-running and queued tasks are rejected and workers terminated. @default 30_000 */
+  timeoutMs?: number;
+}

@@ -1,0 +1,68 @@
+/**
+ * The wire between the pool and a worker. Messages are flat arrays, not
+ * objects: one structured-clone header per batch instead of one object per
+ * task, and no property names on the wire.
+ *
+ * Parent -> worker
+ *   [Op.Run, name0, input0, id0, corr0, name1, input1, id1, corr1, ...]
+ *       a batch of tasks, in dispatch order. The worker numbers them by
+ *       arrival (its own counter); the parent numbers them the same way, so
+ *       no task id crosses the wire. `name` is the index in the task list the
+ *       worker sent in Ready. `corr` is the correlation id or null.
+ *   [Op.Abort, seq, kind]  abort the task with that per-worker sequence number (kind: AbortKind)
+ *   [Op.Close]             finish in-flight work and exit
+ *
+ * Worker -> parent
+ *   [Op.Ready, taskNames]
+ *   [Op.InitError, EncodedError]
+ *   [Op.Results, seq0, status0, value0, seq1, status1, value1, ...]
+ *       status: Status.Ok (value is the output) or Status.Error (value is an
+ *       EncodedError) or Status.Unclonable (the output could not be cloned;
+ *       value is an EncodedError of the clone failure)
+ *
+ * Per-worker shared memory (thread workers): an Int32 "last started seq" and
+ * a ring of Float64 start times, written by the worker as each task starts.
+ * The pool reads them to tell a task that is running from one still waiting
+ * in the worker's inbox, without any message per task.
+ */
+
+export const enum Op {
+  Run = 1,
+  Abort = 2,
+  Close = 3,
+  Ready = 10,
+  InitError = 11,
+  Results = 12,
+}
+
+/** Why the pool aborted a running task; the worker turns it into the signal's reason. */
+export const enum AbortKind {
+  Cancelled = 0,
+  TimedOut = 1,
+}
+
+export const enum Status {
+  Ok = 0,
+  Error = 1,
+  Unclonable = 2,
+}
+
+/** Slots in the start-time ring; the pool never has more than this in flight on one worker. */
+export const START_RING = 256;
+/** Bytes of the per-worker shared state: Int32 seq + padding, then the Float64 ring. */
+export const SHARED_STATE_BYTES = 8 + 8 * START_RING;
+
+/** The data a worker is started with. */
+export interface WorkerInit {
+  module: string;
+  workerId: number;
+  /** SharedArrayBuffer of SHARED_STATE_BYTES, or null where memory is not shared. */
+  state: SharedArrayBuffer | null;
+  /** Prefix for generated correlation ids. */
+  corrPrefix: string;
+}
+
+/** Wall-clock milliseconds with sub-millisecond precision, comparable across threads. */
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}

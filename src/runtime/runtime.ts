@@ -1,0 +1,198 @@
+/**
+ * The worker-side runtime: the only sluice code that runs inside a worker.
+ * It imports the task module, reports the task names, runs batches of tasks
+ * as they arrive and sends their results back in batches.
+ *
+ * It is transport-agnostic: the thread entry and the process entry each hand
+ * it a `Transport`, so both kinds of worker behave the same.
+ */
+
+import type { Transferable } from '../types.js';
+import { encodeError, type EncodedError } from '../error-codec.js';
+import { AbortKind, epochNow, Op, START_RING, Status, type WorkerInit } from '../protocol.js';
+import { collectTasks, type TaskFn } from './collect-tasks.js';
+
+export interface Transport {
+  post(message: unknown[], transfer?: Transferable[]): void;
+  onMessage(listener: (message: unknown[]) => void): void;
+}
+
+/** What a task receives as its second argument. */
+export interface TaskContext {
+  /** Aborted when the caller cancels the task or its time runs out. */
+  readonly signal: AbortSignal;
+  /** The pool's id for this task. */
+  readonly taskId: number;
+  /** Given at submit, or generated: the same id the pool's events and errors carry. */
+  readonly correlationId: string;
+  /** The id of the worker running the task. */
+  readonly workerId: number;
+  /** Transfer these objects with the result instead of copying them (ArrayBuffers, MessagePorts). */
+  transfer(...items: Transferable[]): void;
+}
+
+class Context implements TaskContext {
+  readonly taskId: number;
+  readonly workerId: number;
+  readonly seq: number;
+  #corr: string | null;
+  #prefix: string;
+  #controller: AbortController | undefined;
+  #outbox: Outbox;
+
+  constructor(seq: number, taskId: number, corr: string | null, workerId: number, prefix: string, outbox: Outbox) {
+    this.seq = seq;
+    this.taskId = taskId;
+    this.#corr = corr;
+    this.workerId = workerId;
+    this.#prefix = prefix;
+    this.#outbox = outbox;
+  }
+
+  get correlationId(): string {
+    return (this.#corr ??= `${this.#prefix}${this.taskId}`);
+  }
+
+  // Created on first use: most tasks never look at their signal, and an
+  // AbortController per task is the largest allocation on this path.
+  get signal(): AbortSignal {
+    return (this.#controller ??= new AbortController()).signal;
+  }
+
+  abort(reason: unknown): void {
+    (this.#controller ??= new AbortController()).abort(reason);
+  }
+
+  transfer(...items: Transferable[]): void {
+    this.#outbox.transfer.push(...items);
+  }
+}
+
+interface Outbox {
+  items: unknown[];
+  transfer: Transferable[];
+}
+
+function abortReason(kind: AbortKind): DOMException {
+  return kind === AbortKind.TimedOut
+    ? new DOMException('The task ran out of time', 'TimeoutError')
+    : new DOMException('The task was cancelled', 'AbortError');
+}
+
+export function startRuntime(transport: Transport, init: WorkerInit): void {
+  const started = init.state ? new Int32Array(init.state, 0, 1) : null;
+  const startTimes = init.state ? new Float64Array(init.state, 8, START_RING) : null;
+  let tasks: TaskFn[] = [];
+  let received = 0;
+  /** Tasks still running asynchronously, by seq, so an abort can reach them. */
+  const running = new Map<number, Context>();
+  /** Aborts that arrived before their task started (still in this batch). */
+  const abortedEarly = new Set<number>();
+  const outbox: Outbox = { items: [], transfer: [] };
+  let flushQueued = false;
+  const flush = (): void => {
+    flushQueued = false;
+    const items = outbox.items;
+    if (items.length === 0) return;
+    const transfer = outbox.transfer;
+    outbox.items = [];
+    outbox.transfer = [];
+    items.unshift(Op.Results);
+    try {
+      transport.post(items, transfer.length ? transfer : undefined);
+    } catch {
+      // Some output in this batch cannot be cloned. Send the results one by
+      // one so only the offending task fails.
+      for (let i = 1; i < items.length; i += 3) {
+        const triple = [Op.Results, items[i], items[i + 1], items[i + 2]];
+        try {
+          transport.post(triple, transfer.length ? transfer : undefined);
+        } catch (err) {
+          transport.post([Op.Results, items[i], Status.Unclonable, encodeError(err)]);
+        }
+      }
+    }
+  };
+  const push = (seq: number, status: Status, value: unknown): void => {
+    outbox.items.push(seq, status, value);
+    if (!flushQueued) {
+      flushQueued = true;
+      queueMicrotask(flush);
+    }
+  };
+
+  const runOne = (fn: TaskFn, input: unknown, ctx: Context): void => {
+    const seq = ctx.seq;
+    if (startTimes !== null && started !== null) {
+      startTimes[seq % START_RING] = epochNow();
+      Atomics.store(started, 0, seq);
+    }
+    let out: unknown;
+    try {
+      out = fn(input, ctx);
+    } catch (err) {
+      push(seq, Status.Error, encodeError(err));
+      return;
+    }
+    if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<unknown>).then === 'function') {
+      running.set(seq, ctx);
+      (out as PromiseLike<unknown>).then(
+        (value) => {
+          running.delete(seq);
+          push(seq, Status.Ok, value);
+        },
+        (err: unknown) => {
+          running.delete(seq);
+          push(seq, Status.Error, encodeError(err));
+        },
+      );
+    } else {
+      push(seq, Status.Ok, out);
+    }
+  };
+
+  const onMessage = (msg: unknown[]): void => {
+    switch (msg[0]) {
+      case Op.Run: {
+        for (let i = 1; i < msg.length; i += 4) {
+          const seq = ++received;
+          const ctx = new Context(seq, msg[i + 2] as number, msg[i + 3] as string | null, init.workerId, init.corrPrefix, outbox);
+          if (abortedEarly.delete(seq)) {
+            push(seq, Status.Error, encodeError(new Error('aborted before it started')));
+            continue;
+          }
+          const fn = tasks[msg[i] as number];
+          if (fn === undefined) {
+            push(seq, Status.Error, encodeError(new Error(`no task at index ${String(msg[i])}`)));
+            continue;
+          }
+          runOne(fn, msg[i + 1], ctx);
+        }
+        break;
+      }
+      case Op.Abort: {
+        const seq = msg[1] as number;
+        const ctx = running.get(seq);
+        if (ctx !== undefined) ctx.abort(abortReason(msg[2] as AbortKind));
+        else if (seq > received) abortedEarly.add(seq);
+        break;
+      }
+      default:
+        break;
+    }
+  };
+
+  transport.onMessage(onMessage);
+
+  import(init.module).then(
+    (ns: Record<string, unknown>) => {
+      const collected = collectTasks(ns);
+      tasks = collected.map(([, fn]) => fn);
+      transport.post([Op.Ready, collected.map(([name]) => name)]);
+    },
+    (err: unknown) => {
+      const enc: EncodedError = encodeError(err);
+      transport.post([Op.InitError, enc]);
+    },
+  );
+}

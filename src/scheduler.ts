@@ -1,0 +1,772 @@
+/**
+ * The engine: owns the queue, the workers and every task's life from
+ * submission to settlement. The public `Pool` (pool.ts) is a thin facade.
+ *
+ * Invariants (each relied on below):
+ * - A task settles exactly once, through `#settle`, which is the only place
+ *   that calls `resolve`/`reject`, removes abort listeners and cancels timers.
+ * - A task is in exactly one place: the waiting list, the queue, a worker's
+ *   outbox, a worker's in-flight ring, or nowhere (settled). An "orphan" is a
+ *   settled task (aborted, timed out) whose worker may still be running it;
+ *   it keeps its in-flight slot until the worker answers or is killed, so the
+ *   pool never runs more than it admits to.
+ * - Workers are replaced on exit, never before, so there are never more than
+ *   `max` threads alive.
+ */
+
+import type { Transferable } from './types.js';
+import { randomBytes } from 'node:crypto';
+import type { Clock } from './clock.js';
+import { decodeError, type EncodedError } from './error-codec.js';
+import {
+  DeadlineExceededError,
+  ModuleLoadError,
+  PoolClosedError,
+  QueueFullError,
+  QueueTimeoutError,
+  SerializationError,
+  TaskAbortedError,
+  TaskTimeoutError,
+  UnknownTaskError,
+  WorkerCrashedError,
+} from './errors.js';
+import type { RunOptions } from './options.js';
+import { AbortKind, Op, Status } from './protocol.js';
+import { FifoQueue, type TaskQueue } from './queue/task-queue.js';
+import { selectWorker } from './select.js';
+import { Task, TaskState, TaskTimer } from './task.js';
+import { CallbackTimer, TimerHeap } from './timer-heap.js';
+import { checkRunOptions, type ResolvedPoolOptions } from './validate.js';
+import type { ExitInfo, WorkerEvents, WorkerHandle } from './worker/handle.js';
+import { ThreadWorker } from './worker/thread.js';
+import { INFLIGHT_MASK, SlotState, WorkerSlot } from './worker-slot.js';
+
+export type PoolState = 'starting' | 'running' | 'closing' | 'closed' | 'failed';
+
+export interface PoolStats {
+  /** Workers alive or starting (never more than the configured maximum). */
+  readonly size: number;
+  readonly workers: { readonly busy: number; readonly idle: number; readonly starting: number };
+  /** Tasks waiting in the queue. */
+  readonly queued: number;
+  /** Calls waiting for room in a full queue (`overflow: 'wait'`). */
+  readonly waiting: number;
+  /** Tasks sent to workers and not yet settled. */
+  readonly running: number;
+  readonly submitted: number;
+  readonly completed: number;
+  /** Accepted tasks that ended in an error (thrown, timed out, aborted, crashed). */
+  readonly failed: number;
+  /** Calls the pool refused (queue full, closed, unknown task, bad options). */
+  readonly rejected: number;
+  readonly state: PoolState;
+}
+
+/** Creates a worker for a slot; the thread kind is the default, other kinds plug in here. */
+export type SpawnWorker = (id: number, events: WorkerEvents) => WorkerHandle;
+
+const enum Outcome {
+  Completed = 0,
+  Failed = 1,
+  Rejected = 2,
+}
+
+/** Consecutive worker start failures (after the pool once started) that fail the pool instead of respawning. */
+const MAX_START_FAILURES = 3;
+/** Auto pipeline: keep about this many milliseconds of work queued on each worker. */
+const PIPELINE_TARGET_MS = 1;
+const PIPELINE_MAX = 64;
+
+export class Scheduler {
+  readonly options: ResolvedPoolOptions;
+  readonly #clock: Clock;
+  readonly #timers: TimerHeap;
+  readonly #queue: TaskQueue<Task> = new FifoQueue<Task>();
+  readonly #waiting = new FifoQueue<Task>();
+  readonly #slots: WorkerSlot[] = [];
+  readonly #byId = new Map<number, WorkerSlot>();
+  readonly #spawnWorker: SpawnWorker;
+  readonly #events: WorkerEvents;
+  readonly corrPrefix: string;
+  #state: PoolState = 'starting';
+  #failure: Error | undefined;
+  #taskNames: Set<string> | undefined;
+  #taskList: string[] = [];
+  #nextTaskId = 1;
+  #nextWorkerId = 1;
+  #dirty: WorkerSlot[] = [];
+  #flushQueued = false;
+  #flushBound = (): void => this.#flush();
+  #onTimerBound = (task: Task): void => this.#onTimer(task);
+  #onDeadlineBound = (task: Task): void => this.#onDeadline(task);
+  #readyWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  #startFailures = 0;
+  #everReady = false;
+  #reffed = true;
+  #startPromise: Promise<void>;
+  #startResolve!: () => void;
+  #startReject!: (err: unknown) => void;
+  #closePromise: Promise<void> | undefined;
+  #closeTimer: CallbackTimer | undefined;
+  #allExited: (() => void)[] = [];
+  #running = 0;
+  #submitted = 0;
+  #completed = 0;
+  #failed = 0;
+  #rejected = 0;
+
+  constructor(options: ResolvedPoolOptions, spawnWorker?: SpawnWorker) {
+    this.options = options;
+    this.#clock = options.clock;
+    this.#timers = new TimerHeap(options.clock);
+    this.corrPrefix = `${options.name}-${randomBytes(3).toString('hex')}-`;
+    this.#spawnWorker =
+      spawnWorker ??
+      ((id, events) =>
+        new ThreadWorker(
+          { id, moduleUrl: options.moduleUrl, corrPrefix: this.corrPrefix, resourceLimits: options.resourceLimits, execArgv: options.execArgv, env: options.env },
+          events,
+        ));
+    this.#events = {
+      ready: (h, names) => this.#onReady(h, names),
+      initError: (h, err) => this.#onInitError(h, err),
+      results: (h, msg) => this.#onResults(h, msg),
+      exit: (h, info) => this.#onExit(h, info),
+    };
+    this.#startPromise = new Promise<void>((resolve, reject) => {
+      this.#startResolve = resolve;
+      this.#startReject = reject;
+    });
+    // Nobody may be listening yet; the rejection is delivered through start(), run() and ready().
+    this.#startPromise.catch(() => undefined);
+    const initial = Math.max(options.min, 1);
+    for (let i = 0; i < initial; i++) this.#spawn();
+  }
+
+  get state(): PoolState {
+    return this.#state;
+  }
+
+  start(): Promise<void> {
+    return this.#startPromise;
+  }
+
+  /** Task names the module exports, once a worker has loaded it. */
+  get taskNames(): readonly string[] {
+    return this.#taskList;
+  }
+
+  submit(name: string, input: unknown, opts: RunOptions | undefined): Promise<unknown> {
+    this.#submitted++;
+    const st = this.#state;
+    if (st !== 'running' && st !== 'starting') return this.#refuse(st === 'failed' ? (this.#failure as Error) : new PoolClosedError());
+    let timeoutMs = this.options.timeoutMs;
+    let deadlineMs = Infinity;
+    let queueTimeoutMs = this.options.queueTimeoutMs;
+    let signal: AbortSignal | undefined;
+    let correlation: string | null = null;
+    if (opts !== undefined) {
+      try {
+        checkRunOptions(opts);
+      } catch (err) {
+        return this.#refuse(err);
+      }
+      if (opts.timeoutMs !== undefined) timeoutMs = opts.timeoutMs;
+      if (opts.deadlineMs !== undefined) deadlineMs = opts.deadlineMs;
+      if (opts.queueTimeoutMs !== undefined) queueTimeoutMs = opts.queueTimeoutMs;
+      if (opts.correlationId !== undefined) correlation = opts.correlationId;
+      signal = opts.signal;
+      if (signal?.aborted) {
+        this.#failed++;
+        return Promise.reject(new TaskAbortedError(name, signal.reason));
+      }
+    }
+    if (typeof name !== 'string') return this.#refuse(new UnknownTaskError(String(name), this.#taskList));
+    if (this.#taskNames !== undefined && !this.#taskNames.has(name)) return this.#refuse(new UnknownTaskError(name, this.#taskList));
+
+    const now = this.#clock.now();
+    const task = new Task(this.#nextTaskId++, name, input, correlation, now, timeoutMs, deadlineMs, queueTimeoutMs);
+    const promise = new Promise<unknown>((resolve, reject) => {
+      task.resolve = resolve;
+      task.reject = reject;
+    });
+    if (opts !== undefined) {
+      if (opts.transfer !== undefined && opts.transfer.length > 0) task.transfer = opts.transfer;
+      if (signal !== undefined) {
+        task.signal = signal;
+        task.onAbort = () => this.#abort(task);
+        signal.addEventListener('abort', task.onAbort, { once: true });
+      }
+      if (deadlineMs !== Infinity) {
+        task.deadline = new TaskTimer(task, this.#onDeadlineBound);
+        this.#timers.schedule(task.deadline, now + deadlineMs);
+      }
+    }
+
+    if (this.#queue.size === 0) {
+      const slot = selectWorker(this.#slots);
+      if (slot !== undefined) {
+        this.#assign(task, slot);
+        return promise;
+      }
+    }
+    if (this.#queue.size < this.options.capacity) {
+      task.state = TaskState.Queued;
+      this.#queue.push(task);
+      this.#grow();
+      if (!this.#reffed) this.#setRef(true);
+    } else if (this.options.overflow === 'reject') {
+      this.#settle(task, new QueueFullError(this.options.capacity, this.#running), undefined, Outcome.Rejected);
+    } else {
+      task.state = TaskState.Waiting;
+      this.#waiting.push(task);
+      if (queueTimeoutMs !== Infinity) {
+        task.timer = new TaskTimer(task, this.#onTimerBound);
+        this.#timers.schedule(task.timer, now + queueTimeoutMs);
+      }
+      if (!this.#reffed) this.#setRef(true);
+    }
+    return promise;
+  }
+
+  /** Resolves when the queue has room for one more task. */
+  ready(): Promise<void> {
+    if (this.#state === 'failed') return Promise.reject(this.#failure as Error);
+    if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new PoolClosedError());
+    if (this.#queue.size < this.options.capacity && this.#waiting.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+  }
+
+  stats(): PoolStats {
+    let busy = 0;
+    let idle = 0;
+    let starting = 0;
+    for (const s of this.#slots) {
+      if (s.state === SlotState.Starting) starting++;
+      else if (s.state === SlotState.Ready) {
+        if (s.load > 0) busy++;
+        else idle++;
+      }
+    }
+    return Object.freeze({
+      size: this.#slots.length,
+      workers: Object.freeze({ busy, idle, starting }),
+      queued: this.#queue.size,
+      waiting: this.#waiting.size,
+      running: this.#running,
+      submitted: this.#submitted,
+      completed: this.#completed,
+      failed: this.#failed,
+      rejected: this.#rejected,
+      state: this.#state,
+    });
+  }
+
+  /** Two-phase: stop accepting, drain queued and running work, then stop the workers; after `timeoutMs`, terminate. */
+  close(timeoutMs: number): Promise<void> {
+    if (this.#closePromise !== undefined) return this.#closePromise;
+    if (this.#state === 'failed' || this.#state === 'closed') return (this.#closePromise = this.#terminateAll(new PoolClosedError()));
+    this.#state = 'closing';
+    this.#rejectReadyWaiters(new PoolClosedError());
+    this.#closePromise = new Promise<void>((resolve) => {
+      this.#allExited.push(resolve);
+    });
+    if (timeoutMs !== Infinity) {
+      this.#closeTimer = new CallbackTimer(() => {
+        void this.#terminateAll(new PoolClosedError(`pool closed after its close timeout of ${timeoutMs} ms; the task had not finished`));
+      });
+      this.#timers.schedule(this.#closeTimer, this.#clock.now() + timeoutMs);
+    }
+    this.#setRef(true);
+    this.#checkDrained();
+    return this.#closePromise;
+  }
+
+  /** Immediate: every pending task rejects with PoolClosedError and all workers are killed. */
+  terminate(): Promise<void> {
+    const p = this.#terminateAll(new PoolClosedError('pool was terminated'));
+    this.#closePromise ??= p;
+    return p;
+  }
+
+  // ---- placement ----------------------------------------------------------
+
+  #assign(task: Task, slot: WorkerSlot): void {
+    if (!this.#reffed) this.#setRef(true);
+    task.state = TaskState.Dispatched;
+    task.slot = slot;
+    this.#running++;
+    if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
+    if (slot.outbox.length === 0) {
+      this.#dirty.push(slot);
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        queueMicrotask(this.#flushBound);
+      }
+    }
+    slot.outbox.push(task);
+    if (task.timeoutMs !== Infinity) {
+      task.timer ??= new TaskTimer(task, this.#onTimerBound);
+      this.#timers.schedule(task.timer, this.#clock.now() + task.timeoutMs);
+    }
+  }
+
+  /** Sends each worker's assembled batch as one message. */
+  #flush(): void {
+    this.#flushQueued = false;
+    const dirty = this.#dirty;
+    this.#dirty = [];
+    for (const slot of dirty) {
+      const batch = slot.outbox;
+      slot.outbox = [];
+      if (slot.state !== SlotState.Ready) {
+        // The worker died or is stopping between assignment and flush.
+        for (let i = batch.length - 1; i >= 0; i--) this.#requeue(batch[i] as Task);
+        continue;
+      }
+      const msg: unknown[] = [Op.Run];
+      let transfer: Transferable[] | undefined;
+      const sent: Task[] = [];
+      for (const task of batch) {
+        if (task.state === TaskState.Settled) continue; // aborted before it was sent
+        const idx = (slot.names as Map<string, number>).get(task.name);
+        if (idx === undefined) {
+          this.#running--;
+          task.state = TaskState.Queued;
+          this.#settle(task, new UnknownTaskError(task.name, this.#taskList), undefined, Outcome.Rejected);
+          continue;
+        }
+        msg.push(idx, task.input, task.id, task.correlation);
+        if (task.transfer !== undefined) (transfer ??= []).push(...task.transfer);
+        sent.push(task);
+      }
+      if (sent.length === 0) continue;
+      try {
+        slot.handle.send(msg, transfer);
+      } catch {
+        // One or more inputs cannot be cloned: send one by one to find them.
+        this.#sendOneByOne(slot, sent);
+        continue;
+      }
+      for (const task of sent) this.#markSent(slot, task);
+    }
+    this.#pump();
+  }
+
+  #sendOneByOne(slot: WorkerSlot, tasks: Task[]): void {
+    for (const task of tasks) {
+      const idx = (slot.names as Map<string, number>).get(task.name) as number;
+      try {
+        slot.handle.send([Op.Run, idx, task.input, task.id, task.correlation], task.transfer);
+      } catch (err) {
+        this.#running--;
+        task.state = TaskState.Queued;
+        this.#settle(task, new SerializationError(task.name, 'input', err), undefined, Outcome.Rejected);
+        continue;
+      }
+      this.#markSent(slot, task);
+    }
+  }
+
+  #markSent(slot: WorkerSlot, task: Task): void {
+    if (slot.inflightCount === 0 && this.options.pipeline === 'auto') slot.busySince = performance.now();
+    const seq = ++slot.seq;
+    task.seq = seq;
+    slot.inflight[seq & INFLIGHT_MASK] = task;
+    slot.inflightCount++;
+  }
+
+  /** Moves queued work onto workers with room; grows a dynamic pool under pressure. */
+  #pump(): void {
+    const queue = this.#queue;
+    while (queue.size > 0) {
+      const slot = selectWorker(this.#slots);
+      if (slot === undefined) break;
+      this.#assign(queue.shift() as Task, slot);
+    }
+    this.#admitWaiting();
+    this.#grow();
+  }
+
+  #admitWaiting(): void {
+    const cap = this.options.capacity;
+    while (this.#waiting.size > 0 && this.#queue.size < cap) {
+      const task = this.#waiting.shift() as Task;
+      if (task.timer !== undefined) this.#timers.cancel(task.timer);
+      task.state = TaskState.Queued;
+      const slot = this.#queue.size === 0 ? selectWorker(this.#slots) : undefined;
+      if (slot !== undefined) this.#assign(task, slot);
+      else this.#queue.push(task);
+    }
+    if (this.#readyWaiters.length > 0 && this.#waiting.size === 0 && this.#queue.size < cap) {
+      const waiters = this.#readyWaiters;
+      this.#readyWaiters = [];
+      for (const w of waiters) w.resolve();
+    }
+  }
+
+  #grow(): void {
+    if (this.#state !== 'running' && this.#state !== 'starting') return;
+    const pending = this.#queue.size;
+    if (pending === 0 || this.#slots.length >= this.options.max) return;
+    let starting = 0;
+    for (const s of this.#slots) if (s.state === SlotState.Starting) starting++;
+    // Every started worker is busy (the queue would be empty otherwise); add
+    // one unless enough are already on their way for the work waiting.
+    if (starting < pending && (this.#everReady || starting === 0)) this.#spawn();
+  }
+
+  #requeue(task: Task): void {
+    this.#running--;
+    task.slot = undefined;
+    task.seq = 0;
+    if (task.timer !== undefined) this.#timers.cancel(task.timer);
+    task.state = TaskState.Queued;
+    this.#queue.unshift(task);
+  }
+
+  // ---- worker lifecycle ----------------------------------------------------
+
+  #spawn(): void {
+    const id = this.#nextWorkerId++;
+    let handle: WorkerHandle;
+    try {
+      handle = this.#spawnWorker(id, this.#events);
+    } catch (err) {
+      this.#fail(new ModuleLoadError(this.options.moduleUrl, err));
+      return;
+    }
+    const depth = this.options.pipeline === 'auto' ? 1 : this.options.pipeline;
+    const slot = new WorkerSlot(handle, depth);
+    this.#slots.push(slot);
+    this.#byId.set(id, slot);
+    if (!this.#reffed) (handle as Partial<ThreadWorker>).ref?.(false);
+  }
+
+  #onReady(handle: WorkerHandle, names: string[]): void {
+    const slot = this.#byId.get(handle.id);
+    if (slot === undefined || slot.state !== SlotState.Starting) return;
+    slot.names = new Map(names.map((n, i) => [n, i]));
+    slot.state = SlotState.Ready;
+    this.#startFailures = 0;
+    if (!this.#everReady) {
+      this.#everReady = true;
+      this.#taskList = names;
+      this.#taskNames = new Set(names);
+      if (this.#state === 'starting') this.#state = 'running';
+      this.#startResolve();
+      // Tasks queued before the module's names were known: refuse unknown ones now.
+      if (this.#queue.size > 0) {
+        for (const t of this.#queue.drain()) {
+          if (this.#taskNames.has(t.name)) this.#queue.push(t);
+          else this.#settle(t, new UnknownTaskError(t.name, names), undefined, Outcome.Rejected);
+        }
+      }
+    }
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      this.#checkDrained();
+      if (this.#state === 'closing' && this.#queue.size === 0) this.#kill(slot, 'close');
+    }
+    this.#pump();
+    this.#scheduleIdle(slot);
+    if (this.#running === 0 && this.#queue.size === 0 && this.#waiting.size === 0 && this.#state === 'running') this.#setRef(false);
+  }
+
+  #onInitError(handle: WorkerHandle, enc: EncodedError): void {
+    const cause = decodeError(enc, '(module load)');
+    this.#fail(new ModuleLoadError(this.options.moduleUrl, cause));
+    const slot = this.#byId.get(handle.id);
+    if (slot !== undefined) this.#kill(slot, 'close');
+  }
+
+  #onResults(handle: WorkerHandle, msg: unknown[]): void {
+    const slot = this.#byId.get(handle.id);
+    if (slot === undefined) return;
+    const inflight = slot.inflight;
+    let n = 0;
+    for (let i = 1; i < msg.length; i += 3) {
+      const seq = msg[i] as number;
+      const idx = seq & INFLIGHT_MASK;
+      const task = inflight[idx];
+      if (task === undefined || task.seq !== seq) continue;
+      inflight[idx] = undefined;
+      n++;
+      if (task.state === TaskState.Settled) {
+        // An orphan: its caller already got an error; its grace timer can stop.
+        if (task.timer !== undefined) this.#timers.cancel(task.timer);
+        continue;
+      }
+      const status = msg[i + 1] as Status;
+      if (status === Status.Ok) this.#settle(task, undefined, msg[i + 2], Outcome.Completed);
+      else if (status === Status.Error) this.#settle(task, decodeError(msg[i + 2] as EncodedError, task.name), undefined, Outcome.Failed);
+      else this.#settle(task, new SerializationError(task.name, 'output', decodeError(msg[i + 2] as EncodedError, task.name)), undefined, Outcome.Failed);
+    }
+    slot.inflightCount -= n;
+    slot.completed += n;
+    if (this.options.pipeline === 'auto' && n > 0) this.#tunePipeline(slot, n);
+    if (this.#state === 'closing') {
+      this.#pump();
+      this.#checkDrained();
+      return;
+    }
+    this.#pump();
+    if (slot.load === 0) this.#scheduleIdle(slot);
+    if (this.#running === 0 && this.#queue.size === 0 && this.#waiting.size === 0) this.#setRef(false);
+  }
+
+  /**
+   * Auto pipeline depth from the time one task occupies the worker. This is a
+   * throughput heuristic, not a semantic timer, so it reads the real clock.
+   */
+  #tunePipeline(slot: WorkerSlot, n: number): void {
+    const now = performance.now();
+    if (slot.busySince > 0) {
+      const sample = (now - slot.busySince) / n;
+      slot.serviceMs = slot.serviceMs < 0 ? sample : slot.serviceMs * 0.75 + sample * 0.25;
+      const depth = Math.floor(PIPELINE_TARGET_MS / Math.max(slot.serviceMs, 1e-3)) + 1;
+      slot.depth = depth > PIPELINE_MAX ? PIPELINE_MAX : depth;
+    }
+    slot.busySince = slot.inflightCount > 0 ? now : 0;
+  }
+
+  #onExit(handle: WorkerHandle, info: ExitInfo): void {
+    const slot = this.#byId.get(handle.id);
+    if (slot === undefined) return;
+    this.#byId.delete(handle.id);
+    const i = this.#slots.indexOf(slot);
+    if (i !== -1) this.#slots.splice(i, 1);
+    if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
+    const wasReady = slot.names !== undefined;
+    const deliberate = slot.killedFor !== undefined;
+
+    // In-flight tasks, in the order they were sent.
+    const tasks: Task[] = [];
+    for (const t of slot.inflight) if (t !== undefined) tasks.push(t);
+    slot.inflight.fill(undefined);
+    slot.inflightCount = 0;
+    tasks.sort((a, b) => a.seq - b.seq);
+    const toRequeue: Task[] = [];
+    for (const task of tasks) {
+      if (task.state === TaskState.Settled) {
+        if (task.timer !== undefined) this.#timers.cancel(task.timer);
+        continue;
+      }
+      const started = handle.runningFor(task.seq) !== undefined;
+      if (!started && task.transfer === undefined && this.#state !== 'failed' && this.#state !== 'closed') {
+        toRequeue.push(task);
+      } else {
+        this.#settle(task, this.#crashError(slot, info, task.name), undefined, Outcome.Failed);
+      }
+    }
+    for (const t of slot.outbox) if (t.state !== TaskState.Settled) toRequeue.push(t);
+    slot.outbox = [];
+    for (let k = toRequeue.length - 1; k >= 0; k--) this.#requeue(toRequeue[k] as Task);
+
+    if (!wasReady && !deliberate && this.#state !== 'failed') {
+      this.#startFailures++;
+      if (!this.#everReady || this.#startFailures >= MAX_START_FAILURES) {
+        const cause = info.error ?? new Error(`worker exited with code ${String(info.code)} before it was ready`);
+        this.#fail(new ModuleLoadError(this.options.moduleUrl, cause));
+      }
+    }
+    if (this.#state === 'failed' || this.#state === 'closed') {
+      for (const t of this.#queue.drain()) this.#settle(t, this.#failure ?? new PoolClosedError(), undefined, Outcome.Rejected);
+    } else {
+      this.#replenish();
+      this.#pump();
+    }
+    this.#checkDrained();
+  }
+
+  #crashError(slot: WorkerSlot, info: ExitInfo, taskName: string): Error {
+    if (this.#state === 'failed' && this.#failure !== undefined) return this.#failure;
+    if (slot.killedFor === 'close') return new PoolClosedError('pool was terminated before the task finished');
+    return new WorkerCrashedError(
+      {
+        workerId: slot.handle.id,
+        taskName,
+        exitCode: info.code,
+        signal: info.signal,
+        reason: info.oom ? 'oom' : info.signal !== null ? 'signal' : info.error !== undefined ? 'error' : 'exit',
+      },
+      info.error,
+    );
+  }
+
+  /** Keeps at least `min` workers (at least one while work is queued). */
+  #replenish(): void {
+    if (this.#state !== 'running' && this.#state !== 'starting' && this.#state !== 'closing') return;
+    const want = Math.max(this.options.min, this.#queue.size > 0 || this.#waiting.size > 0 ? 1 : 0);
+    while (this.#slots.length < want) this.#spawn();
+  }
+
+  #scheduleIdle(slot: WorkerSlot): void {
+    if (this.options.idleTimeoutMs === Infinity || slot.state !== SlotState.Ready || slot.load > 0) return;
+    if (this.#slots.length <= this.options.min) return;
+    slot.idleTimer ??= new CallbackTimer(() => {
+      if (slot.state === SlotState.Ready && slot.load === 0 && this.#slots.length > this.options.min) this.#kill(slot, 'retire');
+    });
+    this.#timers.schedule(slot.idleTimer, this.#clock.now() + this.options.idleTimeoutMs);
+  }
+
+  #kill(slot: WorkerSlot, why: NonNullable<WorkerSlot['killedFor']>): void {
+    if (slot.state === SlotState.Stopping) return;
+    slot.killedFor = why;
+    slot.state = SlotState.Stopping;
+    if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
+    slot.handle.terminate();
+  }
+
+  #setRef(on: boolean): void {
+    this.#reffed = on;
+    for (const s of this.#slots) (s.handle as Partial<ThreadWorker>).ref?.(on);
+  }
+
+  // ---- cancellation and time ------------------------------------------------
+
+  #abort(task: Task): void {
+    const reason: unknown = task.signal?.reason;
+    const state = task.state;
+    if (state === TaskState.Settled) return;
+    this.#settle(task, new TaskAbortedError(task.name, reason), undefined, Outcome.Failed);
+    if (state === TaskState.Dispatched) this.#stopRunning(task, AbortKind.Cancelled);
+  }
+
+  /** A settled task still on a worker: ask the worker to abort it, and kill the worker if it does not stop in time. */
+  #stopRunning(task: Task, kind: AbortKind): void {
+    const slot = task.slot;
+    if (slot === undefined || task.seq === 0) return; // not sent yet; #flush skips it
+    try {
+      slot.handle.send([Op.Abort, task.seq, kind]);
+    } catch {
+      // The worker is already gone; its exit cleans up.
+    }
+    task.timer ??= new TaskTimer(task, this.#onTimerBound);
+    this.#timers.schedule(task.timer, this.#clock.now() + this.options.abortGraceMs);
+  }
+
+  #onTimer(task: Task): void {
+    switch (task.state) {
+      case TaskState.Waiting:
+        this.#waiting.delete(task);
+        this.#settle(task, new QueueTimeoutError(task.queueTimeoutMs), undefined, Outcome.Rejected);
+        return;
+      case TaskState.Dispatched: {
+        const slot = task.slot as WorkerSlot;
+        const ran = task.seq === 0 ? undefined : slot.handle.runningFor(task.seq);
+        const timer = task.timer as TaskTimer;
+        if (ran === undefined) {
+          // Still in the worker's inbox: queue time does not count.
+          this.#timers.schedule(timer, this.#clock.now() + task.timeoutMs);
+        } else if (ran < task.timeoutMs) {
+          this.#timers.schedule(timer, this.#clock.now() + (task.timeoutMs - ran));
+        } else {
+          this.#settle(task, new TaskTimeoutError(task.name, task.timeoutMs), undefined, Outcome.Failed);
+          // A synchronous loop cannot be interrupted: the worker must go.
+          this.#kill(slot, 'timeout');
+        }
+        return;
+      }
+      case TaskState.Settled: {
+        // Abort grace ran out: the worker is still running an orphan.
+        const slot = task.slot;
+        if (slot !== undefined && slot.inflight[task.seq & INFLIGHT_MASK] === task) this.#kill(slot, 'abort');
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #onDeadline(task: Task): void {
+    const state = task.state;
+    if (state === TaskState.Settled) return;
+    this.#settle(task, new DeadlineExceededError(task.name, task.deadlineMs, state !== TaskState.Dispatched), undefined, Outcome.Failed);
+    if (state === TaskState.Dispatched) this.#stopRunning(task, AbortKind.TimedOut);
+  }
+
+  // ---- settlement ------------------------------------------------------------
+
+  #refuse(err: unknown): Promise<never> {
+    this.#rejected++;
+    return Promise.reject(err);
+  }
+
+  #settle(task: Task, err: unknown, value: unknown, outcome: Outcome): void {
+    const state = task.state;
+    if (state === TaskState.Settled) return;
+    if (state === TaskState.Dispatched) this.#running--;
+    else if (task.queued) {
+      if (state === TaskState.Waiting) this.#waiting.delete(task);
+      else this.#queue.delete(task);
+    }
+    task.state = TaskState.Settled;
+    if (task.onAbort !== undefined) {
+      (task.signal as AbortSignal).removeEventListener('abort', task.onAbort);
+      task.onAbort = undefined;
+      task.signal = undefined;
+    }
+    if (task.timer !== undefined) this.#timers.cancel(task.timer);
+    if (task.deadline !== undefined) this.#timers.cancel(task.deadline);
+    task.input = undefined;
+    task.transfer = undefined;
+    if (outcome === Outcome.Completed) {
+      this.#completed++;
+      task.resolve(value);
+    } else {
+      if (outcome === Outcome.Failed) this.#failed++;
+      else this.#rejected++;
+      task.reject(err);
+    }
+  }
+
+  // ---- shutdown -----------------------------------------------------------------
+
+  #fail(err: Error): void {
+    if (this.#state === 'failed' || this.#state === 'closed') return;
+    this.#state = 'failed';
+    this.#failure = err;
+    this.#startReject(err);
+    this.#rejectReadyWaiters(err);
+    for (const t of this.#waiting.drain()) this.#settle(t, err, undefined, Outcome.Rejected);
+    for (const t of this.#queue.drain()) this.#settle(t, err, undefined, Outcome.Rejected);
+    for (const s of [...this.#slots]) this.#kill(s, 'close');
+  }
+
+  #rejectReadyWaiters(err: unknown): void {
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const w of waiters) w.reject(err);
+  }
+
+  #checkDrained(): void {
+    if (this.#state === 'closing' && this.#queue.size === 0 && this.#waiting.size === 0 && this.#running === 0) {
+      // Phase two: nothing left to run; stop the workers (orphans included).
+      for (const s of [...this.#slots]) this.#kill(s, 'close');
+      this.#state = 'closed';
+    }
+    if ((this.#state === 'closed' || this.#state === 'failed') && this.#slots.length === 0) {
+      if (this.#closeTimer !== undefined) this.#timers.cancel(this.#closeTimer);
+      this.#timers.clear();
+      const waiters = this.#allExited;
+      this.#allExited = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  #terminateAll(err: PoolClosedError): Promise<void> {
+    if (this.#state !== 'failed') this.#state = 'closed';
+    this.#rejectReadyWaiters(err);
+    this.#startReject(err);
+    for (const t of this.#waiting.drain()) this.#settle(t, err, undefined, Outcome.Rejected);
+    for (const t of this.#queue.drain()) this.#settle(t, err, undefined, Outcome.Rejected);
+    for (const s of this.#slots) {
+      for (const t of s.outbox) this.#settle(t, err, undefined, Outcome.Rejected);
+      for (const t of s.inflight) if (t !== undefined) this.#settle(t, err, undefined, Outcome.Rejected);
+      this.#kill(s, 'close');
+    }
+    const done = new Promise<void>((resolve) => this.#allExited.push(resolve));
+    this.#checkDrained();
+    return done;
+  }
+}

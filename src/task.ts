@@ -1,0 +1,82 @@
+/**
+ * A task as the scheduler tracks it, from submission to settlement.
+ * A class rather than object literals so every task has one hidden shape.
+ */
+
+import type { Transferable } from './types.js';
+import type { TimerEntry } from './timer-heap.js';
+import type { WorkerSlot } from './worker-slot.js';
+
+export const enum TaskState {
+  /** Waiting for room in a full queue (`overflow: 'wait'`). */
+  Waiting = 0,
+  Queued = 1,
+  /** Sent to a worker; see the worker's shared state for whether it started. */
+  Dispatched = 2,
+  Settled = 3,
+}
+
+export class Task {
+  readonly id: number;
+  readonly name: string;
+  input: unknown;
+  transfer: readonly Transferable[] | undefined;
+  readonly correlation: string | null;
+  readonly submittedAt: number;
+  timeoutMs: number;
+  deadlineMs: number;
+  queueTimeoutMs: number;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined = undefined;
+  state: TaskState = TaskState.Queued;
+  /** True while the task sits in a TaskQueue (a queue clears it when it lets the task go). */
+  queued = false;
+  slot: WorkerSlot | undefined = undefined;
+  /** Per-worker sequence number once sent. */
+  seq = 0;
+  /** Timer for running time, queue time or abort grace, created only when needed. */
+  timer: TimerEntry | undefined = undefined;
+  /** Timer for the deadline counted from submission. */
+  deadline: TimerEntry | undefined = undefined;
+  /** Settled early (aborted, timed out) while the worker may still run it. */
+  orphaned = false;
+  resolve!: (value: unknown) => void;
+  reject!: (err: unknown) => void;
+
+  constructor(
+    id: number,
+    name: string,
+    input: unknown,
+    correlation: string | null,
+    submittedAt: number,
+    timeoutMs: number,
+    deadlineMs: number,
+    queueTimeoutMs: number,
+  ) {
+    this.id = id;
+    this.name = name;
+    this.input = input;
+    this.transfer = undefined;
+    this.correlation = correlation;
+    this.submittedAt = submittedAt;
+    this.timeoutMs = timeoutMs;
+    this.deadlineMs = deadlineMs;
+    this.queueTimeoutMs = queueTimeoutMs;
+    this.signal = undefined;
+  }
+}
+
+/** A TimerEntry whose `fire` calls back into the scheduler with the task. */
+export class TaskTimer implements TimerEntry {
+  at = 0;
+  index = -1;
+  readonly task: Task;
+  readonly onFire: (task: Task) => void;
+  constructor(task: Task, onFire: (task: Task) => void) {
+    this.task = task;
+    this.onFire = onFire;
+  }
+  fire(): void {
+    this.onFire(this.task);
+  }
+}

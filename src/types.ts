@@ -1,0 +1,31 @@
+/**
+ * Compile-time typing of task modules: `createPool<typeof import('./tasks.js')>`
+ * makes `pool.run(name, input)` check the name against the module's exported
+ * functions and the input and output against that function's signature.
+ */
+import type { TransferListItem } from 'node:worker_threads';
+import type { TaskContext } from './runtime/runtime.js';
+
+/** What may be moved rather than copied to a worker: ArrayBuffers, MessagePorts and the like. */
+export type Transferable = TransferListItem;
+
+export type { TaskContext };
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- the constraint must accept any function signature */
+type AnyFn = (...args: any[]) => any;
+
+/** A worker module as seen through `typeof import(...)`: any object of functions (non-functions are ignored). */
+export type TaskModule = object;
+
+/** The default when no module type is given: any name, any input, any output. */
+export type UntypedModule = Record<string, (input: any, ctx: TaskContext) => any>;
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+/** Names of the module's exported functions. */
+export type TaskName<M> = { [K in keyof M]: M[K] extends AnyFn ? K : never }[keyof M] & string;
+
+/** The first parameter of task `K`. */
+export type TaskInput<M, K extends keyof M> = M[K] extends (input: infer I, ...rest: infer _R) => unknown ? I : never;
+
+/** What task `K` resolves to. */
+export type TaskOutput<M, K extends keyof M> = M[K] extends (...args: infer _A) => infer R ? Awaited<R> : never;

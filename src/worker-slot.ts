@@ -1,0 +1,59 @@
+/**
+ * The scheduler's book on one worker: its handle, what is in flight on it,
+ * the batch being assembled for it, and its pipeline depth.
+ */
+
+import { START_RING } from './protocol.js';
+import type { Task } from './task.js';
+import type { TimerEntry } from './timer-heap.js';
+import type { WorkerHandle } from './worker/handle.js';
+
+export const enum SlotState {
+  Starting = 0,
+  Ready = 1,
+  /** Terminated or retiring: takes no more work. */
+  Stopping = 2,
+}
+
+export const INFLIGHT_MASK = START_RING - 1;
+
+export class WorkerSlot {
+  readonly handle: WorkerHandle;
+  state: SlotState = SlotState.Starting;
+  /** Index of each task name in the worker's own list. */
+  names: Map<string, number> | undefined = undefined;
+  /** Tasks sent and not yet answered, by `seq & INFLIGHT_MASK`. */
+  readonly inflight: (Task | undefined)[] = new Array<Task | undefined>(START_RING);
+  inflightCount = 0;
+  /** Last sequence number given to a task sent to this worker. */
+  seq = 0;
+  /** Tasks assigned but not yet flushed, in order. */
+  outbox: Task[] = [];
+  /** Pipeline depth: how many tasks may be in flight here. */
+  depth: number;
+  /** Moving average of the time one task occupies this worker, in ms. */
+  serviceMs = -1;
+  /** When the worker last went from idle to busy (auto pipeline), or 0. */
+  busySince = 0;
+  completed = 0;
+  /** Retirement timer while idle (dynamic pools). */
+  idleTimer: TimerEntry | undefined = undefined;
+  /** Set when the pool killed the worker on purpose (timeout, abort grace, retirement). */
+  killedFor: 'timeout' | 'abort' | 'retire' | 'close' | undefined = undefined;
+
+  constructor(handle: WorkerHandle, depth: number) {
+    this.handle = handle;
+    this.depth = depth;
+  }
+
+  /** In flight plus waiting in the outbox. */
+  get load(): number {
+    return this.inflightCount + this.outbox.length;
+  }
+
+  /** Whether one more task may be sent: under its depth, and its ring slot is free. */
+  get hasRoom(): boolean {
+    const load = this.inflightCount + this.outbox.length;
+    return this.state === SlotState.Ready && load < this.depth && this.inflight[(this.seq + this.outbox.length + 1) & INFLIGHT_MASK] === undefined;
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The interface every kind of worker implements. The scheduler talks only to
+ * this, so threads, processes and in-process tasks share one engine.
+ */
+
+import type { Transferable } from '../types.js';
+import type { EncodedError } from '../error-codec.js';
+
+export interface ExitInfo {
+  /** Exit code, when the worker exited. */
+  code: number | null;
+  /** Signal that killed it (process workers). */
+  signal: string | null;
+  /** An uncaught error reported before the exit, if any. */
+  error: unknown;
+  /** The worker hit its heap limit. */
+  oom: boolean;
+}
+
+export interface WorkerEvents {
+  ready(handle: WorkerHandle, taskNames: string[]): void;
+  initError(handle: WorkerHandle, error: EncodedError): void;
+  /** A `[Op.Results, ...]` message. */
+  results(handle: WorkerHandle, message: unknown[]): void;
+  /** Called exactly once, whatever the cause. */
+  exit(handle: WorkerHandle, info: ExitInfo): void;
+}
+
+export interface WorkerHandle {
+  readonly id: number;
+  /** Posts a message; throws synchronously when it cannot be cloned. */
+  send(message: unknown[], transfer?: readonly Transferable[]): void;
+  /**
+   * How long, in ms, the task with this per-worker sequence number has been
+   * running; `undefined` while it is still waiting in the worker's inbox.
+   */
+  runningFor(seq: number): number | undefined;
+  /** Kills the worker now. `exit` follows. Idempotent. */
+  terminate(): void;
+}

@@ -1,0 +1,93 @@
+import type { Transferable } from '../types.js';
+import { Worker } from 'node:worker_threads';
+import { decodeError } from '../error-codec.js';
+import { epochNow, Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../protocol.js';
+import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
+
+const ENTRY = new URL('../runtime/thread-entry.js', import.meta.url);
+
+export interface ThreadSpawnOptions {
+  id: number;
+  moduleUrl: string;
+  corrPrefix: string;
+  resourceLimits: ResourceLimitsLike | undefined;
+  execArgv: string[] | undefined;
+  env: Record<string, string | undefined> | undefined;
+}
+
+interface ResourceLimitsLike {
+  maxOldGenerationSizeMb?: number;
+  maxYoungGenerationSizeMb?: number;
+  codeRangeSizeMb?: number;
+  stackSizeMb?: number;
+}
+
+/** A worker_threads worker behind the WorkerHandle interface. */
+export class ThreadWorker implements WorkerHandle {
+  readonly id: number;
+  #worker: Worker;
+  #started: Int32Array;
+  #startTimes: Float64Array;
+  #error: unknown;
+  #exited = false;
+
+  constructor(opts: ThreadSpawnOptions, events: WorkerEvents) {
+    this.id = opts.id;
+    const state = new SharedArrayBuffer(SHARED_STATE_BYTES);
+    this.#started = new Int32Array(state, 0, 1);
+    this.#startTimes = new Float64Array(state, 8, START_RING);
+    const init: WorkerInit = { module: opts.moduleUrl, workerId: opts.id, state, corrPrefix: opts.corrPrefix };
+    this.#worker = new Worker(ENTRY, {
+      workerData: init,
+      resourceLimits: opts.resourceLimits,
+      ...(opts.execArgv !== undefined ? { execArgv: opts.execArgv } : {}),
+      ...(opts.env !== undefined ? { env: opts.env } : {}),
+      name: `sluice-worker-${opts.id}`,
+    });
+    this.#worker.on('message', (msg: unknown[]) => {
+      switch (msg[0]) {
+        case Op.Results:
+          events.results(this, msg);
+          break;
+        case Op.Ready:
+          events.ready(this, msg[1] as string[]);
+          break;
+        case Op.InitError:
+          events.initError(this, msg[1] as Parameters<typeof decodeError>[0]);
+          break;
+        default:
+          break;
+      }
+    });
+    this.#worker.on('error', (err) => {
+      this.#error = err;
+    });
+    this.#worker.on('exit', (code) => {
+      this.#exited = true;
+      const err = this.#error as { code?: string } | undefined;
+      const info: ExitInfo = { code, signal: null, error: this.#error, oom: err?.code === 'ERR_WORKER_OUT_OF_MEMORY' };
+      events.exit(this, info);
+    });
+  }
+
+  send(message: unknown[], transfer?: readonly Transferable[]): void {
+    this.#worker.postMessage(message, transfer as Transferable[] | undefined);
+  }
+
+  runningFor(seq: number): number | undefined {
+    if (Atomics.load(this.#started, 0) < seq) return undefined;
+    return epochNow() - (this.#startTimes[seq % START_RING] as number);
+  }
+
+  terminate(): void {
+    if (this.#exited) return;
+    // terminate() settles when the thread is gone; the 'exit' event reports it.
+    this.#worker.terminate().catch(() => undefined);
+  }
+
+  /** Keeps or stops this worker from holding the parent's event loop open. */
+  ref(on: boolean): void {
+    if (on) this.#worker.ref();
+    else this.#worker.unref();
+  }
+}
