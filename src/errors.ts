@@ -198,7 +198,10 @@ export function describe(value: unknown): string {
   const type = Array.isArray(value) ? 'array' : typeof value;
   let shown: string;
   try {
-    shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' ? JSON.stringify(value) ?? String(value) : String(value);
+    shown =
+      typeof value === 'object' || typeof value === 'string'
+        ? (JSON.stringify(value) ?? Object.prototype.toString.call(value))
+        : String(value as number | boolean | bigint | symbol);
   } catch {
     shown = Object.prototype.toString.call(value);
   }

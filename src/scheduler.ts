@@ -159,7 +159,7 @@ export class Scheduler {
   submit(name: string, input: unknown, opts: RunOptions | undefined): Promise<unknown> {
     this.#submitted++;
     const st = this.#state;
-    if (st !== 'running' && st !== 'starting') return this.#refuse(st === 'failed' ? (this.#failure as Error) : new PoolClosedError());
+    if (st !== 'running' && st !== 'starting') return this.#refuse(st === 'failed' ? (this.#failure) : new PoolClosedError());
     let timeoutMs = this.options.timeoutMs;
     let deadlineMs = Infinity;
     let queueTimeoutMs = this.options.queueTimeoutMs;
@@ -231,7 +231,7 @@ export class Scheduler {
 
   /** Resolves when the queue has room for one more task. */
   ready(): Promise<void> {
-    if (this.#state === 'failed') return Promise.reject(this.#failure as Error);
+    if (this.#state === 'failed') return Promise.reject(this.#failure);
     if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new PoolClosedError());
     if (this.#queue.size < this.options.capacity && this.#waiting.size === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
@@ -689,7 +689,7 @@ export class Scheduler {
 
   #refuse(err: unknown): Promise<never> {
     this.#rejected++;
-    return Promise.reject(err);
+    return Promise.reject(err as Error);
   }
 
   #settle(task: Task, err: unknown, value: unknown, outcome: Outcome): void {

@@ -96,7 +96,7 @@ export function resolvePoolOptions<M extends TaskModule>(input: PoolOptions<M>):
   for (const key of Object.keys(opts)) {
     if (!KNOWN_POOL_OPTIONS.has(key)) throw new InvalidOptionError(key, `a known option (${[...KNOWN_POOL_OPTIONS].filter((k) => k !== '__module').join(', ')})`, `an unknown option "${key}"`);
   }
-  const kind = optional(opts.kind, 'thread' as PoolKind, (v) => oneOf('kind', v, KINDS));
+  const kind = optional(opts.kind, 'thread', (v) => oneOf('kind', v, KINDS));
   const cpus = availableParallelism();
   let min: number;
   let max: number;
@@ -131,7 +131,7 @@ export function resolvePoolOptions<M extends TaskModule>(input: PoolOptions<M>):
   }
   const execArgv = optional<string[] | undefined>(opts.execArgv, undefined, (v) => {
     if (!Array.isArray(v) || !v.every((a) => typeof a === 'string')) throw new InvalidOptionError('execArgv', 'an array of strings', v);
-    return v as string[];
+    return v;
   });
   const clock = optional<Clock>(opts.clock, systemClock, (v) => {
     const c = v as Partial<Clock>;
@@ -147,7 +147,7 @@ export function resolvePoolOptions<M extends TaskModule>(input: PoolOptions<M>):
     max,
     idleTimeoutMs,
     capacity: optional(queue.capacity, 10_000, (v) => capacity('queue.capacity', v)),
-    overflow: optional(queue.overflow, 'reject' as OverflowPolicy, (v) => oneOf('queue.overflow', v, OVERFLOWS)),
+    overflow: optional(queue.overflow, 'reject', (v) => oneOf('queue.overflow', v, OVERFLOWS)),
     timeoutMs: optional(opts.timeoutMs, Infinity, (v) => duration('timeoutMs', v)),
     queueTimeoutMs: optional(opts.queueTimeoutMs, Infinity, (v) => duration('queueTimeoutMs', v)),
     abortGraceMs: optional(opts.abortGraceMs, 1000, (v) => duration('abortGraceMs', v)),
