@@ -44,7 +44,7 @@ export class SluiceError extends Error {
     if (typeof value !== 'object' || value === null) return false;
     // The base class accepts any branded error; subclasses also need a matching code.
     if (this === SluiceError) return (value as Record<symbol, unknown>)[kBrand] === true;
-    return Function.prototype[Symbol.hasInstance].call(this, value) as boolean;
+    return Object.prototype.isPrototypeOf.call(this.prototype, value);
   }
 }
 
@@ -198,10 +198,10 @@ export function describe(value: unknown): string {
   const type = Array.isArray(value) ? 'array' : typeof value;
   let shown: string;
   try {
-    shown =
-      typeof value === 'object' || typeof value === 'string'
-        ? (JSON.stringify(value) ?? Object.prototype.toString.call(value))
-        : String(value as number | boolean | bigint | symbol);
+    if (typeof value === 'function') shown = `[Function ${value.name || 'anonymous'}]`;
+    else if (typeof value === 'symbol') shown = value.toString();
+    else if (typeof value === 'object' || typeof value === 'string') shown = JSON.stringify(value) ?? Object.prototype.toString.call(value);
+    else shown = String(value as number | boolean | bigint | undefined); // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion -- narrows for no-base-to-string
   } catch {
     shown = Object.prototype.toString.call(value);
   }

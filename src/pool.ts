@@ -57,7 +57,7 @@ export class Pool<M extends TaskModule = UntypedModule> implements AsyncDisposab
     try {
       timeoutMs = checkCloseOptions(options);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     return this.#engine.close(timeoutMs);
   }

@@ -231,7 +231,7 @@ export class Scheduler {
 
   /** Resolves when the queue has room for one more task. */
   ready(): Promise<void> {
-    if (this.#state === 'failed') return Promise.reject(this.#failure);
+    if (this.#state === 'failed') return Promise.reject(this.#failure ?? new PoolClosedError());
     if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new PoolClosedError());
     if (this.#queue.size < this.options.capacity && this.#waiting.size === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
@@ -689,7 +689,7 @@ export class Scheduler {
 
   #refuse(err: unknown): Promise<never> {
     this.#rejected++;
-    return Promise.reject(err as Error);
+    return Promise.reject(err);
   }
 
   #settle(task: Task, err: unknown, value: unknown, outcome: Outcome): void {
