@@ -95,3 +95,11 @@ test('collectTasks takes exported functions, not classes or values, sorted', () 
   const names = collectTasks({ b: () => 1, a: async () => 2, Err, n: 3, default: { c: () => 3, b: () => 0 } }).map(([n]) => n);
   assert.deepEqual(names, ['a', 'b', 'c']);
 });
+
+test('workers inherit loader flags but not the flags of how the parent was started', async () => {
+  const { inheritedExecArgv } = await import('../src/worker/exec-argv.js');
+  assert.deepEqual(
+    inheritedExecArgv(['--import', 'tsx', '--input-type=module', '--eval', 'code', '--test', '--test-reporter', 'tap', '--max-old-space-size=100', '--enable-source-maps', '-e', 'x']),
+    ['--import', 'tsx', '--max-old-space-size=100', '--enable-source-maps'],
+  );
+});

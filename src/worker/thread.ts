@@ -2,6 +2,7 @@ import type { Transferable } from '../types.js';
 import { Worker } from 'node:worker_threads';
 import { decodeError } from '../error-codec.js';
 import { epochNow, Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../protocol.js';
+import { inheritedExecArgv } from './exec-argv.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
 
 const ENTRY = new URL('../runtime/thread-entry.js', import.meta.url);
@@ -40,7 +41,7 @@ export class ThreadWorker implements WorkerHandle {
     this.#worker = new Worker(ENTRY, {
       workerData: init,
       resourceLimits: opts.resourceLimits,
-      ...(opts.execArgv !== undefined ? { execArgv: opts.execArgv } : {}),
+      execArgv: opts.execArgv ?? inheritedExecArgv(),
       ...(opts.env !== undefined ? { env: opts.env } : {}),
       name: `sluice-worker-${opts.id}`,
     });
