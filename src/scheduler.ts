@@ -16,6 +16,7 @@
 
 import type { Transferable } from './types.js';
 import { randomBytes } from 'node:crypto';
+import { AbortWatch } from './abort-watch.js';
 import type { Clock } from './clock.js';
 import { decodeError, type EncodedError } from './error-codec.js';
 import {
@@ -86,6 +87,7 @@ export class Scheduler {
   readonly #slots: WorkerSlot[] = [];
   readonly #byId = new Map<number, WorkerSlot>();
   readonly #spawnWorker: SpawnWorker;
+  readonly #abortWatch = new AbortWatch<Task>((task) => this.#abort(task));
   readonly #events: WorkerEvents;
   readonly corrPrefix: string;
   #state: PoolState = 'starting';
@@ -194,8 +196,7 @@ export class Scheduler {
       if (opts.transfer !== undefined && opts.transfer.length > 0) task.transfer = opts.transfer;
       if (signal !== undefined) {
         task.signal = signal;
-        task.onAbort = () => this.#abort(task);
-        signal.addEventListener('abort', task.onAbort, { once: true });
+        this.#abortWatch.add(signal, task);
       }
       if (deadlineMs !== Infinity) {
         task.deadline = new TaskTimer(task, this.#onDeadlineBound);
@@ -701,9 +702,8 @@ export class Scheduler {
       else this.#queue.delete(task);
     }
     task.state = TaskState.Settled;
-    if (task.onAbort !== undefined) {
-      (task.signal as AbortSignal).removeEventListener('abort', task.onAbort);
-      task.onAbort = undefined;
+    if (task.signal !== undefined) {
+      this.#abortWatch.delete(task.signal, task);
       task.signal = undefined;
     }
     if (task.timer !== undefined) this.#timers.cancel(task.timer);

@@ -27,7 +27,6 @@ export class Task {
   deadlineMs: number;
   queueTimeoutMs: number;
   signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined = undefined;
   state: TaskState = TaskState.Queued;
   /** True while the task sits in a TaskQueue (a queue clears it when it lets the task go). */
   queued = false;
