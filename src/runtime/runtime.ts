@@ -79,10 +79,16 @@ function abortReason(kind: AbortKind): DOMException {
     : new DOMException('The task was cancelled', 'AbortError');
 }
 
+/** A task whose synchronous part averages more than this is "long": finished results are sent before it starts. */
+const LONG_TASK_MS = 0.5;
+
 export function startRuntime(transport: Transport, init: WorkerInit): void {
   const started = init.state ? new Int32Array(init.state, 0, 1) : null;
   const startTimes = init.state ? new Float64Array(init.state, 8, START_RING) : null;
   let tasks: TaskFn[] = [];
+  /** Moving average of each task's synchronous running time, -1 until first seen. */
+  let syncMs = new Float64Array(0);
+  let runCount = new Uint32Array(0);
   let received = 0;
   /** Tasks still running asynchronously, by seq, so an abort can reach them. */
   const running = new Map<number, Context>();
@@ -161,12 +167,29 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
             push(seq, Status.Error, encodeError(new Error('aborted before it started')));
             continue;
           }
-          const fn = tasks[msg[i] as number];
+          const nameIdx = msg[i] as number;
+          const fn = tasks[nameIdx];
           if (fn === undefined) {
-            push(seq, Status.Error, encodeError(new Error(`no task at index ${String(msg[i])}`)));
+            push(seq, Status.Error, encodeError(new Error(`no task at index ${String(nameIdx)}`)));
             continue;
           }
-          runOne(fn, msg[i + 1], ctx);
+          // Results of earlier tasks in this batch wait for the batch to end.
+          // If the next task may be long (or never seen), send them first: a
+          // task that blocks, hangs or kills the worker must not take
+          // finished results down with it.
+          const known = syncMs[nameIdx] as number;
+          if (outbox.items.length > 0 && (known < 0 || known > LONG_TASK_MS)) flush();
+          // Timing every task costs more than tiny tasks do; sample instead.
+          const runs = runCount[nameIdx] as number;
+          runCount[nameIdx] = runs + 1;
+          if (runs < 8 || (runs & 31) === 0) {
+            const t0 = performance.now();
+            runOne(fn, msg[i + 1], ctx);
+            const took = performance.now() - t0;
+            syncMs[nameIdx] = known < 0 ? took : known * 0.8 + took * 0.2;
+          } else {
+            runOne(fn, msg[i + 1], ctx);
+          }
         }
         break;
       }
@@ -188,6 +211,8 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     (ns: Record<string, unknown>) => {
       const collected = collectTasks(ns);
       tasks = collected.map(([, fn]) => fn);
+      syncMs = new Float64Array(tasks.length).fill(-1);
+      runCount = new Uint32Array(tasks.length);
       transport.post([Op.Ready, collected.map(([name]) => name)]);
     },
     (err: unknown) => {
