@@ -103,3 +103,8 @@ test('workers inherit loader flags but not the flags of how the parent was start
     ['--import', 'tsx', '--max-old-space-size=100', '--enable-source-maps'],
   );
 });
+
+test('importedLoaders finds --import / --loader specifiers in either form', async () => {
+  const { importedLoaders } = await import('../src/runtime/loader-hooks.js');
+  assert.deepEqual(importedLoaders(['--import', 'tsx', '--loader=ts-node/esm', '--experimental-loader', 'x', '--max-old-space-size=9']), ['tsx', 'ts-node/esm', 'x']);
+});

@@ -11,6 +11,7 @@ import type { Transferable } from '../types.js';
 import { encodeError, type EncodedError } from '../error-codec.js';
 import { AbortKind, epochNow, Op, START_RING, Status, type WorkerInit } from '../protocol.js';
 import { collectTasks, type TaskFn } from './collect-tasks.js';
+import { installLoaderHooks } from './loader-hooks.js';
 
 export interface Transport {
   post(message: unknown[], transfer?: Transferable[]): void;
@@ -207,7 +208,9 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
 
   transport.onMessage(onMessage);
 
-  import(init.module).then(
+  installLoaderHooks(process.execArgv)
+    .then(() => import(init.module) as Promise<Record<string, unknown>>)
+    .then(
     (ns: Record<string, unknown>) => {
       const collected = collectTasks(ns);
       tasks = collected.map(([, fn]) => fn);
