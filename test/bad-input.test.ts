@@ -39,7 +39,7 @@ test('unknown task name: the error lists the available tasks', async () => {
     assert.match(early.error.message, /unknown task "nope"; the module exports: .*\badd\b.*\binc\b/);
     const late = await outcome(pool.run('nope' as 'inc', 1));
     assert.ok(!late.ok && late.error instanceof UnknownTaskError);
-    assert.ok((late.error as UnknownTaskError).available.includes('inc'));
+    assert.ok((late.error).available.includes('inc'));
   } finally {
     await pool.close();
   }

@@ -9,7 +9,7 @@ test('process.exit in a task rejects it with WorkerCrashedError (exit code, work
     await pool.start();
     const r = await outcome(pool.run('exit', 3));
     assert.ok(!r.ok && r.error instanceof WorkerCrashedError);
-    const e = r.error as WorkerCrashedError;
+    const e = r.error;
     assert.equal(e.code, 'ERR_SLUICE_WORKER_CRASHED');
     assert.equal(e.exitCode, 3);
     assert.equal(e.workerId, 1);
@@ -26,7 +26,7 @@ test('an uncaught exception in a worker timer rejects the task with WorkerCrashe
   try {
     const r = await outcome(pool.run('throwInTimer', undefined));
     assert.ok(!r.ok && r.error instanceof WorkerCrashedError);
-    assert.equal((r.error as WorkerCrashedError).reason, 'error');
+    assert.equal((r.error).reason, 'error');
     assert.match((r.error.cause as Error).message, /thrown from a timer/);
     assert.equal(await pool.run('inc', 1), 2);
   } finally {
@@ -40,7 +40,7 @@ test('heap OOM under resourceLimits rejects with WorkerCrashedError (reason oom)
     const others = Array.from({ length: 20 }, (_, i) => pool.run('inc', i));
     const r = await outcome(pool.run('allocate', undefined));
     assert.ok(!r.ok && r.error instanceof WorkerCrashedError, String(!r.ok && r.error));
-    assert.equal((r.error as WorkerCrashedError).reason, 'oom');
+    assert.equal((r.error).reason, 'oom');
     assert.match(r.error.message, /ran out of memory while running "allocate"/);
     assert.deepEqual(await Promise.all(others), Array.from({ length: 20 }, (_, i) => i + 1));
     assert.equal(await pool.run('inc', 1), 2);

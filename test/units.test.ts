@@ -92,7 +92,7 @@ test('ManualClock fires timers in time order and only when advanced', () => {
 
 test('collectTasks takes exported functions, not classes or values, sorted', () => {
   class Err extends Error {}
-  const names = collectTasks({ b: () => 1, a: async () => 2, Err, n: 3, default: { c: () => 3, b: () => 0 } }).map(([n]) => n);
+  const names = collectTasks({ b: () => 1, a: () => Promise.resolve(2), Err, n: 3, default: { c: () => 3, b: () => 0 } }).map(([n]) => n);
   assert.deepEqual(names, ['a', 'b', 'c']);
 });
 

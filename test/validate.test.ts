@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createPool, InvalidOptionError, type PoolOptions } from '../src/index.js';
+import { createPool, InvalidOptionError } from '../src/index.js';
 import { TASKS } from './helpers.js';
 
 function rejects(opts: Record<string, unknown>, message: string | RegExp): void {
   assert.throws(
-    () => createPool({ module: TASKS, ...opts } as PoolOptions),
+    () => createPool({ module: TASKS, ...opts }),
     (err: unknown) => {
       assert.ok(err instanceof InvalidOptionError, `expected InvalidOptionError, got ${String(err)}`);
       assert.equal(err.code, 'ERR_SLUICE_INVALID_OPTION');
