@@ -22,6 +22,7 @@ export const ErrorCodes = {
   INVALID_OPTION: 'ERR_SLUICE_INVALID_OPTION',
   MODULE_LOAD: 'ERR_SLUICE_MODULE_LOAD',
   TASK_FAILED: 'ERR_SLUICE_TASK_FAILED',
+  TASK_DROPPED: 'ERR_SLUICE_TASK_DROPPED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -86,6 +87,17 @@ export class DeadlineExceededError extends SluiceError {
     );
     this.deadlineMs = deadlineMs;
     this.taskName = taskName;
+  }
+}
+
+/** An overflow policy dropped the task from a full queue; it is in the dead-letter queue. */
+export class TaskDroppedError extends SluiceError {
+  readonly taskName: string;
+  readonly correlationId: string;
+  constructor(taskName: string, correlationId: string, capacity: number) {
+    super(ErrorCodes.TASK_DROPPED, `task "${taskName}" (${correlationId}) was dropped from a full queue (capacity ${capacity})`);
+    this.taskName = taskName;
+    this.correlationId = correlationId;
   }
 }
 

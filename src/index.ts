@@ -1,6 +1,24 @@
-export { createPool, Pool } from './pool.js';
+export { createPool, Pool, type TrySubmitResult } from './pool.js';
 export type { PoolStats, PoolState } from './scheduler.js';
-export type { CloseOptions, DynamicSize, OverflowPolicy, PoolKind, PoolOptions, QueueOptions, ResourceLimits, RunOptions } from './options.js';
+export type { LoadSummary } from './load-window.js';
+export type { MapOptions, MapResult } from './map.js';
+export type { RetryOptions } from './retry.js';
+export type { DeadLetter, DeadLetterError, DeadLetterOption } from './dead-letter.js';
+export type {
+  AgingOptions,
+  CloseOptions,
+  DynamicSize,
+  OverflowContext,
+  OverflowFunction,
+  OverflowPolicy,
+  PoolKind,
+  PoolOptions,
+  QueueOptions,
+  QueueRetryOptions,
+  ResourceLimits,
+  RunOptions,
+  SaturationOptions,
+} from './options.js';
 export type { TaskContext, TaskInput, TaskModule, TaskName, TaskOutput, UntypedModule } from './types.js';
 export { registerError } from './error-codec.js';
 export {
@@ -14,6 +32,7 @@ export {
   SerializationError,
   SluiceError,
   TaskAbortedError,
+  TaskDroppedError,
   TaskFailedError,
   TaskTimeoutError,
   UnknownTaskError,

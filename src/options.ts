@@ -5,11 +5,44 @@
 
 import type { Transferable } from './types.js';
 import type { Clock } from './clock.js';
+import type { DeadLetterOption } from './dead-letter.js';
+import type { RetryOptions } from './retry.js';
 import type { TaskModule, UntypedModule } from './types.js';
 
 export type PoolKind = 'thread';
 
-export type OverflowPolicy = 'reject' | 'wait';
+/** What happens to a task that finds the queue full. */
+export type OverflowPolicy = 'reject' | 'wait' | 'drop-oldest' | 'drop-lowest-priority';
+
+/** What a custom overflow policy sees of the incoming task. */
+export interface OverflowContext {
+  readonly name: string;
+  readonly priority: number;
+  readonly correlationId: string;
+  readonly queued: number;
+  readonly capacity: number;
+}
+
+/** A custom overflow policy: picks one of the built-in policies for each incoming task. */
+export type OverflowFunction = (task: OverflowContext) => OverflowPolicy;
+
+export interface AgingOptions {
+  /** A waiting task's priority rises by `step` every `everyMs` it waits. @default 1000 */
+  everyMs?: number;
+  /** @default 1 */
+  step?: number;
+}
+
+export interface SaturationOptions {
+  /** How often queue depth and worker utilization are sampled, in ms. @default 1000 */
+  sampleMs?: number;
+  /** Length of the sliding window `stats().window` covers, in ms. @default 60_000 */
+  windowMs?: number;
+  /** `saturated` fires when queue depth stays above `factor` × the maximum pool size for this long. @default 5000 */
+  afterMs?: number;
+  /** @default 2 */
+  factor?: number;
+}
 
 export interface QueueOptions {
   /**
@@ -21,10 +54,22 @@ export interface QueueOptions {
   /**
    * What `run()` does when the queue is full: `'reject'` rejects at once with
    * `QueueFullError`; `'wait'` waits for room (honouring `signal` and
-   * `queueTimeoutMs`).
+   * `queueTimeoutMs`); `'drop-oldest'` drops the task that has waited
+   * longest; `'drop-lowest-priority'` drops the lowest-priority task, the
+   * incoming one included (the newest loses a tie). A dropped task rejects
+   * with `TaskDroppedError` and goes to the dead-letter queue. A function
+   * picks one of these per task.
    * @default 'reject'
    */
-  overflow?: OverflowPolicy;
+  overflow?: OverflowPolicy | OverflowFunction;
+  /**
+   * Aging, so low-priority work is never starved: a waiting task's effective
+   * priority rises by `step` every `everyMs`. A task is overtaken only by
+   * tasks of priority p' > p submitted less than (p' - p) × everyMs / step
+   * ms after it. `false` turns aging off.
+   * @default { everyMs: 1000, step: 1 }
+   */
+  aging?: AgingOptions | false;
 }
 
 export interface DynamicSize {
@@ -78,6 +123,18 @@ export interface PoolOptions<M extends TaskModule = UntypedModule> {
    * @default 1000
    */
   abortGraceMs?: number;
+  /** Retries of failed tasks, with backoff. Overridable per call. @default no retries */
+  retry?: RetryOptions;
+  /**
+   * Where finally failed, dropped and deadline-missed tasks are recorded.
+   * `{ kind: 'memory', capacity }` (oldest evicted past capacity),
+   * `{ kind: 'file', path }` (append-only JSON lines, fsynced on close),
+   * `{ kind: 'callback', onEntry }`, or `false`.
+   * @default { kind: 'memory', capacity: 1000 }
+   */
+  deadLetter?: DeadLetterOption;
+  /** Sliding-window load figures in `stats().window`, and the `saturated` / `unsaturated` events. */
+  saturation?: SaturationOptions;
   /** Per-worker V8 resource limits (thread workers). */
   resourceLimits?: ResourceLimits;
   /**
@@ -99,7 +156,29 @@ export interface PoolOptions<M extends TaskModule = UntypedModule> {
   readonly __module?: M;
 }
 
+export interface QueueRetryOptions {
+  /** Give up (QueueFullError) after trying this long, in ms. */
+  timeoutMs: number;
+  /** First wait between tries, doubled each time. @default 10 */
+  baseMs?: number;
+  /** Longest wait between tries. @default 1000 */
+  maxMs?: number;
+}
+
 export interface RunOptions {
+  /**
+   * Integer from -100 to 100; higher runs first, FIFO among equals. Aging
+   * (`queue.aging`) keeps low priorities from starving.
+   * @default 0
+   */
+  priority?: number;
+  /** Retry policy for this task, merged over the pool's. */
+  retry?: RetryOptions;
+  /**
+   * When the queue is full, keep trying with backoff for up to `timeoutMs`
+   * instead of applying the overflow policy at once.
+   */
+  queueRetry?: QueueRetryOptions;
   /** Cancels the task: removed from the queue, or `ctx.signal` aborted if running. */
   signal?: AbortSignal;
   /** Running-time limit for this task, in ms. @default the pool's `timeoutMs` */

@@ -3,17 +3,35 @@
  * (scheduler.ts); this file holds the typing and the API contract only.
  */
 
-import type { CloseOptions, PoolOptions, RunOptions } from './options.js';
+import { EventEmitter } from 'node:events';
+import type { DeadLetter } from './dead-letter.js';
+import { mapTasks, type MapOptions, type MapResult } from './map.js';
+import type { CloseOptions, PoolOptions, QueueRetryOptions, RunOptions } from './options.js';
 import { Scheduler, type PoolStats } from './scheduler.js';
 import type { TaskInput, TaskModule, TaskName, TaskOutput, UntypedModule } from './types.js';
 import { checkCloseOptions, resolvePoolOptions } from './validate.js';
+import { InvalidOptionError, TaskAbortedError } from './errors.js';
+import type { Clock } from './clock.js';
 
-export class Pool<M extends TaskModule = UntypedModule> implements AsyncDisposable {
+/** The answer of `trySubmit`: accepted with the task's promise, or refused with the reason. */
+export type TrySubmitResult<T> =
+  | { readonly accepted: true; readonly result: Promise<T> }
+  | { readonly accepted: false; readonly reason: 'queue-full' | 'closed' | 'failed'; readonly error: Error };
+
+/**
+ * Events: `'saturated'` when queue depth has stayed above 2 × the maximum
+ * size for `saturation.afterMs` (the hint to scale out), and `'unsaturated'`
+ * when it drops back.
+ */
+export class Pool<M extends TaskModule = UntypedModule> extends EventEmitter implements AsyncDisposable {
   readonly #engine: Scheduler;
 
   /** Use `createPool`. */
   constructor(options: PoolOptions<M>) {
-    this.#engine = new Scheduler(resolvePoolOptions(options));
+    super();
+    this.#engine = new Scheduler(resolvePoolOptions(options), undefined, (event, payload) => {
+      this.emit(event, payload);
+    });
   }
 
   /**
@@ -23,7 +41,70 @@ export class Pool<M extends TaskModule = UntypedModule> implements AsyncDisposab
    * It never throws synchronously.
    */
   run<K extends TaskName<M>>(name: K, input: TaskInput<M, K>, options?: RunOptions): Promise<TaskOutput<M, K>> {
+    if (options?.queueRetry !== undefined) return this.#runWithQueueRetry(name, input, options, options.queueRetry) as Promise<TaskOutput<M, K>>;
     return this.#engine.submit(name, input, options) as Promise<TaskOutput<M, K>>;
+  }
+
+  /**
+   * A synchronous accepted/refused answer that never throws and never waits:
+   * accepted when a worker or the queue has room (the result promise then
+   * settles like `run()`'s), refused otherwise, whatever the overflow policy.
+   * For callers that route elsewhere on refusal.
+   */
+  trySubmit<K extends TaskName<M>>(name: K, input: TaskInput<M, K>, options?: RunOptions): TrySubmitResult<TaskOutput<M, K>> {
+    return this.#engine.trySubmit(name, input, options) as TrySubmitResult<TaskOutput<M, K>>;
+  }
+
+  /**
+   * Runs task `name` over every item of `source` with bounded work in flight,
+   * reading `source` lazily. With `errors: 'yield'` each item yields a
+   * `MapResult`; otherwise outputs are yielded and the first failure is thrown.
+   */
+  map<K extends TaskName<M>>(name: K, source: Iterable<TaskInput<M, K>> | AsyncIterable<TaskInput<M, K>>, options: MapOptions & { errors: 'yield' }): AsyncGenerator<MapResult<TaskOutput<M, K>>, void, undefined>;
+  map<K extends TaskName<M>>(name: K, source: Iterable<TaskInput<M, K>> | AsyncIterable<TaskInput<M, K>>, options?: MapOptions & { errors?: 'throw' }): AsyncGenerator<TaskOutput<M, K>, void, undefined>;
+  map<K extends TaskName<M>>(name: K, source: Iterable<TaskInput<M, K>> | AsyncIterable<TaskInput<M, K>>, options: MapOptions = {}): AsyncGenerator<unknown, void, undefined> {
+    const concurrency = options.concurrency ?? 2 * this.#engine.options.max;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      return rejectingGenerator(new InvalidOptionError('concurrency', 'a positive integer', concurrency));
+    }
+    if (options.errors !== undefined && options.errors !== 'throw' && options.errors !== 'yield') {
+      return rejectingGenerator(new InvalidOptionError('errors', "'throw' or 'yield'", options.errors));
+    }
+    return mapTasks(name, (input, signal) => this.#engine.submit(name, input, { signal }), source, concurrency, options);
+  }
+
+  /** Entries in the dead-letter queue (memory and file sinks; a callback sink keeps none). */
+  deadLetters(): DeadLetter[] {
+    return this.#engine.deadLetters();
+  }
+
+  /**
+   * Takes the entries `filter` accepts (all by default) out of the dead-letter
+   * queue and runs them again with their correlation ids. Resolves when they
+   * have all settled; those that fail again land in the dead-letter queue anew.
+   */
+  async redrive(filter: (entry: DeadLetter) => boolean = () => true): Promise<{ redriven: number; completed: number; failed: number }> {
+    const runs = this.#engine.redrive(filter);
+    const settled = await Promise.allSettled(runs);
+    const completed = settled.filter((r) => r.status === 'fulfilled').length;
+    return { redriven: runs.length, completed, failed: runs.length - completed };
+  }
+
+  /** `put_nowait` wrapped in retry: try, and on a full queue wait with backoff, up to `timeoutMs`. */
+  async #runWithQueueRetry(name: string, input: unknown, options: RunOptions, retry: QueueRetryOptions): Promise<unknown> {
+    const { queueRetry: _, ...rest } = options;
+    const clock = this.#engine.options.clock;
+    const start = clock.now();
+    let wait = retry.baseMs ?? 10;
+    for (;;) {
+      const r = this.#engine.trySubmit(name, input, rest);
+      if (r.accepted) return r.result;
+      if (r.reason !== 'queue-full') throw r.error;
+      const left = retry.timeoutMs - (clock.now() - start);
+      if (left <= 0) return this.#engine.submit(name, input, rest); // the overflow policy has the last word
+      await sleep(clock, Math.min(wait, left), options.signal, name);
+      wait = Math.min(wait * 2, retry.maxMs ?? 1000);
+    }
   }
 
   /** A fresh, immutable snapshot of the pool's counters and workers. */
@@ -80,4 +161,29 @@ export class Pool<M extends TaskModule = UntypedModule> implements AsyncDisposab
  */
 export function createPool<M extends TaskModule = UntypedModule>(options: PoolOptions<M>): Pool<M> {
   return new Pool<M>(options);
+}
+
+function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined, taskName: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new TaskAbortedError(taskName, signal.reason));
+      return;
+    }
+    const onAbort = (): void => {
+      clock.clearTimeout(handle);
+      reject(new TaskAbortedError(taskName, signal?.reason));
+    };
+    const handle = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A generator that fails on first use, so map() never throws synchronously. */
+// eslint-disable-next-line require-yield
+async function* rejectingGenerator(err: Error): AsyncGenerator<never, void, undefined> {
+  await Promise.resolve();
+  throw err;
 }

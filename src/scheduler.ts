@@ -21,6 +21,8 @@ import type { Clock } from './clock.js';
 import { decodeError, type EncodedError } from './error-codec.js';
 import {
   DeadlineExceededError,
+  InvalidOptionError,
+  TaskDroppedError,
   ModuleLoadError,
   PoolClosedError,
   QueueFullError,
@@ -34,10 +36,16 @@ import {
 import type { RunOptions } from './options.js';
 import { AbortKind, Op, Status } from './protocol.js';
 import { FifoQueue, type TaskQueue } from './queue/task-queue.js';
+import { PriorityQueue } from './queue/priority-queue.js';
+import { cloneInput, describeError, type DeadLetter } from './dead-letter.js';
+import { LoadWindow, type LoadSummary } from './load-window.js';
+import type { OverflowPolicy } from './options.js';
+import { resolveRetry, retryDelay, shouldRetry } from './retry.js';
 import { selectWorker } from './select.js';
 import { Task, TaskState, TaskTimer } from './task.js';
 import { CallbackTimer, TimerHeap } from './timer-heap.js';
 import { checkRunOptions, type ResolvedPoolOptions } from './validate.js';
+import { oneOf } from './validate-helpers.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './worker/handle.js';
 import { ThreadWorker } from './worker/thread.js';
 import { INFLIGHT_MASK, SlotState, WorkerSlot } from './worker-slot.js';
@@ -60,8 +68,24 @@ export interface PoolStats {
   readonly failed: number;
   /** Calls the pool refused (queue full, closed, unknown task, bad options). */
   readonly rejected: number;
+  /** Failed tasks dropped by an overflow policy (counted in `failed` too). */
+  readonly dropped: number;
+  /** Attempts that failed and were retried. */
+  readonly retried: number;
+  /** Tasks waiting out a retry backoff (holding no worker). */
+  readonly backoff: number;
+  /** Entries written to the dead-letter queue. */
+  readonly deadLettered: number;
+  /** Queue depth and worker utilization over the sliding window. */
+  readonly window: LoadSummary;
   readonly state: PoolState;
 }
+
+/** Events the engine reports to the facade. */
+export type EngineEvent = 'saturated' | 'unsaturated';
+export type EmitFn = (event: EngineEvent, payload: unknown) => void;
+
+const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'wait', 'drop-oldest', 'drop-lowest-priority'];
 
 /** Creates a worker for a slot; the thread kind is the default, other kinds plug in here. */
 export type SpawnWorker = (id: number, events: WorkerEvents) => WorkerHandle;
@@ -82,7 +106,19 @@ export class Scheduler {
   readonly options: ResolvedPoolOptions;
   readonly #clock: Clock;
   readonly #timers: TimerHeap;
-  readonly #queue: TaskQueue<Task> = new FifoQueue<Task>();
+  /** FIFO until the first task with a priority arrives, then a heap (see #usePriorities). */
+  #queue: TaskQueue<Task> = new FifoQueue<Task>();
+  #priorities: PriorityQueue<Task> | undefined;
+  /** Tasks waiting out a retry backoff. */
+  readonly #backoff = new Set<Task>();
+  readonly #emit: EmitFn;
+  readonly #load: LoadWindow;
+  #sampler: CallbackTimer | undefined;
+  #saturatedSince = -1;
+  #saturated = false;
+  #dropped = 0;
+  #retried = 0;
+  #deadLettered = 0;
   readonly #waiting = new FifoQueue<Task>();
   readonly #slots: WorkerSlot[] = [];
   readonly #byId = new Map<number, WorkerSlot>();
@@ -117,8 +153,10 @@ export class Scheduler {
   #failed = 0;
   #rejected = 0;
 
-  constructor(options: ResolvedPoolOptions, spawnWorker?: SpawnWorker) {
+  constructor(options: ResolvedPoolOptions, spawnWorker?: SpawnWorker, emit: EmitFn = () => undefined) {
     this.options = options;
+    this.#emit = emit;
+    this.#load = new LoadWindow(options.saturation.sampleMs, options.saturation.windowMs);
     this.#clock = options.clock;
     this.#timers = new TimerHeap(options.clock);
     this.corrPrefix = `${options.name}-${randomBytes(3).toString('hex')}-`;
@@ -143,6 +181,8 @@ export class Scheduler {
     this.#startPromise.catch(() => undefined);
     const initial = Math.max(options.min, 1);
     for (let i = 0; i < initial; i++) this.#spawn();
+    this.#sampler = new CallbackTimer(() => this.#sample());
+    this.#timers.schedule(this.#sampler, this.#clock.now() + options.saturation.sampleMs);
   }
 
   get state(): PoolState {
@@ -167,6 +207,7 @@ export class Scheduler {
     let queueTimeoutMs = this.options.queueTimeoutMs;
     let signal: AbortSignal | undefined;
     let correlation: string | null = null;
+    let retry = this.options.retry;
     if (opts !== undefined) {
       try {
         checkRunOptions(opts);
@@ -177,6 +218,13 @@ export class Scheduler {
       if (opts.deadlineMs !== undefined) deadlineMs = opts.deadlineMs;
       if (opts.queueTimeoutMs !== undefined) queueTimeoutMs = opts.queueTimeoutMs;
       if (opts.correlationId !== undefined) correlation = opts.correlationId;
+      if (opts.retry !== undefined) {
+        try {
+          retry = resolveRetry('retry', opts.retry, this.options.retry);
+        } catch (err) {
+          return this.#refuse(err);
+        }
+      }
       signal = opts.signal;
       if (signal?.aborted) {
         this.#failed++;
@@ -192,7 +240,12 @@ export class Scheduler {
       task.resolve = resolve;
       task.reject = reject;
     });
+    if (retry.attempts > 1) task.retry = retry;
     if (opts !== undefined) {
+      if (opts.priority !== undefined && opts.priority !== 0) {
+        task.priority = opts.priority;
+        if (this.#priorities === undefined) this.#usePriorities();
+      }
       if (opts.transfer !== undefined && opts.transfer.length > 0) task.transfer = opts.transfer;
       if (signal !== undefined) {
         task.signal = signal;
@@ -212,22 +265,102 @@ export class Scheduler {
       }
     }
     if (this.#queue.size < this.options.capacity) {
-      task.state = TaskState.Queued;
-      this.#queue.push(task);
+      this.#enqueue(task);
       this.#grow();
       if (!this.#reffed) this.#setRef(true);
-    } else if (this.options.overflow === 'reject') {
-      this.#settle(task, new QueueFullError(this.options.capacity, this.#running), undefined, Outcome.Rejected);
     } else {
-      task.state = TaskState.Waiting;
-      this.#waiting.push(task);
-      if (queueTimeoutMs !== Infinity) {
-        task.timer = new TaskTimer(task, this.#onTimerBound);
-        this.#timers.schedule(task.timer, now + queueTimeoutMs);
-      }
-      if (!this.#reffed) this.#setRef(true);
+      this.#overflow(task);
     }
     return promise;
+  }
+
+  /**
+   * The synchronous door: accepted (a worker or the queue has room) or
+   * refused, never waiting, dropping or throwing. A refused try is not
+   * counted as a submission.
+   */
+  trySubmit(name: string, input: unknown, opts: RunOptions | undefined): { accepted: true; result: Promise<unknown> } | { accepted: false; reason: 'queue-full' | 'closed' | 'failed'; error: Error } {
+    if (this.#state === 'failed') return { accepted: false, reason: 'failed', error: this.#failure as Error };
+    if (this.#state !== 'running' && this.#state !== 'starting') return { accepted: false, reason: 'closed', error: new PoolClosedError() };
+    if (this.#queue.size >= this.options.capacity || this.#waiting.size > 0) {
+      if (this.#queue.size > 0 || selectWorker(this.#slots) === undefined) {
+        return { accepted: false, reason: 'queue-full', error: new QueueFullError(this.options.capacity, this.#running) };
+      }
+    }
+    return { accepted: true, result: this.submit(name, input, opts) };
+  }
+
+  /** Switches from the FIFO to the priority heap, keeping what is queued in order. */
+  #usePriorities(): void {
+    const pq = new PriorityQueue<Task>();
+    for (const t of this.#queue.drain()) {
+      t.qkey = t.priority - t.submittedAt * this.options.agingRate;
+      pq.push(t);
+    }
+    this.#priorities = pq;
+    this.#queue = pq;
+  }
+
+  #enqueue(task: Task): void {
+    task.state = TaskState.Queued;
+    if (this.#priorities !== undefined) task.qkey = task.priority - task.submittedAt * this.options.agingRate;
+    this.#queue.push(task);
+  }
+
+  /** The queue is full: the overflow policy decides. */
+  #overflow(task: Task): void {
+    let policy = this.options.overflow;
+    if (typeof policy === 'function') {
+      try {
+        policy = oneOf('queue.overflow() result', policy({ name: task.name, priority: task.priority, correlationId: this.#corrOf(task), queued: this.#queue.size, capacity: this.options.capacity }), OVERFLOWS);
+      } catch (err) {
+        this.#settle(task, err instanceof InvalidOptionError ? err : new InvalidOptionError('queue.overflow', 'a function that returns a policy', err), undefined, Outcome.Rejected);
+        return;
+      }
+    }
+    switch (policy) {
+      case 'reject':
+        this.#settle(task, new QueueFullError(this.options.capacity, this.#running), undefined, Outcome.Rejected);
+        return;
+      case 'wait':
+        task.state = TaskState.Waiting;
+        this.#waiting.push(task);
+        if (task.queueTimeoutMs !== Infinity) {
+          task.timer = new TaskTimer(task, this.#onTimerBound);
+          this.#timers.schedule(task.timer, this.#clock.now() + task.queueTimeoutMs);
+        }
+        if (!this.#reffed) this.#setRef(true);
+        return;
+      case 'drop-oldest': {
+        const victim = this.#queue.evictOldest();
+        if (victim !== undefined) this.#drop(victim);
+        this.#enqueue(task);
+        return;
+      }
+      default: {
+        // drop-lowest-priority: the incoming task is a candidate too; among equals the newest loses.
+        const pq = this.#priorities;
+        const lowest = pq?.peekLowest();
+        const key = task.priority - task.submittedAt * this.options.agingRate;
+        if (pq === undefined || lowest === undefined || key <= lowest.qkey) {
+          this.#drop(task);
+          return;
+        }
+        this.#drop(pq.evictLowest() as Task);
+        this.#enqueue(task);
+      }
+    }
+  }
+
+  #drop(task: Task): void {
+    this.#dropped++;
+    const err = new TaskDroppedError(task.name, this.#corrOf(task), this.options.capacity);
+    this.#deadLetter(task, err, 'dropped');
+    this.#settle(task, err, undefined, Outcome.Failed);
+  }
+
+  #corrOf(task: Task): string {
+    return task.correlation ?? `${this.corrPrefix}${task.id}`;
   }
 
   /** Resolves when the queue has room for one more task. */
@@ -259,6 +392,11 @@ export class Scheduler {
       completed: this.#completed,
       failed: this.#failed,
       rejected: this.#rejected,
+      dropped: this.#dropped,
+      retried: this.#retried,
+      backoff: this.#backoff.size,
+      deadLettered: this.#deadLettered,
+      window: this.#load.summary(),
       state: this.#state,
     });
   }
@@ -373,6 +511,7 @@ export class Scheduler {
     if (slot.inflightCount === 0 && this.options.pipeline === 'auto') slot.busySince = performance.now();
     const seq = ++slot.seq;
     task.seq = seq;
+    task.attempt++;
     slot.inflight[seq & INFLIGHT_MASK] = task;
     slot.inflightCount++;
   }
@@ -394,10 +533,9 @@ export class Scheduler {
     while (this.#waiting.size > 0 && this.#queue.size < cap) {
       const task = this.#waiting.shift() as Task;
       if (task.timer !== undefined) this.#timers.cancel(task.timer);
-      task.state = TaskState.Queued;
       const slot = this.#queue.size === 0 ? selectWorker(this.#slots) : undefined;
       if (slot !== undefined) this.#assign(task, slot);
-      else this.#queue.push(task);
+      else this.#enqueue(task);
     }
     if (this.#readyWaiters.length > 0 && this.#waiting.size === 0 && this.#queue.size < cap) {
       const waiters = this.#readyWaiters;
@@ -459,7 +597,7 @@ export class Scheduler {
       // Tasks queued before the module's names were known: refuse unknown ones now.
       if (this.#queue.size > 0) {
         for (const t of this.#queue.drain()) {
-          if (this.#taskNames.has(t.name)) this.#queue.push(t);
+          if (this.#taskNames.has(t.name)) this.#enqueue(t);
           else this.#settle(t, new UnknownTaskError(t.name, names), undefined, Outcome.Rejected);
         }
       }
@@ -492,15 +630,15 @@ export class Scheduler {
       if (task === undefined || task.seq !== seq) continue;
       inflight[idx] = undefined;
       n++;
-      if (task.state === TaskState.Settled) {
+      if (task.state !== TaskState.Dispatched || task.slot !== slot) {
         // An orphan: its caller already got an error; its grace timer can stop.
-        if (task.timer !== undefined) this.#timers.cancel(task.timer);
+        if (task.state === TaskState.Settled && task.timer !== undefined) this.#timers.cancel(task.timer);
         continue;
       }
       const status = msg[i + 1] as Status;
       if (status === Status.Ok) this.#settle(task, undefined, msg[i + 2], Outcome.Completed);
-      else if (status === Status.Error) this.#settle(task, decodeError(msg[i + 2] as EncodedError, task.name), undefined, Outcome.Failed);
-      else this.#settle(task, new SerializationError(task.name, 'output', decodeError(msg[i + 2] as EncodedError, task.name)), undefined, Outcome.Failed);
+      else if (status === Status.Error) this.#taskFailed(task, decodeError(msg[i + 2] as EncodedError, task.name));
+      else this.#taskFailed(task, new SerializationError(task.name, 'output', decodeError(msg[i + 2] as EncodedError, task.name)));
     }
     slot.inflightCount -= n;
     slot.completed += n;
@@ -548,18 +686,18 @@ export class Scheduler {
     tasks.sort((a, b) => a.seq - b.seq);
     const toRequeue: Task[] = [];
     for (const task of tasks) {
-      if (task.state === TaskState.Settled) {
-        if (task.timer !== undefined) this.#timers.cancel(task.timer);
+      if (task.state !== TaskState.Dispatched || task.slot !== slot) {
+        if (task.state === TaskState.Settled && task.timer !== undefined) this.#timers.cancel(task.timer);
         continue;
       }
       const started = handle.runningFor(task.seq) !== undefined;
       if (!started && task.transfer === undefined && this.#state !== 'failed' && this.#state !== 'closed') {
         toRequeue.push(task);
       } else {
-        this.#settle(task, this.#crashError(slot, info, task.name), undefined, Outcome.Failed);
+        this.#taskFailed(task, this.#crashError(slot, info, task.name));
       }
     }
-    for (const t of slot.outbox) if (t.state !== TaskState.Settled) toRequeue.push(t);
+    for (const t of slot.outbox) if (t.state === TaskState.Dispatched && t.slot === slot) toRequeue.push(t);
     slot.outbox = [];
     for (let k = toRequeue.length - 1; k >= 0; k--) this.#requeue(toRequeue[k] as Task);
 
@@ -662,12 +800,16 @@ export class Scheduler {
         } else if (ran < task.timeoutMs) {
           this.#timers.schedule(timer, this.#clock.now() + (task.timeoutMs - ran));
         } else {
-          this.#settle(task, new TaskTimeoutError(task.name, task.timeoutMs), undefined, Outcome.Failed);
           // A synchronous loop cannot be interrupted: the worker must go.
           this.#kill(slot, 'timeout');
+          this.#taskFailed(task, new TaskTimeoutError(task.name, task.timeoutMs));
         }
         return;
       }
+      case TaskState.Backoff:
+        this.#backoff.delete(task);
+        this.#requeueAfterBackoff(task);
+        return;
       case TaskState.Settled: {
         // Abort grace ran out: the worker is still running an orphan.
         const slot = task.slot;
@@ -682,8 +824,116 @@ export class Scheduler {
   #onDeadline(task: Task): void {
     const state = task.state;
     if (state === TaskState.Settled) return;
-    this.#settle(task, new DeadlineExceededError(task.name, task.deadlineMs, state !== TaskState.Dispatched), undefined, Outcome.Failed);
+    const err = new DeadlineExceededError(task.name, task.deadlineMs, state !== TaskState.Dispatched);
+    this.#deadLetter(task, err, 'deadline');
+    this.#settle(task, err, undefined, Outcome.Failed);
     if (state === TaskState.Dispatched) this.#stopRunning(task, AbortKind.TimedOut);
+  }
+
+  // ---- retries and dead letters ---------------------------------------------
+
+  /**
+   * A task failed (threw, timed out, its worker crashed, its output could not
+   * be cloned). Retry it after a backoff if its policy says so, else settle
+   * it and record it in the dead-letter queue.
+   */
+  #taskFailed(task: Task, err: unknown): void {
+    const policy = task.retry;
+    const stopped = this.#state === 'closed' || this.#state === 'failed';
+    if (policy !== undefined && task.transfer === undefined && !stopped && shouldRetry(policy, err, task.attempt)) {
+      this.#retried++;
+      (task.errors ??= []).push(err);
+      if (task.state === TaskState.Dispatched) this.#running--;
+      task.state = TaskState.Backoff;
+      task.slot = undefined;
+      task.seq = 0;
+      this.#backoff.add(task);
+      task.timer ??= new TaskTimer(task, this.#onTimerBound);
+      this.#timers.schedule(task.timer, this.#clock.now() + retryDelay(policy, task.attempt));
+      return;
+    }
+    if (policy !== undefined && err !== null && typeof err === 'object') {
+      // The final error says how many tries were made and what the earlier ones hit.
+      Object.defineProperty(err, 'attempts', { value: task.attempt, enumerable: true, configurable: true, writable: true });
+      Object.defineProperty(err, 'previousErrors', { value: task.errors ?? [], enumerable: false, configurable: true, writable: true });
+    }
+    this.#deadLetter(task, err, 'failed');
+    this.#settle(task, err, undefined, Outcome.Failed);
+  }
+
+  /** Back into the queue after a backoff; accepted work re-enters even a full queue. */
+  #requeueAfterBackoff(task: Task): void {
+    const slot = this.#queue.size === 0 ? selectWorker(this.#slots) : undefined;
+    if (slot !== undefined) this.#assign(task, slot);
+    else {
+      this.#enqueue(task);
+      this.#replenish();
+      this.#grow();
+    }
+  }
+
+  #deadLetter(task: Task, err: unknown, reason: DeadLetter['reason']): void {
+    const sink = this.options.deadLetter;
+    if (sink === undefined) return;
+    const { input, cloneable } = cloneInput(task.input);
+    const now = Date.now();
+    sink.write({
+      taskId: task.id,
+      taskName: task.name,
+      input,
+      inputCloneable: cloneable,
+      reason,
+      error: describeError(err),
+      attempts: task.attempt,
+      correlationId: this.#corrOf(task),
+      submittedAt: now - (this.#clock.now() - task.submittedAt),
+      finishedAt: now,
+    });
+    this.#deadLettered++;
+  }
+
+  /** The dead-letter entries held by the sink. */
+  deadLetters(): DeadLetter[] {
+    return this.options.deadLetter?.list() ?? [];
+  }
+
+  /** Removes the entries `filter` accepts from the dead-letter queue and runs them again. */
+  redrive(filter: (entry: DeadLetter) => boolean): Promise<unknown>[] {
+    const sink = this.options.deadLetter;
+    if (sink === undefined) return [];
+    return sink.take((e) => e.inputCloneable && filter(e)).map((e) => this.submit(e.taskName, e.input, { correlationId: e.correlationId }));
+  }
+
+  // ---- load window and saturation --------------------------------------------
+
+  #sample(): void {
+    if (this.#state === 'closed' || this.#state === 'failed') return;
+    const depth = this.#queue.size + this.#waiting.size;
+    let busy = 0;
+    let ready = 0;
+    for (const s of this.#slots) {
+      if (s.state !== SlotState.Ready) continue;
+      ready++;
+      if (s.load > 0) busy++;
+    }
+    this.#load.record(depth, ready === 0 ? 0 : busy / ready);
+    const now = this.#clock.now();
+    const { afterMs, factor } = this.options.saturation;
+    const threshold = factor * this.options.max;
+    if (depth > threshold) {
+      if (this.#saturatedSince < 0) this.#saturatedSince = now;
+      if (!this.#saturated && now - this.#saturatedSince >= afterMs) {
+        this.#saturated = true;
+        this.#emit('saturated', { queueDepth: depth, threshold, sinceMs: now - this.#saturatedSince });
+      }
+    } else {
+      this.#saturatedSince = -1;
+      if (this.#saturated) {
+        this.#saturated = false;
+        this.#emit('unsaturated', { queueDepth: depth, threshold });
+      }
+    }
+    this.#timers.schedule(this.#sampler as CallbackTimer, now + this.options.saturation.sampleMs);
   }
 
   // ---- settlement ------------------------------------------------------------
@@ -697,6 +947,7 @@ export class Scheduler {
     const state = task.state;
     if (state === TaskState.Settled) return;
     if (state === TaskState.Dispatched) this.#running--;
+    else if (state === TaskState.Backoff) this.#backoff.delete(task);
     else if (task.queued) {
       if (state === TaskState.Waiting) this.#waiting.delete(task);
       else this.#queue.delete(task);
@@ -730,6 +981,7 @@ export class Scheduler {
     this.#rejectReadyWaiters(err);
     for (const t of this.#waiting.drain()) this.#settle(t, err, undefined, Outcome.Rejected);
     for (const t of this.#queue.drain()) this.#settle(t, err, undefined, Outcome.Rejected);
+    for (const t of [...this.#backoff]) this.#settle(t, err, undefined, Outcome.Rejected);
     for (const s of [...this.#slots]) this.#kill(s, 'close');
   }
 
@@ -740,7 +992,7 @@ export class Scheduler {
   }
 
   #checkDrained(): void {
-    if (this.#state === 'closing' && this.#queue.size === 0 && this.#waiting.size === 0 && this.#running === 0) {
+    if (this.#state === 'closing' && this.#queue.size === 0 && this.#waiting.size === 0 && this.#running === 0 && this.#backoff.size === 0) {
       // Phase two: nothing left to run; stop the workers (orphans included).
       for (const s of [...this.#slots]) this.#kill(s, 'close');
       this.#state = 'closed';
@@ -748,6 +1000,7 @@ export class Scheduler {
     if ((this.#state === 'closed' || this.#state === 'failed') && this.#slots.length === 0) {
       if (this.#closeTimer !== undefined) this.#timers.cancel(this.#closeTimer);
       this.#timers.clear();
+      this.options.deadLetter?.close();
       const waiters = this.#allExited;
       this.#allExited = [];
       for (const w of waiters) w();
@@ -760,6 +1013,7 @@ export class Scheduler {
     this.#startReject(err);
     for (const t of this.#waiting.drain()) this.#settle(t, err, undefined, Outcome.Rejected);
     for (const t of this.#queue.drain()) this.#settle(t, err, undefined, Outcome.Rejected);
+    for (const t of [...this.#backoff]) this.#settle(t, err, undefined, Outcome.Rejected);
     for (const s of this.#slots) {
       for (const t of s.outbox) this.#settle(t, err, undefined, Outcome.Rejected);
       for (const t of s.inflight) if (t !== undefined) this.#settle(t, err, undefined, Outcome.Rejected);

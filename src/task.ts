@@ -4,6 +4,7 @@
  */
 
 import type { Transferable } from './types.js';
+import type { RetryPolicy } from './retry.js';
 import type { TimerEntry } from './timer-heap.js';
 import type { WorkerSlot } from './worker-slot.js';
 
@@ -14,6 +15,8 @@ export const enum TaskState {
   /** Sent to a worker; see the worker's shared state for whether it started. */
   Dispatched = 2,
   Settled = 3,
+  /** Failed, waiting out its backoff before the next attempt; holds no worker. */
+  Backoff = 4,
 }
 
 export class Task {
@@ -30,6 +33,17 @@ export class Task {
   state: TaskState = TaskState.Queued;
   /** True while the task sits in a TaskQueue (a queue clears it when it lets the task go). */
   queued = false;
+  /** Higher runs first. */
+  priority = 0;
+  /** Queue ordering key (priority, aged by submission time) and queue generation: see PriorityQueue. */
+  qkey = 0;
+  qgen = 0;
+  /** Attempts made so far (retries). */
+  attempt = 0;
+  /** Errors of earlier attempts. */
+  errors: unknown[] | undefined = undefined;
+  /** Retry policy, when retries are on for this task. */
+  retry: RetryPolicy | undefined = undefined;
   slot: WorkerSlot | undefined = undefined;
   /** Per-worker sequence number once sent. */
   seq = 0;

@@ -10,7 +10,10 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { systemClock, type Clock } from './clock.js';
 import { InvalidOptionError } from './errors.js';
-import type { CloseOptions, OverflowPolicy, PoolKind, PoolOptions, ResourceLimits, RunOptions } from './options.js';
+import { capacity, duration, nonNegativeInt, oneOf, plainObject, positiveInt } from './validate-helpers.js';
+import { createDeadLetterSink, type DeadLetterSink } from './dead-letter.js';
+import type { CloseOptions, OverflowFunction, OverflowPolicy, PoolKind, PoolOptions, ResourceLimits, RunOptions } from './options.js';
+import { resolveRetry, type RetryPolicy } from './retry.js';
 import type { TaskModule } from './types.js';
 
 export interface ResolvedPoolOptions {
@@ -20,7 +23,12 @@ export interface ResolvedPoolOptions {
   max: number;
   idleTimeoutMs: number;
   capacity: number;
-  overflow: OverflowPolicy;
+  overflow: OverflowPolicy | OverflowFunction;
+  /** Priority points gained per millisecond of waiting (0: no aging). */
+  agingRate: number;
+  retry: RetryPolicy;
+  deadLetter: DeadLetterSink | undefined;
+  saturation: { sampleMs: number; windowMs: number; afterMs: number; factor: number };
   timeoutMs: number;
   queueTimeoutMs: number;
   abortGraceMs: number;
@@ -33,41 +41,9 @@ export interface ResolvedPoolOptions {
 }
 
 const KINDS: readonly PoolKind[] = ['thread'];
-const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'wait'];
-
-export function positiveInt(option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new InvalidOptionError(option, 'a positive integer', value);
-  return value;
-}
-
-export function nonNegativeInt(option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new InvalidOptionError(option, 'a non-negative integer', value);
-  return value;
-}
-
-/** Milliseconds: a non-negative number, `Infinity` allowed. */
-export function duration(option: string, value: unknown): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new InvalidOptionError(option, 'a non-negative number of milliseconds', value);
-  return value;
-}
-
-/** A positive integer or `Infinity`. */
-export function capacity(option: string, value: unknown): number {
-  if (value === Infinity) return value;
-  return positiveInt(option, value);
-}
-
-export function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new InvalidOptionError(option, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
-  }
-  return value as T;
-}
-
-export function plainObject(option: string, value: unknown): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidOptionError(option, 'an object', value);
-  return value as Record<string, unknown>;
-}
+const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'wait', 'drop-oldest', 'drop-lowest-priority'];
+export const PRIORITY_MIN = -100;
+export const PRIORITY_MAX = 100;
 
 function optional<T>(value: unknown, fallback: T, check: (v: unknown) => T): T {
   return value === undefined ? fallback : check(value);
@@ -88,7 +64,7 @@ function moduleUrl(value: unknown): string {
 
 const KNOWN_POOL_OPTIONS = new Set([
   'kind', 'module', 'size', 'queue', 'timeoutMs', 'queueTimeoutMs', 'abortGraceMs', 'resourceLimits',
-  'pipeline', 'execArgv', 'env', 'name', 'clock', '__module',
+  'pipeline', 'execArgv', 'env', 'name', 'clock', 'retry', 'deadLetter', 'saturation', '__module',
 ]);
 
 export function resolvePoolOptions<M extends TaskModule>(input: PoolOptions<M>): ResolvedPoolOptions {
@@ -147,7 +123,11 @@ export function resolvePoolOptions<M extends TaskModule>(input: PoolOptions<M>):
     max,
     idleTimeoutMs,
     capacity: optional(queue.capacity, 10_000, (v) => capacity('queue.capacity', v)),
-    overflow: optional(queue.overflow, 'reject', (v) => oneOf('queue.overflow', v, OVERFLOWS)),
+    overflow: optional<OverflowPolicy | OverflowFunction>(queue.overflow, 'reject', (v) => (typeof v === 'function' ? (v as OverflowFunction) : oneOf('queue.overflow', v, OVERFLOWS))),
+    agingRate: agingRate(queue.aging),
+    retry: resolveRetry('retry', opts.retry),
+    deadLetter: createDeadLetterSink(opts.deadLetter),
+    saturation: saturation(opts.saturation),
     timeoutMs: optional(opts.timeoutMs, Infinity, (v) => duration('timeoutMs', v)),
     queueTimeoutMs: optional(opts.queueTimeoutMs, Infinity, (v) => duration('queueTimeoutMs', v)),
     abortGraceMs: optional(opts.abortGraceMs, 1000, (v) => duration('abortGraceMs', v)),
@@ -163,6 +143,40 @@ export function resolvePoolOptions<M extends TaskModule>(input: PoolOptions<M>):
   };
 }
 
+function agingRate(value: unknown): number {
+  if (value === false) return 0;
+  if (value === undefined) return 1 / 1000;
+  const a = plainObject('queue.aging', value);
+  const everyMs = optional(a.everyMs, 1000, (v) => {
+    if (typeof v !== 'number' || !(v > 0) || v === Infinity) throw new InvalidOptionError('queue.aging.everyMs', 'a positive number of milliseconds', v);
+    return v;
+  });
+  const step = optional(a.step, 1, (v) => {
+    if (typeof v !== 'number' || !(v >= 0) || v === Infinity) throw new InvalidOptionError('queue.aging.step', 'a non-negative number', v);
+    return v;
+  });
+  return step / everyMs;
+}
+
+function saturation(value: unknown): ResolvedPoolOptions['saturation'] {
+  const o = value === undefined ? {} : plainObject('saturation', value);
+  const positive = (name: string) => (v: unknown) => {
+    if (typeof v !== 'number' || !(v > 0) || v === Infinity) throw new InvalidOptionError(`saturation.${name}`, 'a positive number', v);
+    return v;
+  };
+  const sampleMs = optional(o.sampleMs, 1000, positive('sampleMs'));
+  const windowMs = optional(o.windowMs, 60_000, positive('windowMs'));
+  if (windowMs < sampleMs) throw new InvalidOptionError('saturation.windowMs', `at least saturation.sampleMs (${sampleMs})`, windowMs);
+  return { sampleMs, windowMs, afterMs: optional(o.afterMs, 5000, (v) => duration('saturation.afterMs', v)), factor: optional(o.factor, 2, positive('factor')) };
+}
+
+export function checkPriority(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < PRIORITY_MIN || value > PRIORITY_MAX) {
+    throw new InvalidOptionError('priority', `an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}`, value);
+  }
+  return value;
+}
+
 /** Per-call options; the common case (no options) allocates nothing. */
 export function checkRunOptions(opts: RunOptions): void {
   if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new InvalidOptionError('signal', 'an AbortSignal', opts.signal);
@@ -171,6 +185,13 @@ export function checkRunOptions(opts: RunOptions): void {
   if (opts.queueTimeoutMs !== undefined) duration('queueTimeoutMs', opts.queueTimeoutMs);
   if (opts.transfer !== undefined && !Array.isArray(opts.transfer)) throw new InvalidOptionError('transfer', 'an array of transferable objects', opts.transfer);
   if (opts.correlationId !== undefined && typeof opts.correlationId !== 'string') throw new InvalidOptionError('correlationId', 'a string', opts.correlationId);
+  if (opts.priority !== undefined) checkPriority(opts.priority);
+  if (opts.queueRetry !== undefined) {
+    const q = plainObject('queueRetry', opts.queueRetry);
+    duration('queueRetry.timeoutMs', q.timeoutMs);
+    if (q.baseMs !== undefined) duration('queueRetry.baseMs', q.baseMs);
+    if (q.maxMs !== undefined) duration('queueRetry.maxMs', q.maxMs);
+  }
 }
 
 export function checkCloseOptions(opts: CloseOptions | undefined): number {

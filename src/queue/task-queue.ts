@@ -20,6 +20,8 @@ export interface TaskQueue<T extends Queueable> {
   delete(task: T): void;
   /** Empties the queue and returns what was waiting, in order. */
   drain(): T[];
+  /** Removes and returns the task that has waited longest (`drop-oldest`). */
+  evictOldest(): T | undefined;
 }
 
 /**
@@ -71,5 +73,9 @@ export class FifoQueue<T extends Queueable> implements TaskQueue<T> {
     const out: T[] = [];
     for (let t = this.shift(); t !== undefined; t = this.shift()) out.push(t);
     return out;
+  }
+
+  evictOldest(): T | undefined {
+    return this.shift();
   }
 }

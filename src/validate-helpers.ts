@@ -1,0 +1,40 @@
+/**
+ * Small reusable checks behind every option: each names the option, what was
+ * expected and what was got, on one template.
+ */
+import { InvalidOptionError } from './errors.js';
+
+export function positiveInt(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new InvalidOptionError(option, 'a positive integer', value);
+  return value;
+}
+
+export function nonNegativeInt(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new InvalidOptionError(option, 'a non-negative integer', value);
+  return value;
+}
+
+/** Milliseconds: a non-negative number, `Infinity` allowed. */
+export function duration(option: string, value: unknown): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new InvalidOptionError(option, 'a non-negative number of milliseconds', value);
+  return value;
+}
+
+/** A positive integer or `Infinity`. */
+export function capacity(option: string, value: unknown): number {
+  if (value === Infinity) return value;
+  return positiveInt(option, value);
+}
+
+export function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new InvalidOptionError(option, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+  }
+  return value as T;
+}
+
+export function plainObject(option: string, value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidOptionError(option, 'an object', value);
+  return value as Record<string, unknown>;
+}
+
