@@ -226,3 +226,27 @@ describe('sluice run: interrupts (in-process)', () => {
     assert.equal(new Set(out.map((o) => o.line)).size, 200);
   });
 });
+
+describe('sluice run: metrics', () => {
+  test('--metrics serves Prometheus text from pool.stats() and the run counters while running', async (t) => {
+    const dir = tempDir(t);
+    const gate = join(dir, 'gate');
+    const input = writeLines(join(dir, 'in.jsonl'), ['{"n":1}', JSON.stringify({ n: 2, gate })]);
+    const c = config(dir, { input, task: 'gated', metrics: { host: '127.0.0.1', port: 0 } });
+    const rio = io();
+    const run = runJob(c, rio);
+    await waitFor(() => /metrics on (\S+)/.test(rio.errText()), 'the metrics address');
+    const url = (/metrics on (\S+)/.exec(rio.errText()) as RegExpExecArray)[1] as string;
+    await waitFor(() => lineCount(c.output) >= 1, 'line 1 written');
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+    const body = await res.text();
+    assert.match(body, /# TYPE sluice_pool_workers gauge/);
+    assert.match(body, /sluice_pool_running 1\n/);
+    assert.match(body, /sluice_cli_lines_total\{outcome="ok"\} 1\n/);
+    assert.match(body, /sluice_cli_in_flight 1\n/);
+    writeFileSync(gate, '');
+    assert.equal((await run).exitCode, ExitCode.Ok);
+  });
+});

@@ -388,6 +388,9 @@ class JobRunner {
   // ---- stopping ----------------------------------------------------------------
 
   #interrupt(count: number): void {
+    if (count === 1) {
+      this.#io.stderr.write(`sluice: interrupted; finishing ${this.#inFlight} in-flight lines (interrupt again to stop now)\n`);
+    }
     this.#requestStop();
     if (count < 2 || this.#forced) return;
     this.#forced = true;
