@@ -2,7 +2,8 @@
 //   node examples/hash-batch/generate.js [lines] [path]
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import process from 'node:process';
+import { URL, fileURLToPath } from 'node:url';
 
 export async function generate(lines = 2000, path = fileURLToPath(new URL('./data.jsonl', import.meta.url))) {
   const out = createWriteStream(path);
@@ -16,5 +17,5 @@ export async function generate(lines = 2000, path = fileURLToPath(new URL('./dat
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const path = await generate(Number(process.argv[2] ?? 2000), process.argv[3]);
-  console.log(`wrote ${path}`);
+  process.stdout.write(`wrote ${path}\n`);
 }

@@ -3,13 +3,16 @@
 // (all cores), and prints sample results, both timings and the speed-up.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import process from 'node:process';
+import { URL, fileURLToPath } from 'node:url';
 import { generate } from './generate.js';
 
+/** @param {string} p */
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const cli = here('../../dist/cli/main.js');
 const data = here('./data.jsonl');
-if (!existsSync(data)) console.log(`generated ${await generate(2000, data)}`);
+const say = (/** @type {string} */ s) => process.stdout.write(`${s}\n`);
+if (!existsSync(data)) say(`generated ${await generate(2000, data)}`);
 
 function run(size, output) {
   const args = [cli, 'run', here('./tasks.js'), '--task', 'hash', '--input', data, '--output', output, '--size', size, '--fresh', '--progress', 'none'];
@@ -24,7 +27,7 @@ function run(size, output) {
 const one = run('1', here('./results-size1.jsonl'));
 const all = run('auto', here('./results.jsonl'));
 const results = readFileSync(here('./results.jsonl'), 'utf8').trimEnd().split('\n');
-console.log(`\n${results.length} results in examples/hash-batch/results.jsonl, e.g.:`);
-for (const line of results.slice(0, 3)) console.log(`  ${line}`);
-console.log(`\n--size 1:    ${(one / 1000).toFixed(2)} s`);
-console.log(`--size auto: ${(all / 1000).toFixed(2)} s  (speed-up ×${(one / all).toFixed(2)})`);
+say(`\n${results.length} results in examples/hash-batch/results.jsonl, e.g.:`);
+for (const line of results.slice(0, 3)) say(`  ${line}`);
+say(`\n--size 1:    ${(one / 1000).toFixed(2)} s`);
+say(`--size auto: ${(all / 1000).toFixed(2)} s  (speed-up ×${(one / all).toFixed(2)})`);

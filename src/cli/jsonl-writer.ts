@@ -17,7 +17,6 @@ export class JsonlFile {
   #pendingBytes = 0;
   /** Bytes in the file plus bytes buffered: where the next record starts. */
   #offset: number;
-  #written: number;
   #dirty = false;
   #lines = 0;
 
@@ -29,7 +28,6 @@ export class JsonlFile {
   constructor(path: string, offset: number, lazy: boolean) {
     this.path = path;
     this.#offset = offset;
-    this.#written = offset;
     if (!lazy) this.#open();
   }
 
@@ -65,7 +63,6 @@ export class JsonlFile {
       const n = writeSync(fd, buf);
       buf = buf.subarray(n);
     }
-    this.#written = this.#offset;
     this.#dirty = true;
   }
 

@@ -45,7 +45,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     return ExitCode.Usage;
   }
   try {
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(argv);
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {

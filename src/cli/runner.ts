@@ -302,7 +302,7 @@ class JobRunner {
     const t0 = performance.now();
     const opts = this.#c.timeoutMs === undefined ? undefined : { timeoutMs: this.#c.timeoutMs };
     this.#pool.run(this.#c.task, job.input, opts).then(
-      (result) => {
+      (result: unknown) => {
         this.#latency.record(performance.now() - t0);
         let text: string;
         try {
