@@ -9,7 +9,6 @@ import { describe, test } from 'node:test';
 import { CLI_MAIN, TASKS_URL, lineCount, readJsonl, tempDir, waitFor, writeLines } from './cli-helpers.js';
 
 const TASKS = fileURLToPath(TASKS_URL);
-const BROKEN = fileURLToPath(new URL('./fixtures/cli-broken-module.js', import.meta.url));
 
 interface Exit {
   code: number | null;
@@ -103,7 +102,10 @@ describe('sluice CLI: usage and exit codes', () => {
   test('a module that fails to load exits 3', async (t) => {
     const dir = tempDir(t);
     const input = writeLines(join(dir, 'in.jsonl'), ['{}']);
-    const r = await sluice(['run', BROKEN, '-t', 'never', '-i', input, '-o', join(dir, 'out.jsonl')]);
+    // Written here, not a fixture: the test runner would import a fixture that throws.
+    const broken = join(dir, 'broken.mjs');
+    writeFileSync(broken, "export function never() { return 1; }\nthrow new Error('this module is broken on purpose');\n");
+    const r = await sluice(['run', broken, '-t', 'never', '-i', input, '-o', join(dir, 'out.jsonl')]);
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /broken on purpose/);
   });
