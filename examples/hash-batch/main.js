@@ -3,6 +3,7 @@
 // (all cores), and prints sample results, both timings and the speed-up.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import process from 'node:process';
 import { URL, fileURLToPath } from 'node:url';
 import { generate } from './generate.js';
@@ -30,4 +31,4 @@ const results = readFileSync(here('./results.jsonl'), 'utf8').trimEnd().split('\
 say(`\n${results.length} results in examples/hash-batch/results.jsonl, e.g.:`);
 for (const line of results.slice(0, 3)) say(`  ${line}`);
 say(`\n--size 1:    ${(one / 1000).toFixed(2)} s`);
-say(`--size auto: ${(all / 1000).toFixed(2)} s  (speed-up ×${(one / all).toFixed(2)})`);
+say(`--size auto (${availableParallelism()} workers): ${(all / 1000).toFixed(2)} s  (speed-up ×${(one / all).toFixed(2)}; a machine shared with other work shows less)`);
