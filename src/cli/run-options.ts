@@ -1,0 +1,112 @@
+/**
+ * Parses and checks `sluice run` flags into a RunConfig. Each check says what
+ * was expected and what was got, like the library's InvalidOptionError.
+ */
+
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { InvalidArgumentError } from 'commander';
+import { UsageError } from './exit-codes.js';
+import type { MetricsAddress } from './metrics-server.js';
+import type { ProgressMode } from './progress.js';
+import type { RunConfig } from './run-config.js';
+
+/** Flags as commander hands them over (after the per-flag parsers below). */
+export interface RunFlags {
+  task: string;
+  input: string;
+  output: string;
+  kind: string;
+  size: number | 'auto';
+  queue: number;
+  retries: number;
+  retryDelay: number;
+  timeout?: number;
+  dlq?: string;
+  metrics?: MetricsAddress;
+  ordered?: boolean;
+  fresh?: boolean;
+  progress: ProgressMode;
+  statusInterval: number;
+}
+
+export const DEFAULT_QUEUE = 256;
+
+function integer(flag: string, min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`${flag} must be an integer of at least ${min}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+export const parsePositive = (flag: string): ((value: string) => number) => integer(flag, 1);
+export const parseNonNegative = (flag: string): ((value: string) => number) => integer(flag, 0);
+
+export function parseSize(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`--size must be a positive integer or "auto", got "${value}"`);
+  return n;
+}
+
+/** `host:port` or `[v6]:port`; port 0 picks a free one (printed at start). */
+export function parseMetrics(value: string): MetricsAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || port > 65535) throw new InvalidArgumentError(`--metrics must be host:port (e.g. 127.0.0.1:9464), got "${value}"`);
+  return { host: (m[1] ?? m[2]) as string, port };
+}
+
+/** A module argument relative to cwd (or a file: URL) as a file: URL; it must exist. */
+export function resolveModule(arg: string, cwd: string): string {
+  let path: string;
+  if (arg.startsWith('file:')) {
+    try {
+      path = fileURLToPath(arg);
+    } catch {
+      throw new UsageError(`module must be a path or a file: URL, got "${arg}"`);
+    }
+  } else {
+    path = resolve(cwd, arg);
+  }
+  if (!existsSync(path)) throw new UsageError(`module ${arg} not found (looked for ${path})`);
+  if (!statSync(path).isFile()) throw new UsageError(`module ${arg} is not a file (${path})`);
+  return pathToFileURL(path).href;
+}
+
+export function toRunConfig(moduleArg: string, flags: RunFlags, cwd: string): RunConfig {
+  const moduleUrl = resolveModule(moduleArg, cwd);
+  const input = flags.input === '-' ? '-' : resolve(cwd, flags.input);
+  const output = resolve(cwd, flags.output);
+  const dlq = resolve(cwd, flags.dlq ?? `${flags.output}.dlq.jsonl`);
+  const journal = `${output}.journal`;
+  if (input !== '-') {
+    if (!existsSync(input)) throw new UsageError(`input ${flags.input} not found`);
+    if (input === output) throw new UsageError('--input and --output must be different files');
+  }
+  if (dlq === output || dlq === input) throw new UsageError('--dlq must differ from --input and --output');
+  if (flags.task.length === 0) throw new UsageError('--task must be a task name');
+  return {
+    moduleUrl,
+    task: flags.task,
+    input,
+    output,
+    dlq,
+    journal,
+    kind: flags.kind,
+    size: flags.size === 'auto' ? undefined : flags.size,
+    queue: flags.queue,
+    retries: flags.retries,
+    retryDelayMs: flags.retryDelay,
+    timeoutMs: flags.timeout,
+    metrics: flags.metrics,
+    ordered: flags.ordered === true,
+    fresh: flags.fresh === true,
+    progress: flags.progress,
+    statusIntervalMs: flags.statusInterval,
+  };
+}

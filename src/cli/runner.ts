@@ -1,0 +1,475 @@
+/**
+ * The engine of `sluice run`: streams JSONL lines through a pool, writes
+ * results and dead letters, journals progress, retries, and stops cleanly.
+ *
+ * Memory is bounded by one number, the window (queue + size): the reader
+ * pauses while `read - finished` is at the window, where "finished" means the
+ * line's outcome has been written (with --ordered, released in order). So the
+ * lines held anywhere (pool queue, workers, retry backoff, reorder buffer) are
+ * at most the window, whatever the input's size. `maxAhead` reports the
+ * largest gap seen, for tests and the summary.
+ */
+
+import { createReadStream, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import { ErrorCodes, InvalidOptionError, ModuleLoadError } from '../errors.js';
+import type { PoolOptions } from '../options.js';
+import { createPool, type Pool } from '../pool.js';
+import { ExitCode, ModuleLoadFailure, UsageError } from './exit-codes.js';
+import type { Interrupts } from './interrupts.js';
+import { Journal, type JournalHeader, type Recovered } from './journal.js';
+import { countLines, readLines, type InputLine } from './jsonl-reader.js';
+import { JsonlFile } from './jsonl-writer.js';
+import { LatencyHistogram } from './latency.js';
+import { prometheusText, startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { startProgress, type Progress, type ProgressSnapshot } from './progress.js';
+import { ReorderBuffer } from './reorder.js';
+import { backoffMs, isRetryable } from './retry.js';
+import type { RunConfig } from './run-config.js';
+
+export interface RunIO {
+  stdin: Readable;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  interrupts: Interrupts;
+}
+
+export interface RunSummary {
+  exitCode: ExitCode;
+  /** 'drain' after one interrupt, 'force' after two. */
+  interrupted: 'no' | 'drain' | 'force';
+  read: number;
+  ok: number;
+  /** Lines sent to the DLQ by this run (bad JSON included). */
+  dead: number;
+  badJson: number;
+  /** Lines skipped because the journal says an earlier run finished them. */
+  skipped: number;
+  blank: number;
+  /** Lines earlier runs sent to the output / the DLQ. */
+  previousOk: number;
+  previousDead: number;
+  retries: number;
+  elapsedMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Largest `read - finished` seen: the reader's lead over the writer. */
+  maxAhead: number;
+  window: number;
+  total: number | undefined;
+  output: string;
+  dlq: string;
+  dlqWritten: boolean;
+  journal: string;
+  metricsUrl: string | undefined;
+  /** An error that stopped the run early (input read error, pool failure). */
+  fatal: Error | undefined;
+}
+
+type Outcome = { kind: 'ok'; text: string } | { kind: 'dead'; text: string } | { kind: 'skip' };
+
+const SKIP: Outcome = { kind: 'skip' };
+const COMMIT_INTERVAL_MS = 200;
+
+interface Job {
+  line: number;
+  input: unknown;
+  id: unknown;
+  attempts: number;
+}
+
+export async function runJob(config: RunConfig, io: RunIO): Promise<RunSummary> {
+  return new JobRunner(config, io).run();
+}
+
+class JobRunner {
+  readonly #c: RunConfig;
+  readonly #io: RunIO;
+  readonly #window: number;
+  readonly #latency = new LatencyHistogram();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #pool!: Pool;
+  #journal!: Journal;
+  #out!: JsonlFile;
+  #dlq!: JsonlFile;
+  #recovered!: Recovered;
+  #reorder: ReorderBuffer<Outcome> | undefined;
+  #waiters: (() => void)[] = [];
+  #stop!: () => void;
+  readonly #stopped: Promise<'stop'>;
+  #stopping = false;
+  #forced = false;
+  #sealed = false;
+  #fatal: Error | undefined;
+  #total: number | undefined;
+  #startedAt = 0;
+  #read = 0;
+  #finished = 0;
+  #inFlight = 0;
+  #ok = 0;
+  #dead = 0;
+  #badJson = 0;
+  #skipped = 0;
+  #blank = 0;
+  #retries = 0;
+  #maxAhead = 0;
+
+  constructor(config: RunConfig, io: RunIO) {
+    this.#c = config;
+    this.#io = io;
+    this.#window = config.queue + (config.size ?? availableParallelism());
+    this.#stopped = new Promise((resolve) => (this.#stop = () => resolve('stop')));
+  }
+
+  async run(): Promise<RunSummary> {
+    const header = this.#journalHeader();
+    this.#pool = await this.#openPool();
+    try {
+      ({ journal: this.#journal, recovered: this.#recovered } = await Journal.open(this.#c.journal, header, this.#c.output, this.#c.dlq, this.#c.fresh));
+    } catch (err) {
+      await this.#pool.terminate();
+      throw err;
+    }
+    this.#out = new JsonlFile(this.#c.output, this.#recovered.outputBytes, false);
+    this.#dlq = new JsonlFile(this.#c.dlq, this.#recovered.dlqBytes, true);
+    if (this.#c.ordered) this.#reorder = new ReorderBuffer<Outcome>(1, (line, o) => this.#write(line, o));
+
+    let metrics: MetricsServer | undefined;
+    if (this.#c.metrics !== undefined) {
+      try {
+        metrics = await startMetricsServer(this.#c.metrics, () => prometheusText(this.#pool.stats(), this.#counters()));
+      } catch (err) {
+        await this.#pool.terminate();
+        throw new UsageError(`cannot serve metrics on ${this.#c.metrics.host}:${this.#c.metrics.port}: ${(err as Error).message}`);
+      }
+      this.#io.stderr.write(`sluice: metrics on ${metrics.url}\n`);
+    }
+    if (this.#c.input !== '-') {
+      countLines(this.#c.input).then(
+        (n) => (this.#total = n),
+        () => undefined, // The total is cosmetic; a read error surfaces from the reader itself.
+      );
+    }
+
+    const onInterrupt = (count: number): void => this.#interrupt(count);
+    this.#io.interrupts.on('interrupt', onInterrupt);
+    if (this.#io.interrupts.count > 0) this.#interrupt(this.#io.interrupts.count);
+    const commitTimer = setInterval(() => this.#commit(), COMMIT_INTERVAL_MS);
+    commitTimer.unref();
+    this.#startedAt = performance.now();
+    const progress: Progress = startProgress(this.#c.progress, this.#io.stderr, () => this.#progress(), this.#c.statusIntervalMs);
+
+    try {
+      await this.#readAll();
+      // Drain: everything admitted finishes (retries included) unless forced.
+      while (this.#inFlight > 0 && !this.#forced) await this.#changed();
+    } finally {
+      clearInterval(commitTimer);
+      progress.stop();
+      this.#io.interrupts.off('interrupt', onInterrupt);
+      this.#seal();
+      if (this.#forced) await this.#pool.terminate();
+      else await this.#pool.close();
+      await metrics?.close();
+    }
+    return this.#summary(metrics?.url);
+  }
+
+  // ---- setup ---------------------------------------------------------------
+
+  #journalHeader(): JournalHeader {
+    if (this.#c.input === '-') return { sluice: 'journal', v: 1, task: this.#c.task, input: { path: '-' } };
+    let st;
+    try {
+      st = statSync(this.#c.input);
+    } catch {
+      throw new UsageError(`input ${this.#c.input} does not exist`);
+    }
+    if (!st.isFile()) throw new UsageError(`input ${this.#c.input} is not a file`);
+    return { sluice: 'journal', v: 1, task: this.#c.task, input: { path: this.#c.input, size: st.size, mtimeMs: st.mtimeMs } };
+  }
+
+  async #openPool(): Promise<Pool> {
+    const c = this.#c;
+    const options: Record<string, unknown> = { kind: c.kind, queue: { capacity: c.queue, overflow: 'wait' } };
+    if (c.size !== undefined) options.size = c.size;
+    if (c.timeoutMs !== undefined) options.timeoutMs = c.timeoutMs;
+    if (c.kind === 'async') {
+      // An in-process pool takes the module's exports as its tasks.
+      try {
+        options.tasks = await import(c.moduleUrl);
+      } catch (err) {
+        throw new ModuleLoadFailure(`cannot load ${c.moduleUrl}: ${(err as Error).message}`, { cause: err });
+      }
+    } else {
+      options.module = c.moduleUrl;
+    }
+    let pool: Pool;
+    try {
+      // Kinds other than 'thread' are passed through as given; the pool validates them.
+      pool = createPool(options as unknown as PoolOptions);
+    } catch (err) {
+      if (err instanceof InvalidOptionError) throw new UsageError(err.message, { cause: err });
+      throw err;
+    }
+    try {
+      await pool.start();
+    } catch (err) {
+      await pool.terminate();
+      if (err instanceof ModuleLoadError) throw new ModuleLoadFailure(err.message, { cause: err });
+      throw err;
+    }
+    if (!pool.tasks.includes(c.task)) {
+      await pool.terminate();
+      throw new UsageError(`unknown task "${c.task}"; ${c.moduleUrl} exports: ${pool.tasks.length > 0 ? pool.tasks.join(', ') : '(no functions)'}`);
+    }
+    return pool;
+  }
+
+  // ---- reading -------------------------------------------------------------
+
+  async #readAll(): Promise<void> {
+    const source = this.#c.input === '-' ? this.#io.stdin : createReadStream(this.#c.input);
+    const lines = readLines(source);
+    let pending: Promise<IteratorResult<InputLine, void>> | undefined;
+    try {
+      while (!this.#stopping) {
+        await this.#admit();
+        if (this.#stopping) break;
+        pending = lines.next();
+        const next = await Promise.race([pending, this.#stopped]);
+        if (next === 'stop' || next.done === true) break;
+        pending = undefined;
+        this.#onLine(next.value);
+      }
+    } catch (err) {
+      this.#fatal = err instanceof Error ? err : new Error(String(err));
+      this.#requestStop();
+    } finally {
+      if (pending !== undefined) {
+        // Interrupted mid-read: the read may still settle (or fail as the stream is destroyed).
+        pending.catch(() => undefined);
+        source.destroy();
+      }
+    }
+  }
+
+  /** Waits until the window and the pool's queue have room. */
+  async #admit(): Promise<void> {
+    while (!this.#stopping && this.#read - this.#finished >= this.#window) await this.#changed();
+    if (this.#stopping) return;
+    const ready = this.#pool.ready();
+    ready.catch(() => undefined);
+    await Promise.race([ready, this.#stopped]);
+  }
+
+  #onLine({ line, text }: InputLine): void {
+    this.#read++;
+    const ahead = this.#read - this.#finished;
+    if (ahead > this.#maxAhead) this.#maxAhead = ahead;
+    if (this.#recovered.done.has(line)) {
+      this.#skipped++;
+      this.#emit(line, SKIP);
+      return;
+    }
+    if (text.trim() === '') {
+      this.#blank++;
+      this.#emit(line, SKIP);
+      return;
+    }
+    let input: unknown;
+    try {
+      input = JSON.parse(text);
+    } catch (err) {
+      this.#badJson++;
+      const e = err as Error;
+      this.#emit(line, {
+        kind: 'dead',
+        text: JSON.stringify({ line, ok: false, raw: text, error: { name: e.name, code: 'ERR_SLUICE_CLI_BAD_JSON', message: e.message }, attempts: 0 }),
+      });
+      return;
+    }
+    const id = typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as { id?: unknown }).id : undefined;
+    this.#inFlight++;
+    this.#attempt({ line, input, id, attempts: 0 });
+  }
+
+  // ---- tasks -----------------------------------------------------------------
+
+  #attempt(job: Job): void {
+    job.attempts++;
+    const t0 = performance.now();
+    const opts = this.#c.timeoutMs === undefined ? undefined : { timeoutMs: this.#c.timeoutMs };
+    this.#pool.run(this.#c.task, job.input, opts).then(
+      (result: unknown) => {
+        this.#latency.record(performance.now() - t0);
+        let text: string;
+        try {
+          text = JSON.stringify(job.id === undefined ? { line: job.line, ok: true, result: result ?? null } : { line: job.line, id: job.id, ok: true, result: result ?? null });
+        } catch (err) {
+          this.#finish(job, this.#deadLetter(job, err));
+          return;
+        }
+        this.#finish(job, { kind: 'ok', text });
+      },
+      (err: unknown) => {
+        if (this.#forced) return this.#abandon();
+        if (job.attempts <= this.#c.retries && isRetryable(err)) {
+          this.#retries++;
+          const timer = setTimeout(() => {
+            this.#timers.delete(timer);
+            this.#attempt(job);
+          }, backoffMs(job.attempts, this.#c.retryDelayMs));
+          this.#timers.add(timer);
+          return;
+        }
+        this.#finish(job, this.#deadLetter(job, err));
+      },
+    );
+  }
+
+  #deadLetter(job: Job, err: unknown): Outcome {
+    const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as { name?: unknown; code?: unknown; message?: unknown; stack?: unknown };
+    const error = { name: e.name ?? 'Error', code: e.code ?? ErrorCodes.TASK_FAILED, message: e.message, stack: e.stack };
+    const rec: Record<string, unknown> = { line: job.line };
+    if (job.id !== undefined) rec.id = job.id;
+    Object.assign(rec, { ok: false, input: job.input, error, attempts: job.attempts });
+    return { kind: 'dead', text: JSON.stringify(rec) };
+  }
+
+  #finish(job: Job, outcome: Outcome): void {
+    this.#inFlight--;
+    this.#emit(job.line, outcome);
+  }
+
+  /** A line that will not finish in this run (forced stop): not written, not journaled, so redone on resume. */
+  #abandon(): void {
+    this.#inFlight--;
+    this.#notify();
+  }
+
+  // ---- writing ---------------------------------------------------------------
+
+  #emit(line: number, outcome: Outcome): void {
+    if (this.#reorder !== undefined) this.#reorder.push(line, outcome);
+    else this.#write(line, outcome);
+  }
+
+  #write(line: number, outcome: Outcome): void {
+    if (this.#sealed) return;
+    // The record goes to its file first, its journal entry after (committed in batches).
+    if (outcome.kind === 'ok') {
+      this.#out.write(outcome.text);
+      this.#journal.record(line, 'o', this.#out.offset, this.#dlq.offset);
+      this.#ok++;
+    } else if (outcome.kind === 'dead') {
+      this.#dlq.write(outcome.text);
+      this.#journal.record(line, 'd', this.#out.offset, this.#dlq.offset);
+      this.#dead++;
+    }
+    this.#finished++;
+    this.#notify();
+  }
+
+  #commit(): void {
+    if (!this.#sealed) this.#journal.commit(this.#out, this.#dlq);
+  }
+
+  /** Final commit; nothing is written after it (a forced stop's late results are dropped). */
+  #seal(): void {
+    if (this.#sealed) return;
+    this.#journal.close(this.#out, this.#dlq);
+    this.#out.close();
+    this.#dlq.close();
+    this.#sealed = true;
+  }
+
+  // ---- stopping ----------------------------------------------------------------
+
+  #interrupt(count: number): void {
+    if (count === 1) {
+      this.#io.stderr.write(`sluice: interrupted; finishing ${this.#inFlight} in-flight lines (interrupt again to stop now)\n`);
+    }
+    this.#requestStop();
+    if (count < 2 || this.#forced) return;
+    this.#forced = true;
+    // Everything written so far becomes durable and journaled now; later results are dropped.
+    this.#seal();
+    for (const t of this.#timers) {
+      clearTimeout(t);
+      this.#inFlight--;
+    }
+    this.#timers.clear();
+    this.#pool.terminate().catch(() => undefined);
+    this.#notify();
+  }
+
+  #requestStop(): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#stop();
+    this.#notify();
+  }
+
+  #changed(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #notify(): void {
+    if (this.#waiters.length === 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  // ---- reporting ---------------------------------------------------------------
+
+  #counters(): { read: number; ok: number; dead: number; badJson: number; skipped: number; retries: number; inFlight: number } {
+    return { read: this.#read, ok: this.#ok, dead: this.#dead, badJson: this.#badJson, skipped: this.#skipped, retries: this.#retries, inFlight: this.#inFlight };
+  }
+
+  #progress(): ProgressSnapshot {
+    const elapsed = (performance.now() - this.#startedAt) / 1000;
+    const processed = this.#finished - this.#skipped - this.#blank;
+    return {
+      done: this.#finished,
+      total: this.#total,
+      rate: elapsed > 0 ? processed / elapsed : 0,
+      failed: this.#dead,
+      p99Ms: this.#latency.quantile(0.99),
+    };
+  }
+
+  #summary(metricsUrl: string | undefined): RunSummary {
+    const interrupted = this.#forced ? 'force' : this.#stopping && this.#fatal === undefined ? 'drain' : 'no';
+    let exitCode: ExitCode = ExitCode.Ok;
+    if (interrupted !== 'no') exitCode = ExitCode.Interrupted;
+    else if (this.#fatal !== undefined || this.#dead > 0 || this.#recovered.dead > 0) exitCode = ExitCode.Failures;
+    return {
+      exitCode,
+      interrupted,
+      read: this.#read,
+      ok: this.#ok,
+      dead: this.#dead,
+      badJson: this.#badJson,
+      skipped: this.#skipped,
+      blank: this.#blank,
+      previousOk: this.#recovered.ok,
+      previousDead: this.#recovered.dead,
+      retries: this.#retries,
+      elapsedMs: performance.now() - this.#startedAt,
+      p50Ms: this.#latency.quantile(0.5),
+      p99Ms: this.#latency.quantile(0.99),
+      maxAhead: this.#maxAhead,
+      window: this.#window,
+      total: this.#total,
+      output: this.#c.output,
+      dlq: this.#c.dlq,
+      dlqWritten: this.#dlq.lines > 0 || this.#recovered.dead > 0,
+      journal: this.#c.journal,
+      metricsUrl,
+      fatal: this.#fatal,
+    };
+  }
+}

@@ -1,0 +1,204 @@
+/** `sluice` as a real child process: exit codes, help, signals, SIGKILL and resume. */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
+import { CLI_MAIN, TASKS_URL, lineCount, readJsonl, tempDir, waitFor, writeLines } from './cli-helpers.js';
+
+const TASKS = fileURLToPath(TASKS_URL);
+
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface Started {
+  child: ChildProcess;
+  done: Promise<Exit>;
+  stderr(): string;
+}
+
+const stderrOf = (s: Started): string => s.stderr();
+
+function start(args: string[], cwd?: string): Started {
+  const child = spawn(process.execPath, [fileURLToPath(CLI_MAIN), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const done = once(child, 'close').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+  return { child, done, stderr: () => stderr };
+}
+
+const sluice = (args: string[], cwd?: string): Promise<Exit> => start(args, cwd).done;
+
+/** Lines 1..`open` finish at once; the rest wait for the gate file. */
+function gatedInput(dir: string, total: number, open: number): { input: string; gate: string } {
+  const gate = join(dir, 'gate');
+  const lines = Array.from({ length: total }, (_, i) => JSON.stringify(i < open ? { n: i + 1 } : { n: i + 1, gate }));
+  return { input: writeLines(join(dir, 'in.jsonl'), lines), gate };
+}
+
+function assertExactlyOnce(output: string, total: number): void {
+  const out = readJsonl<{ line: number; result: number }>(output);
+  const lines = out.map((o) => o.line).sort((a, b) => a - b);
+  assert.deepEqual(
+    lines,
+    Array.from({ length: total }, (_, i) => i + 1),
+  );
+  for (const o of out) assert.equal(o.result, o.line);
+}
+
+describe('sluice CLI: usage and exit codes', () => {
+  test('--help and run --help print usage with examples (exit 0)', async () => {
+    const top = await sluice(['--help']);
+    assert.equal(top.code, 0);
+    assert.match(top.stdout, /Usage: sluice/);
+    assert.match(top.stdout, /run \[options\] <module>/);
+    const run = await sluice(['run', '--help']);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /--retries <n>/);
+    assert.match(run.stdout, /Examples:/);
+    assert.match(run.stdout, /Exit codes:/);
+  });
+
+  test('usage errors exit 2: no arguments, bad flags, missing module, unknown task', async (t) => {
+    const dir = tempDir(t);
+    const input = writeLines(join(dir, 'in.jsonl'), ['{"n":1}']);
+    const out = join(dir, 'out.jsonl');
+    const cases: [string[], RegExp][] = [
+      [[], /Usage: sluice/],
+      [['run', TASKS, '-i', input, '-o', out], /required option '-t, --task <name>'/],
+      [['run', TASKS, '-t', 'echo', '-i', input, '-o', out, '--size', '0'], /--size must be a positive integer or "auto", got "0"/],
+      [['run', TASKS, '-t', 'echo', '-i', input, '-o', out, '--queue', 'x'], /--queue must be an integer of at least 1/],
+      [['run', TASKS, '-t', 'echo', '-i', input, '-o', out, '--metrics', 'nope'], /--metrics must be host:port/],
+      [['run', TASKS, '-t', 'echo', '-i', input, '-o', out, '--kind', 'fiber'], /Allowed choices are thread, process, async/],
+      [['run', TASKS, '-t', 'echo', '-i', input, '-o', out, '--bogus'], /unknown option '--bogus'/],
+      [['run', 'no-such-module.js', '-t', 'echo', '-i', input, '-o', out], /module no-such-module.js not found/],
+      [['run', TASKS, '-t', 'echo', '-i', join(dir, 'missing.jsonl'), '-o', out], /input .* not found/],
+      [['run', TASKS, '-t', 'nope', '-i', input, '-o', out], /unknown task "nope".*exports: .*echo/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await sluice(args, dir);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+  });
+
+  test('a module path is resolved against the current directory', async (t) => {
+    const dir = tempDir(t);
+    writeLines(join(dir, 'in.jsonl'), ['{"n":1}']);
+    const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+    const r = await sluice(['run', './cli-tasks.js', '-t', 'double', '-i', join(dir, 'in.jsonl'), '-o', join(dir, 'out.jsonl'), '--progress', 'none'], fixtures);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readJsonl(join(dir, 'out.jsonl')), [{ line: 1, ok: true, result: 2 }]);
+    assert.match(r.stderr, /sluice run: done/);
+  });
+
+  test('a module that fails to load exits 3', async (t) => {
+    const dir = tempDir(t);
+    const input = writeLines(join(dir, 'in.jsonl'), ['{}']);
+    // Written here, not a fixture: the test runner would import a fixture that throws.
+    const broken = join(dir, 'broken.mjs');
+    writeFileSync(broken, "export function never() { return 1; }\nthrow new Error('this module is broken on purpose');\n");
+    const r = await sluice(['run', broken, '-t', 'never', '-i', input, '-o', join(dir, 'out.jsonl')]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /broken on purpose/);
+  });
+
+  test('exit 1 when a line ends in the dead-letter file', async (t) => {
+    const dir = tempDir(t);
+    const input = writeLines(join(dir, 'in.jsonl'), ['{"n":1}', 'not json']);
+    const out = join(dir, 'out.jsonl');
+    const r = await sluice(['run', TASKS, '-t', 'double', '-i', input, '-o', out, '--progress', 'plain']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /1 ok, 1 dead-lettered \(1 bad JSON\)/);
+    assert.deepEqual(
+      readJsonl<{ line: number }>(`${out}.dlq.jsonl`).map((d) => d.line),
+      [2],
+    );
+  });
+
+  test('--kind process and async are passed to the pool, which refuses them today (exit 2)', async (t) => {
+    const dir = tempDir(t);
+    const input = writeLines(join(dir, 'in.jsonl'), ['{}']);
+    for (const kind of ['process', 'async']) {
+      const r = await sluice(['run', TASKS, '-t', 'echo', '-i', input, '-o', join(dir, 'out.jsonl'), '--kind', kind]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /must be/);
+    }
+  });
+});
+
+describe('sluice CLI: signals and resume', () => {
+  const TOTAL = 300;
+
+  test('killed with SIGKILL midway, the same command again leaves every line in the output exactly once', async (t) => {
+    const dir = tempDir(t);
+    const { input, gate } = gatedInput(dir, TOTAL, 20);
+    const out = join(dir, 'out.jsonl');
+    const args = ['run', TASKS, '-t', 'gated', '-i', input, '-o', out, '--size', '2', '--queue', '8', '--progress', 'none'];
+    const first = start(args);
+    await waitFor(() => lineCount(out) >= 10, 'the first run to write 10 lines');
+    first.child.kill('SIGKILL');
+    const killed = await first.done;
+    assert.equal(killed.code, null);
+    const before = lineCount(out);
+    assert.ok(before < TOTAL);
+    writeFileSync(gate, '');
+    const second = await sluice(args);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /already done/);
+    assertExactlyOnce(out, TOTAL);
+  });
+
+  test('SIGINT drains in-flight lines, prints the summary and exits 130; resuming completes exactly once', async (t) => {
+    const dir = tempDir(t);
+    const { input, gate } = gatedInput(dir, TOTAL, 20);
+    const out = join(dir, 'out.jsonl');
+    const args = ['run', TASKS, '-t', 'gated', '-i', input, '-o', out, '--size', '2', '--queue', '8', '--progress', 'none'];
+    const first = start(args);
+    // Lines 1-20 are done and the reader is blocked on the window (lines 21.. wait for the gate).
+    await waitFor(() => lineCount(`${out}.journal`) >= 21, 'the first 20 lines to be journaled');
+    first.child.kill('SIGINT');
+    // The interrupt is handled (the summary cannot print before the in-flight lines finish), then they finish.
+    writeFileSync(gate, '');
+    const r = await first.done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /interrupted; in-flight lines finished/);
+    const done = lineCount(out);
+    assert.ok(done >= 20 && done < TOTAL, `${done} lines done`);
+    // A graceful stop journals everything it wrote.
+    assert.equal(lineCount(`${out}.journal`), done + 1);
+    const second = await sluice(args);
+    assert.equal(second.code, 0, second.stderr);
+    assertExactlyOnce(out, TOTAL);
+  });
+
+  test('a second SIGINT stops at once (workers terminated) and leaves a consistent journal', async (t) => {
+    const dir = tempDir(t);
+    const { input, gate } = gatedInput(dir, TOTAL, 20);
+    const out = join(dir, 'out.jsonl');
+    const args = ['run', TASKS, '-t', 'gated', '-i', input, '-o', out, '--size', '2', '--queue', '8', '--progress', 'none'];
+    const first = start(args);
+    await waitFor(() => lineCount(`${out}.journal`) >= 21, 'the first 20 lines to be journaled');
+    first.child.kill('SIGINT');
+    // Handshake: the child reports the first interrupt before the second is sent (two pending
+    // SIGINTs would merge into one); the gated lines never finish on their own.
+    await waitFor(() => stderrOf(first).includes('interrupt again to stop now'), 'the drain to begin');
+    first.child.kill('SIGINT');
+    const r = await first.done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /forced by a second interrupt/);
+    assert.equal(lineCount(out), 20);
+    assert.equal(lineCount(`${out}.journal`), 21);
+    writeFileSync(gate, '');
+    const second = await sluice(args);
+    assert.equal(second.code, 0, second.stderr);
+    assertExactlyOnce(out, TOTAL);
+  });
+});
