@@ -17,6 +17,7 @@ test('every error class extends SluiceError and has a stable ERR_SLUICE_ code', 
     new sluice.InvalidOptionError('size', 'a positive integer', -1),
     new sluice.ModuleLoadError('file:///x.js', new Error('nope')),
     new sluice.TaskFailedError('t', 'str'),
+    new sluice.TaskDroppedError('t', 'c', 10),
   ];
   const codes = new Set(made.map((e) => e.code));
   assert.deepEqual([...codes].sort(), Object.values(sluice.ErrorCodes).sort(), 'each code has a class and each class a code');
