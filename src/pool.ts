@@ -3,7 +3,7 @@
  * (scheduler.ts); this file holds the typing and the API contract only.
  */
 
-import type { CloseOptions, PoolOptions, RunOptions } from './options.js';
+import type { AnyPoolOptions, AsyncPoolOptions, CloseOptions, PoolOptions, RunOptions } from './options.js';
 import { Scheduler, type PoolStats } from './scheduler.js';
 import type { TaskInput, TaskModule, TaskName, TaskOutput, UntypedModule } from './types.js';
 import { checkCloseOptions, resolvePoolOptions } from './validate.js';
@@ -12,7 +12,7 @@ export class Pool<M extends TaskModule = UntypedModule> implements AsyncDisposab
   readonly #engine: Scheduler;
 
   /** Use `createPool`. */
-  constructor(options: PoolOptions<M>) {
+  constructor(options: AnyPoolOptions<M>) {
     this.#engine = new Scheduler(resolvePoolOptions(options));
   }
 
@@ -74,10 +74,16 @@ export class Pool<M extends TaskModule = UntypedModule> implements AsyncDisposab
 }
 
 /**
+ * Creates a pool of async functions run in this process (`kind: 'async'`),
+ * at most `size` at a time; the task types are inferred from `tasks`.
+ */
+export function createPool<M extends TaskModule>(options: AsyncPoolOptions<M>): Pool<M>;
+/**
  * Creates a pool. Pass the module's type to check task names, inputs and
  * outputs at compile time: `createPool<typeof import('./tasks.js')>({...})`.
  * Throws InvalidOptionError synchronously for bad options.
  */
-export function createPool<M extends TaskModule = UntypedModule>(options: PoolOptions<M>): Pool<M> {
+export function createPool<M extends TaskModule = UntypedModule>(options: PoolOptions<M>): Pool<M>;
+export function createPool<M extends TaskModule = UntypedModule>(options: AnyPoolOptions<M>): Pool<M> {
   return new Pool<M>(options);
 }

@@ -38,7 +38,8 @@ import { Task, TaskState, TaskTimer } from './task.js';
 import { CallbackTimer, TimerHeap } from './timer-heap.js';
 import { checkRunOptions, type ResolvedPoolOptions } from './validate.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './worker/handle.js';
-import { ThreadWorker } from './worker/thread.js';
+import { spawnerFor } from './worker/spawn.js';
+import type { ThreadWorker } from './worker/thread.js';
 import { INFLIGHT_MASK, SlotState, WorkerSlot } from './worker-slot.js';
 
 export type PoolState = 'starting' | 'running' | 'closing' | 'closed' | 'failed';
@@ -120,13 +121,7 @@ export class Scheduler {
     this.#clock = options.clock;
     this.#timers = new TimerHeap(options.clock);
     this.corrPrefix = `${options.name}-${randomBytes(3).toString('hex')}-`;
-    this.#spawnWorker =
-      spawnWorker ??
-      ((id, events) =>
-        new ThreadWorker(
-          { id, moduleUrl: options.moduleUrl, corrPrefix: this.corrPrefix, resourceLimits: options.resourceLimits, execArgv: options.execArgv, env: options.env },
-          events,
-        ));
+    this.#spawnWorker = spawnWorker ?? spawnerFor(options, this.corrPrefix);
     this.#events = {
       ready: (h, names) => this.#onReady(h, names),
       initError: (h, err) => this.#onInitError(h, err),
@@ -217,6 +212,8 @@ export class Scheduler {
       if (!this.#reffed) this.#setRef(true);
     } else if (this.options.overflow === 'reject') {
       this.#settle(task, new QueueFullError(this.options.capacity, this.#running), undefined, Outcome.Rejected);
+    } else if (this.options.overflow === 'caller-runs') {
+      this.#callerRuns(task);
     } else {
       task.state = TaskState.Waiting;
       this.#waiting.push(task);
@@ -351,6 +348,22 @@ export class Scheduler {
       for (const task of sent) this.#markSent(slot, task);
     }
     this.#pump();
+  }
+
+  /**
+   * `overflow: 'caller-runs'` (kind 'async' only): start the task now, past
+   * the concurrency limit, on the least-loaded ready in-process worker, so it
+   * keeps the pool's timeouts, cancellation and stats.
+   */
+  #callerRuns(task: Task): void {
+    let best: WorkerSlot | undefined;
+    for (const s of this.#slots) {
+      // Its in-flight ring must have a free place for one more.
+      if (s.state !== SlotState.Ready || s.inflight[(s.seq + s.outbox.length + 1) & INFLIGHT_MASK] !== undefined) continue;
+      if (best === undefined || s.load < best.load) best = s;
+    }
+    if (best !== undefined) this.#assign(task, best);
+    else this.#settle(task, new QueueFullError(this.options.capacity, this.#running), undefined, Outcome.Rejected);
   }
 
   #sendOneByOne(slot: WorkerSlot, tasks: Task[]): void {
@@ -499,6 +512,7 @@ export class Scheduler {
       const status = msg[i + 1] as Status;
       if (status === Status.Ok) this.#settle(task, undefined, msg[i + 2], Outcome.Completed);
       else if (status === Status.Error) this.#settle(task, decodeError(msg[i + 2] as EncodedError, task.name), undefined, Outcome.Failed);
+      else if (status === Status.Thrown) this.#settle(task, msg[i + 2], undefined, Outcome.Failed);
       else this.#settle(task, new SerializationError(task.name, 'output', decodeError(msg[i + 2] as EncodedError, task.name)), undefined, Outcome.Failed);
     }
     slot.inflightCount -= n;
@@ -614,7 +628,7 @@ export class Scheduler {
     slot.killedFor = why;
     slot.state = SlotState.Stopping;
     if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
-    slot.handle.terminate();
+    slot.handle.terminate(why);
   }
 
   #setRef(on: boolean): void {

@@ -10,12 +10,16 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { systemClock, type Clock } from './clock.js';
 import { InvalidOptionError } from './errors.js';
-import type { CloseOptions, OverflowPolicy, PoolKind, PoolOptions, ResourceLimits, RunOptions } from './options.js';
+import type { AnyPoolOptions, CloseOptions, OverflowPolicy, PoolKind, ResourceLimits, RunOptions } from './options.js';
+import { collectTasks, type TaskFn } from './runtime/collect-tasks.js';
 import type { TaskModule } from './types.js';
 
 export interface ResolvedPoolOptions {
   kind: PoolKind;
+  /** The module's URL; for kind 'async' a label naming the in-process tasks. */
   moduleUrl: string;
+  /** Kind 'async': the task functions, sorted by name (as a worker would list them). */
+  tasks: [string, TaskFn][] | undefined;
   min: number;
   max: number;
   idleTimeoutMs: number;
@@ -32,8 +36,12 @@ export interface ResolvedPoolOptions {
   clock: Clock;
 }
 
-const KINDS: readonly PoolKind[] = ['thread'];
-const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'wait'];
+const KINDS: readonly PoolKind[] = ['thread', 'process', 'async'];
+const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'wait', 'caller-runs'];
+/** What `moduleUrl` says for kind 'async' (errors quote it). */
+export const ASYNC_TASKS_LABEL = 'sluice:async-tasks';
+/** Default concurrency limit of kind 'async'. */
+export const ASYNC_DEFAULT_SIZE = 64;
 
 export function positiveInt(option: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new InvalidOptionError(option, 'a positive integer', value);
@@ -88,16 +96,51 @@ function moduleUrl(value: unknown): string {
 
 const KNOWN_POOL_OPTIONS = new Set([
   'kind', 'module', 'size', 'queue', 'timeoutMs', 'queueTimeoutMs', 'abortGraceMs', 'resourceLimits',
-  'pipeline', 'execArgv', 'env', 'name', 'clock', '__module',
+  'pipeline', 'execArgv', 'env', 'name', 'clock', '__module', 'tasks',
 ]);
 
-export function resolvePoolOptions<M extends TaskModule>(input: PoolOptions<M>): ResolvedPoolOptions {
+function asyncTasks(value: unknown): [string, TaskFn][] {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function') || Array.isArray(value)) {
+    throw new InvalidOptionError('tasks', 'an object of task functions', value);
+  }
+  const found = collectTasks(value as Record<string, unknown>);
+  if (found.length === 0) throw new InvalidOptionError('tasks', 'an object with at least one function', value);
+  return found;
+}
+
+/** Options that only some kinds understand: naming the kind in the error beats silently ignoring them. */
+function checkKindOptions(kind: PoolKind, opts: Record<string, unknown>): void {
+  if (kind === 'async') {
+    if (opts.module !== undefined) throw new InvalidOptionError('module', "absent for kind 'async' (pass the functions as `tasks`)", opts.module);
+    for (const key of ['resourceLimits', 'execArgv', 'env'] as const) {
+      if (opts[key] !== undefined) throw new InvalidOptionError(key, "absent for kind 'async' (its tasks run in this process)", opts[key]);
+    }
+    if (opts.pipeline !== undefined && opts.pipeline !== 1) throw new InvalidOptionError('pipeline', "absent or 1 for kind 'async' (size is the concurrency limit)", opts.pipeline);
+    return;
+  }
+  if (opts.tasks !== undefined) throw new InvalidOptionError('tasks', `absent for kind '${kind}' (pass a worker module as \`module\`, or use kind 'async')`, opts.tasks);
+  const queue = opts.queue as { overflow?: unknown } | undefined;
+  if (queue !== null && typeof queue === 'object' && queue.overflow === 'caller-runs') {
+    throw new InvalidOptionError('queue.overflow', `'reject' or 'wait' for kind '${kind}' ('caller-runs' runs tasks in the caller, which only kind 'async' can do)`, queue.overflow);
+  }
+  if (kind === 'process' && opts.resourceLimits !== null && typeof opts.resourceLimits === 'object') {
+    for (const key of Object.keys(opts.resourceLimits)) {
+      if (key !== 'maxOldGenerationSizeMb' && (opts.resourceLimits as Record<string, unknown>)[key] !== undefined) {
+        throw new InvalidOptionError(`resourceLimits.${key}`, "absent for kind 'process' (only maxOldGenerationSizeMb maps to a Node flag)", (opts.resourceLimits as Record<string, unknown>)[key]);
+      }
+    }
+  }
+}
+
+export function resolvePoolOptions<M extends TaskModule>(input: AnyPoolOptions<M>): ResolvedPoolOptions {
   const opts = plainObject('options', input);
   for (const key of Object.keys(opts)) {
     if (!KNOWN_POOL_OPTIONS.has(key)) throw new InvalidOptionError(key, `a known option (${[...KNOWN_POOL_OPTIONS].filter((k) => k !== '__module').join(', ')})`, `an unknown option "${key}"`);
   }
   const kind = optional(opts.kind, 'thread', (v) => oneOf('kind', v, KINDS));
-  const cpus = availableParallelism();
+  checkKindOptions(kind, opts);
+  // An async task mostly waits, so its concurrency is not bounded by cores.
+  const cpus = kind === 'async' ? ASYNC_DEFAULT_SIZE : availableParallelism();
   let min: number;
   let max: number;
   let idleTimeoutMs = 30_000;
@@ -140,9 +183,11 @@ export function resolvePoolOptions<M extends TaskModule>(input: PoolOptions<M>):
     }
     return c as Clock;
   });
+  const tasks = kind === 'async' ? asyncTasks(opts.tasks) : undefined;
   return {
     kind,
-    moduleUrl: moduleUrl(opts.module),
+    moduleUrl: kind === 'async' ? ASYNC_TASKS_LABEL : moduleUrl(opts.module),
+    tasks,
     min,
     max,
     idleTimeoutMs,
@@ -152,7 +197,7 @@ export function resolvePoolOptions<M extends TaskModule>(input: PoolOptions<M>):
     queueTimeoutMs: optional(opts.queueTimeoutMs, Infinity, (v) => duration('queueTimeoutMs', v)),
     abortGraceMs: optional(opts.abortGraceMs, 1000, (v) => duration('abortGraceMs', v)),
     resourceLimits,
-    pipeline,
+    pipeline: kind === 'async' ? 1 : pipeline,
     execArgv,
     env: optional(opts.env, undefined, (v) => plainObject('env', v) as Record<string, string | undefined>),
     name: optional(opts.name, 'sluice', (v) => {
