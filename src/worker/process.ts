@@ -16,7 +16,10 @@
  * picked-up batch counts as started from the batch's start, so a task queued
  * behind a long synchronous one in the same batch is failed, never rerun,
  * when the worker crashes (at-most-once wins over requeueing), and its time
- * limit counts from the batch's start.
+ * limit counts from the batch's start. One gap remains: a marker still
+ * queued in a full pipe when the child dies is lost, and its batch then
+ * counts as never started and is requeued. The pipe is only full when the
+ * parent has fallen far behind reading it.
  *
  * Shutdown: SIGTERM, then SIGKILL after KILL_GRACE_MS. Orphans: the child
  * exits when its IPC channel closes ('disconnect': the parent exited or was
@@ -71,6 +74,7 @@ export class ProcessWorker implements WorkerHandle {
   #oom = false;
   #exited = false;
   #killTimer: NodeJS.Timeout | undefined;
+  #exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
   constructor(opts: ProcessSpawnOptions, events: WorkerEvents) {
     this.id = opts.id;
@@ -90,7 +94,15 @@ export class ProcessWorker implements WorkerHandle {
       this.#error ??= err;
       if (child.pid === undefined) this.#onExit(null, null);
     });
-    child.on('exit', (code, signal) => this.#onExit(code, signal));
+    // Report the exit only once the channel has also closed: every marker and
+    // result the child wrote is then in, so runningFor() is final.
+    child.on('exit', (code, signal) => {
+      this.#exitStatus = { code, signal };
+      if (!child.connected) this.#onExit(code, signal);
+    });
+    child.on('disconnect', () => {
+      if (this.#exitStatus !== undefined) this.#onExit(this.#exitStatus.code, this.#exitStatus.signal);
+    });
     this.#forward(child.stdout, process.stdout, false);
     this.#forward(child.stderr, process.stderr, true);
   }
