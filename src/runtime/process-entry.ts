@@ -18,11 +18,18 @@ process.on('disconnect', () => process.exit(0));
 // hold forever. A watchdog thread notices the parent dying anyway (the child
 // is re-parented, so its ppid changes) and kills the whole process. It runs
 // no user code and skips the parent's execArgv (no --import tsx to load).
+// The parent's pid comes from the parent itself (argv[3]), not from reading
+// process.ppid in the thread: the parent may die before the thread boots.
 const WATCHDOG = `
-const ppid = process.ppid;
-setInterval(() => { if (process.ppid !== ppid) process.kill(process.pid, 'SIGKILL'); }, 250);
+const { workerData: parent } = require('node:worker_threads');
+const check = () => { if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL'); };
+check();
+setInterval(check, 250);
 `;
-new Worker(WATCHDOG, { eval: true, execArgv: [], name: 'sluice-orphan-watchdog', resourceLimits: { maxOldGenerationSizeMb: 8 } }).unref();
+const parentPid = Number(process.argv[3]);
+if (Number.isInteger(parentPid) && parentPid > 0) {
+  new Worker(WATCHDOG, { eval: true, execArgv: [], workerData: parentPid, name: 'sluice-orphan-watchdog', resourceLimits: { maxOldGenerationSizeMb: 8 } }).unref();
+}
 
 startRuntime(
   {

@@ -80,7 +80,7 @@ export class ProcessWorker implements WorkerHandle {
     this.id = opts.id;
     this.#events = events;
     const init: WorkerInit = { module: opts.moduleUrl, workerId: opts.id, state: null, corrPrefix: opts.corrPrefix, startMarkers: true };
-    this.#child = fork(ENTRY, [JSON.stringify(init)], {
+    this.#child = fork(ENTRY, [JSON.stringify(init), String(process.pid)], {
       execArgv: childExecArgv(opts.execArgv ?? process.execArgv, opts.resourceLimits?.maxOldGenerationSizeMb),
       env: opts.env ?? process.env,
       serialization: PROCESS_SERIALIZATION,
