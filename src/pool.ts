@@ -3,7 +3,7 @@
  * (scheduler.ts); this file holds the typing and the API contract only.
  */
 
-import type { AnyPoolOptions, AsyncPoolOptions, CloseOptions, PoolOptions, RunOptions } from './options.js';
+import type { AnyPoolOptions, AsyncPoolOptions, CloseOptions, PoolKind, PoolOptions, RunOptions } from './options.js';
 import { Scheduler, type PoolStats } from './scheduler.js';
 import type { TaskInput, TaskModule, TaskName, TaskOutput, UntypedModule } from './types.js';
 import { checkCloseOptions, resolvePoolOptions } from './validate.js';
@@ -24,6 +24,11 @@ export class Pool<M extends TaskModule = UntypedModule> implements AsyncDisposab
    */
   run<K extends TaskName<M>>(name: K, input: TaskInput<M, K>, options?: RunOptions): Promise<TaskOutput<M, K>> {
     return this.#engine.submit(name, input, options) as Promise<TaskOutput<M, K>>;
+  }
+
+  /** The execution model: 'thread', 'process' or 'async'. */
+  get kind(): PoolKind {
+    return this.#engine.options.kind;
   }
 
   /** A fresh, immutable snapshot of the pool's counters and workers. */

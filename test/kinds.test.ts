@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import {
   createPool,
   InvalidOptionError,
+  mapShared,
   Pool,
   PoolClosedError,
   SerializationError,
@@ -227,5 +228,29 @@ describe('kind-specific', () => {
     assert.equal(n, 42);
     // @ts-expect-error: not a task of this pool
     await assert.rejects(pool.run('thrice', 1), UnknownTaskError);
+  });
+});
+
+describe('mapShared', () => {
+  for (const kind of KINDS) {
+    test(`runs a task over each range, in place, and reports failed ranges (${kind})`, async () => {
+      await using pool = make(kind, { size: 2 });
+      const array = new Float64Array(new SharedArrayBuffer(8 * 10));
+      array.forEach((_, i) => (array[i] = i));
+      array[5] = -1; // doubled to -2 at the start of range [5, 10): that range throws
+      const out = await mapShared(pool, 'doubleRange', array, { chunks: 2 });
+      assert.deepEqual(out.ok, [{ start: 0, end: 5, value: 0 + 2 + 4 + 6 + 8 }]);
+      assert.equal(out.failed.length, 1);
+      assert.deepEqual([out.failed[0]?.start, out.failed[0]?.end], [5, 10]);
+      assert.match((out.failed[0]?.error as Error).message, /bad value at 5/);
+      // The ok range was written in place; the failed one too for shared memory, not for a process's copy.
+      assert.deepEqual([...array.subarray(0, 5)], [0, 2, 4, 6, 8]);
+      assert.equal(array[5], kind === 'process' ? -1 : -2);
+    });
+  }
+
+  test("kind 'thread' refuses an array that is not on shared memory", async () => {
+    await using pool = make('thread');
+    await assert.rejects(mapShared(pool, 'doubleRange', new Float64Array(4)), InvalidOptionError);
   });
 });
