@@ -102,7 +102,7 @@ export async function mapShared<M extends TaskModule, K extends TaskName<M>>(
   array: SharedTypedArray,
   options: MapSharedOptions = {},
 ): Promise<MapSharedResult<TaskOutput<M, K>>> {
-  if (!ArrayBuffer.isView(array) || array instanceof DataView) throw new InvalidOptionError('array', 'a typed array', array as unknown);
+  if (!ArrayBuffer.isView(array) || array instanceof DataView) throw new InvalidOptionError('array', 'a typed array', array);
   const kind = pool.kind;
   if (kind === 'thread' && !(array.buffer instanceof SharedArrayBuffer)) {
     throw new InvalidOptionError('array', "a typed array on a SharedArrayBuffer for kind 'thread' (a plain ArrayBuffer would be copied, and the task's writes lost)", `a ${array.constructor.name} on an ArrayBuffer`);
