@@ -6,6 +6,9 @@ export type { RetryOptions } from './retry.js';
 export type { DeadLetter, DeadLetterError, DeadLetterOption } from './dead-letter.js';
 export type {
   AgingOptions,
+  AnyPoolOptions,
+  AsyncPoolOptions,
+  CommonPoolOptions,
   CloseOptions,
   DynamicSize,
   OverflowContext,
@@ -19,6 +22,16 @@ export type {
   RunOptions,
   SaturationOptions,
 } from './options.js';
+export {
+  chunkTask,
+  mapShared,
+  type MapSharedOptions,
+  type MapSharedResult,
+  type RangeFailure,
+  type RangeOk,
+  type SharedRange,
+  type SharedTypedArray,
+} from './shared-chunks.js';
 export type { TaskContext, TaskInput, TaskModule, TaskName, TaskOutput, UntypedModule } from './types.js';
 export { registerError } from './error-codec.js';
 export {

@@ -9,10 +9,14 @@ import type { DeadLetterOption } from './dead-letter.js';
 import type { RetryOptions } from './retry.js';
 import type { TaskModule, UntypedModule } from './types.js';
 
-export type PoolKind = 'thread';
+/**
+ * Execution model: `'thread'` (worker_threads), `'process'` (child
+ * processes) or `'async'` (async functions in this process). See docs/kinds.md.
+ */
+export type PoolKind = 'thread' | 'process' | 'async';
 
-/** What happens to a task that finds the queue full. */
-export type OverflowPolicy = 'reject' | 'wait' | 'drop-oldest' | 'drop-lowest-priority';
+/** What happens to a task that finds the queue full. `'caller-runs'` is for `kind: 'async'` only. */
+export type OverflowPolicy = 'reject' | 'wait' | 'drop-oldest' | 'drop-lowest-priority' | 'caller-runs';
 
 /** What a custom overflow policy sees of the incoming task. */
 export interface OverflowContext {
@@ -59,6 +63,9 @@ export interface QueueOptions {
    * incoming one included (the newest loses a tie). A dropped task rejects
    * with `TaskDroppedError` and goes to the dead-letter queue. A function
    * picks one of these per task.
+   * `'caller-runs'` (kind `'async'` only) starts the task
+   * at once, past the concurrency limit, as if the caller had called the
+   * function itself, with the pool's timeouts, cancellation and stats.
    * @default 'reject'
    */
   overflow?: OverflowPolicy | OverflowFunction;
@@ -89,25 +96,22 @@ export interface ResourceLimits {
   stackSizeMb?: number;
 }
 
-export interface PoolOptions<M extends TaskModule = UntypedModule> {
-  /**
-   * Execution model. `'thread'`: worker_threads, for CPU-bound work.
-   * @default 'thread'
-   */
-  kind?: PoolKind;
-  /** The worker module: a `file:` URL or an absolute path. Each exported function is a task. */
-  module: URL | string;
+/** Options every kind shares. */
+export interface CommonPoolOptions {
   /**
    * A fixed number of workers, or `{ min, max, idleTimeoutMs }` to grow under
-   * queue pressure and retire idle workers.
-   * @default os.availableParallelism()
+   * queue pressure and retire idle workers. For kind `'async'`: how many
+   * tasks may run at once (the concurrency limit).
+   * @default os.availableParallelism() (64 for kind `'async'`)
    */
   size?: number | DynamicSize;
   queue?: QueueOptions;
   /**
    * Running-time limit of each task, in ms (time in the queue does not
    * count). On expiry the task rejects with `TaskTimeoutError` and its worker
-   * is replaced. Overridable per call.
+   * is replaced. For kind `'async'`, which cannot be killed, `ctx.signal`
+   * aborts and the slot stays taken until the function settles or
+   * `abortGraceMs` passes. Overridable per call.
    * @default Infinity (no limit)
    */
   timeoutMs?: number;
@@ -135,7 +139,7 @@ export interface PoolOptions<M extends TaskModule = UntypedModule> {
   deadLetter?: DeadLetterOption;
   /** Sliding-window load figures in `stats().window`, and the `saturated` / `unsaturated` events. */
   saturation?: SaturationOptions;
-  /** Per-worker V8 resource limits (thread workers). */
+  /** Per-worker V8 resource limits (thread workers; process workers take `maxOldGenerationSizeMb` only). */
   resourceLimits?: ResourceLimits;
   /**
    * Tasks sent ahead to one worker before earlier ones finish. Pipelining
@@ -152,6 +156,18 @@ export interface PoolOptions<M extends TaskModule = UntypedModule> {
   name?: string;
   /** Time source for queue, deadline, timeout and idle timers. Tests pass a `ManualClock`. @default systemClock */
   clock?: Clock;
+}
+
+export interface PoolOptions<M extends TaskModule = UntypedModule> extends CommonPoolOptions {
+  /**
+   * Execution model. `'thread'`: worker_threads, for CPU-bound work;
+   * `'process'`: child processes, for isolation (a crash or a leak takes
+   * down one process, not the pool). For `'async'` see `AsyncPoolOptions`.
+   * @default 'thread'
+   */
+  kind?: 'thread' | 'process';
+  /** The worker module: a `file:` URL or an absolute path. Each exported function is a task. */
+  module: URL | string;
   /** Type-only: lets the module type flow from options. Never set at run time. */
   readonly __module?: M;
 }
@@ -164,6 +180,20 @@ export interface QueueRetryOptions {
   /** Longest wait between tries. @default 1000 */
   maxMs?: number;
 }
+
+/**
+ * `kind: 'async'`: tasks are async functions run in this process, at most
+ * `size` at a time. `tasks` replaces `module`, and its type gives the pool's
+ * task names, inputs and outputs.
+ */
+export interface AsyncPoolOptions<M extends TaskModule = UntypedModule> extends CommonPoolOptions {
+  kind: 'async';
+  /** The tasks: an object of functions `(input, ctx) => output | Promise<output>`, e.g. `{ fetchPage }` or `import * as tasks`. */
+  tasks: M;
+}
+
+/** Options of any kind. */
+export type AnyPoolOptions<M extends TaskModule = UntypedModule> = PoolOptions<M> | AsyncPoolOptions<M>;
 
 export interface RunOptions {
   /**

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { DeadLetter } from './dead-letter.js';
 import { mapTasks, type MapOptions, type MapResult } from './map.js';
-import type { CloseOptions, PoolOptions, QueueRetryOptions, RunOptions } from './options.js';
+import type { AnyPoolOptions, AsyncPoolOptions, CloseOptions, PoolKind, PoolOptions, QueueRetryOptions, RunOptions } from './options.js';
 import { Scheduler, type PoolStats } from './scheduler.js';
 import type { TaskInput, TaskModule, TaskName, TaskOutput, UntypedModule } from './types.js';
 import { checkCloseOptions, resolvePoolOptions } from './validate.js';
@@ -27,7 +27,7 @@ export class Pool<M extends TaskModule = UntypedModule> extends EventEmitter imp
   readonly #engine: Scheduler;
 
   /** Use `createPool`. */
-  constructor(options: PoolOptions<M>) {
+  constructor(options: AnyPoolOptions<M>) {
     super();
     this.#engine = new Scheduler(resolvePoolOptions(options), undefined, (event, payload) => {
       this.emit(event, payload);
@@ -107,6 +107,11 @@ export class Pool<M extends TaskModule = UntypedModule> extends EventEmitter imp
     }
   }
 
+  /** The execution model: 'thread', 'process' or 'async'. */
+  get kind(): PoolKind {
+    return this.#engine.options.kind;
+  }
+
   /** A fresh, immutable snapshot of the pool's counters and workers. */
   stats(): PoolStats {
     return this.#engine.stats();
@@ -155,11 +160,17 @@ export class Pool<M extends TaskModule = UntypedModule> extends EventEmitter imp
 }
 
 /**
+ * Creates a pool of async functions run in this process (`kind: 'async'`),
+ * at most `size` at a time; the task types are inferred from `tasks`.
+ */
+export function createPool<M extends TaskModule>(options: AsyncPoolOptions<M>): Pool<M>;
+/**
  * Creates a pool. Pass the module's type to check task names, inputs and
  * outputs at compile time: `createPool<typeof import('./tasks.js')>({...})`.
  * Throws InvalidOptionError synchronously for bad options.
  */
-export function createPool<M extends TaskModule = UntypedModule>(options: PoolOptions<M>): Pool<M> {
+export function createPool<M extends TaskModule = UntypedModule>(options: PoolOptions<M>): Pool<M>;
+export function createPool<M extends TaskModule = UntypedModule>(options: AnyPoolOptions<M>): Pool<M> {
   return new Pool<M>(options);
 }
 

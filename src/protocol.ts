@@ -15,6 +15,10 @@
  * Worker -> parent
  *   [Op.Ready, taskNames]
  *   [Op.InitError, EncodedError]
+ *   [Op.Started, firstSeq, lastSeq, epochMs]
+ *       process workers only (WorkerInit.startMarkers): sent as the worker
+ *       picks up a Run batch, before its first task runs. See
+ *       worker/process.ts for why one marker per batch is enough.
  *   [Op.Results, seq0, status0, value0, seq1, status1, value1, ...]
  *       status: Status.Ok (value is the output) or Status.Error (value is an
  *       EncodedError) or Status.Unclonable (the output could not be cloned;
@@ -33,6 +37,7 @@ export const enum Op {
   Ready = 10,
   InitError = 11,
   Results = 12,
+  Started = 13,
 }
 
 /** Why the pool aborted a running task; the worker turns it into the signal's reason. */
@@ -45,6 +50,8 @@ export const enum Status {
   Ok = 0,
   Error = 1,
   Unclonable = 2,
+  /** In-process workers (kind 'async'): value is the Error itself, never encoded. */
+  Thrown = 3,
 }
 
 /** Slots in the start-time ring; the pool never has more than this in flight on one worker. */
@@ -60,6 +67,8 @@ export interface WorkerInit {
   state: SharedArrayBuffer | null;
   /** Prefix for generated correlation ids. */
   corrPrefix: string;
+  /** Post `[Op.Started, ...]` as each Run batch starts (where `state` is null: process workers). */
+  startMarkers?: boolean;
 }
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across threads. */

@@ -47,7 +47,8 @@ import { CallbackTimer, TimerHeap } from './timer-heap.js';
 import { checkRunOptions, type ResolvedPoolOptions } from './validate.js';
 import { oneOf } from './validate-helpers.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './worker/handle.js';
-import { ThreadWorker } from './worker/thread.js';
+import { spawnerFor } from './worker/spawn.js';
+import type { ThreadWorker } from './worker/thread.js';
 import { INFLIGHT_MASK, SlotState, WorkerSlot } from './worker-slot.js';
 
 export type PoolState = 'starting' | 'running' | 'closing' | 'closed' | 'failed';
@@ -86,6 +87,7 @@ export type EngineEvent = 'saturated' | 'unsaturated';
 export type EmitFn = (event: EngineEvent, payload: unknown) => void;
 
 const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'wait', 'drop-oldest', 'drop-lowest-priority'];
+const ASYNC_OVERFLOWS: readonly OverflowPolicy[] = [...OVERFLOWS, 'caller-runs'];
 
 /** Creates a worker for a slot; the thread kind is the default, other kinds plug in here. */
 export type SpawnWorker = (id: number, events: WorkerEvents) => WorkerHandle;
@@ -160,13 +162,7 @@ export class Scheduler {
     this.#clock = options.clock;
     this.#timers = new TimerHeap(options.clock);
     this.corrPrefix = `${options.name}-${randomBytes(3).toString('hex')}-`;
-    this.#spawnWorker =
-      spawnWorker ??
-      ((id, events) =>
-        new ThreadWorker(
-          { id, moduleUrl: options.moduleUrl, corrPrefix: this.corrPrefix, resourceLimits: options.resourceLimits, execArgv: options.execArgv, env: options.env },
-          events,
-        ));
+    this.#spawnWorker = spawnWorker ?? spawnerFor(options, this.corrPrefix);
     this.#events = {
       ready: (h, names) => this.#onReady(h, names),
       initError: (h, err) => this.#onInitError(h, err),
@@ -312,7 +308,7 @@ export class Scheduler {
     let policy = this.options.overflow;
     if (typeof policy === 'function') {
       try {
-        policy = oneOf('queue.overflow() result', policy({ name: task.name, priority: task.priority, correlationId: this.#corrOf(task), queued: this.#queue.size, capacity: this.options.capacity }), OVERFLOWS);
+        policy = oneOf('queue.overflow() result', policy({ name: task.name, priority: task.priority, correlationId: this.#corrOf(task), queued: this.#queue.size, capacity: this.options.capacity }), this.options.kind === 'async' ? ASYNC_OVERFLOWS : OVERFLOWS);
       } catch (err) {
         this.#settle(task, err instanceof InvalidOptionError ? err : new InvalidOptionError('queue.overflow', 'a function that returns a policy', err), undefined, Outcome.Rejected);
         return;
@@ -330,6 +326,9 @@ export class Scheduler {
           this.#timers.schedule(task.timer, this.#clock.now() + task.queueTimeoutMs);
         }
         if (!this.#reffed) this.#setRef(true);
+        return;
+      case 'caller-runs':
+        this.#callerRuns(task);
         return;
       case 'drop-oldest': {
         const victim = this.#queue.evictOldest();
@@ -492,6 +491,22 @@ export class Scheduler {
     this.#pump();
   }
 
+  /**
+   * `overflow: 'caller-runs'` (kind 'async' only): start the task now, past
+   * the concurrency limit, on the least-loaded ready in-process worker, so it
+   * keeps the pool's timeouts, cancellation and stats.
+   */
+  #callerRuns(task: Task): void {
+    let best: WorkerSlot | undefined;
+    for (const s of this.#slots) {
+      // Its in-flight ring must have a free place for one more.
+      if (s.state !== SlotState.Ready || s.inflight[(s.seq + s.outbox.length + 1) & INFLIGHT_MASK] !== undefined) continue;
+      if (best === undefined || s.load < best.load) best = s;
+    }
+    if (best !== undefined) this.#assign(task, best);
+    else this.#settle(task, new QueueFullError(this.options.capacity, this.#running), undefined, Outcome.Rejected);
+  }
+
   #sendOneByOne(slot: WorkerSlot, tasks: Task[]): void {
     for (const task of tasks) {
       const idx = (slot.names as Map<string, number>).get(task.name) as number;
@@ -638,6 +653,7 @@ export class Scheduler {
       const status = msg[i + 1] as Status;
       if (status === Status.Ok) this.#settle(task, undefined, msg[i + 2], Outcome.Completed);
       else if (status === Status.Error) this.#taskFailed(task, decodeError(msg[i + 2] as EncodedError, task.name));
+      else if (status === Status.Thrown) this.#taskFailed(task, msg[i + 2]);
       else this.#taskFailed(task, new SerializationError(task.name, 'output', decodeError(msg[i + 2] as EncodedError, task.name)));
     }
     slot.inflightCount -= n;
@@ -753,7 +769,7 @@ export class Scheduler {
     slot.killedFor = why;
     slot.state = SlotState.Stopping;
     if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
-    slot.handle.terminate();
+    slot.handle.terminate(why);
   }
 
   #setRef(on: boolean): void {

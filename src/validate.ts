@@ -12,13 +12,17 @@ import { systemClock, type Clock } from './clock.js';
 import { InvalidOptionError } from './errors.js';
 import { capacity, duration, nonNegativeInt, oneOf, plainObject, positiveInt } from './validate-helpers.js';
 import { createDeadLetterSink, type DeadLetterSink } from './dead-letter.js';
-import type { CloseOptions, OverflowFunction, OverflowPolicy, PoolKind, PoolOptions, ResourceLimits, RunOptions } from './options.js';
+import type { AnyPoolOptions, CloseOptions, OverflowFunction, OverflowPolicy, PoolKind, ResourceLimits, RunOptions } from './options.js';
+import { collectTasks, type TaskFn } from './runtime/collect-tasks.js';
 import { resolveRetry, type RetryPolicy } from './retry.js';
 import type { TaskModule } from './types.js';
 
 export interface ResolvedPoolOptions {
   kind: PoolKind;
+  /** The module's URL; for kind 'async' a label naming the in-process tasks. */
   moduleUrl: string;
+  /** Kind 'async': the task functions, sorted by name (as a worker would list them). */
+  tasks: [string, TaskFn][] | undefined;
   min: number;
   max: number;
   idleTimeoutMs: number;
@@ -40,10 +44,14 @@ export interface ResolvedPoolOptions {
   clock: Clock;
 }
 
-const KINDS: readonly PoolKind[] = ['thread'];
-const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'wait', 'drop-oldest', 'drop-lowest-priority'];
+const KINDS: readonly PoolKind[] = ['thread', 'process', 'async'];
+const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'wait', 'drop-oldest', 'drop-lowest-priority', 'caller-runs'];
 export const PRIORITY_MIN = -100;
 export const PRIORITY_MAX = 100;
+/** What `moduleUrl` says for kind 'async' (errors quote it). */
+export const ASYNC_TASKS_LABEL = 'sluice:async-tasks';
+/** Default concurrency limit of kind 'async'. */
+export const ASYNC_DEFAULT_SIZE = 64;
 
 function optional<T>(value: unknown, fallback: T, check: (v: unknown) => T): T {
   return value === undefined ? fallback : check(value);
@@ -64,16 +72,51 @@ function moduleUrl(value: unknown): string {
 
 const KNOWN_POOL_OPTIONS = new Set([
   'kind', 'module', 'size', 'queue', 'timeoutMs', 'queueTimeoutMs', 'abortGraceMs', 'resourceLimits',
-  'pipeline', 'execArgv', 'env', 'name', 'clock', 'retry', 'deadLetter', 'saturation', '__module',
+  'pipeline', 'execArgv', 'env', 'name', 'clock', 'retry', 'deadLetter', 'saturation', '__module', 'tasks',
 ]);
 
-export function resolvePoolOptions<M extends TaskModule>(input: PoolOptions<M>): ResolvedPoolOptions {
+function asyncTasks(value: unknown): [string, TaskFn][] {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function') || Array.isArray(value)) {
+    throw new InvalidOptionError('tasks', 'an object of task functions', value);
+  }
+  const found = collectTasks(value as Record<string, unknown>);
+  if (found.length === 0) throw new InvalidOptionError('tasks', 'an object with at least one function', value);
+  return found;
+}
+
+/** Options that only some kinds understand: naming the kind in the error beats silently ignoring them. */
+function checkKindOptions(kind: PoolKind, opts: Record<string, unknown>): void {
+  if (kind === 'async') {
+    if (opts.module !== undefined) throw new InvalidOptionError('module', "absent for kind 'async' (pass the functions as `tasks`)", opts.module);
+    for (const key of ['resourceLimits', 'execArgv', 'env'] as const) {
+      if (opts[key] !== undefined) throw new InvalidOptionError(key, "absent for kind 'async' (its tasks run in this process)", opts[key]);
+    }
+    if (opts.pipeline !== undefined && opts.pipeline !== 1) throw new InvalidOptionError('pipeline', "absent or 1 for kind 'async' (size is the concurrency limit)", opts.pipeline);
+    return;
+  }
+  if (opts.tasks !== undefined) throw new InvalidOptionError('tasks', `absent for kind '${kind}' (pass a worker module as \`module\`, or use kind 'async')`, opts.tasks);
+  const queue = opts.queue as { overflow?: unknown } | undefined;
+  if (queue !== null && typeof queue === 'object' && queue.overflow === 'caller-runs') {
+    throw new InvalidOptionError('queue.overflow', `one of 'reject', 'wait', 'drop-oldest', 'drop-lowest-priority' or a function for kind '${kind}' ('caller-runs' runs tasks in the caller, which only kind 'async' can do)`, queue.overflow);
+  }
+  if (kind === 'process' && opts.resourceLimits !== null && typeof opts.resourceLimits === 'object') {
+    for (const key of Object.keys(opts.resourceLimits)) {
+      if (key !== 'maxOldGenerationSizeMb' && (opts.resourceLimits as Record<string, unknown>)[key] !== undefined) {
+        throw new InvalidOptionError(`resourceLimits.${key}`, "absent for kind 'process' (only maxOldGenerationSizeMb maps to a Node flag)", (opts.resourceLimits as Record<string, unknown>)[key]);
+      }
+    }
+  }
+}
+
+export function resolvePoolOptions<M extends TaskModule>(input: AnyPoolOptions<M>): ResolvedPoolOptions {
   const opts = plainObject('options', input);
   for (const key of Object.keys(opts)) {
     if (!KNOWN_POOL_OPTIONS.has(key)) throw new InvalidOptionError(key, `a known option (${[...KNOWN_POOL_OPTIONS].filter((k) => k !== '__module').join(', ')})`, `an unknown option "${key}"`);
   }
   const kind = optional(opts.kind, 'thread', (v) => oneOf('kind', v, KINDS));
-  const cpus = availableParallelism();
+  checkKindOptions(kind, opts);
+  // An async task mostly waits, so its concurrency is not bounded by cores.
+  const cpus = kind === 'async' ? ASYNC_DEFAULT_SIZE : availableParallelism();
   let min: number;
   let max: number;
   let idleTimeoutMs = 30_000;
@@ -116,9 +159,11 @@ export function resolvePoolOptions<M extends TaskModule>(input: PoolOptions<M>):
     }
     return c as Clock;
   });
+  const tasks = kind === 'async' ? asyncTasks(opts.tasks) : undefined;
   return {
     kind,
-    moduleUrl: moduleUrl(opts.module),
+    moduleUrl: kind === 'async' ? ASYNC_TASKS_LABEL : moduleUrl(opts.module),
+    tasks,
     min,
     max,
     idleTimeoutMs,
@@ -132,7 +177,7 @@ export function resolvePoolOptions<M extends TaskModule>(input: PoolOptions<M>):
     queueTimeoutMs: optional(opts.queueTimeoutMs, Infinity, (v) => duration('queueTimeoutMs', v)),
     abortGraceMs: optional(opts.abortGraceMs, 1000, (v) => duration('abortGraceMs', v)),
     resourceLimits,
-    pipeline,
+    pipeline: kind === 'async' ? 1 : pipeline,
     execArgv,
     env: optional(opts.env, undefined, (v) => plainObject('env', v) as Record<string, string | undefined>),
     name: optional(opts.name, 'sluice', (v) => {

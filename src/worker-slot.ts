@@ -6,7 +6,7 @@
 import { START_RING } from './protocol.js';
 import type { Task } from './task.js';
 import type { TimerEntry } from './timer-heap.js';
-import type { WorkerHandle } from './worker/handle.js';
+import type { StopReason, WorkerHandle } from './worker/handle.js';
 
 export const enum SlotState {
   Starting = 0,
@@ -39,7 +39,7 @@ export class WorkerSlot {
   /** Retirement timer while idle (dynamic pools). */
   idleTimer: TimerEntry | undefined = undefined;
   /** Set when the pool killed the worker on purpose (timeout, abort grace, retirement). */
-  killedFor: 'timeout' | 'abort' | 'retire' | 'close' | undefined = undefined;
+  killedFor: StopReason | undefined = undefined;
 
   constructor(handle: WorkerHandle, depth: number) {
     this.handle = handle;

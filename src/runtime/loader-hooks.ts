@@ -9,6 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 
 const TSX_SPECIFIERS = new Set(['tsx', 'tsx/esm']);
 
@@ -28,6 +29,8 @@ export function importedLoaders(execArgv: readonly string[]): string[] {
 }
 
 export async function installLoaderHooks(execArgv: readonly string[]): Promise<void> {
+  // Child processes run their `--import` preloads themselves; only threads need this.
+  if (isMainThread) return;
   if (!importedLoaders(execArgv).some((s) => TSX_SPECIFIERS.has(s))) return;
   // Resolve tsx as the user's project sees it (the working directory, where
   // `--import tsx` found it), taking its ES-module build; else from sluice's own location.

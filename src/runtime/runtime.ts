@@ -161,6 +161,9 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   const onMessage = (msg: unknown[]): void => {
     switch (msg[0]) {
       case Op.Run: {
+        // Written before the first task runs, so the pool learns the batch
+        // started even if a task then blocks or kills this process.
+        if (init.startMarkers === true) transport.post([Op.Started, received + 1, received + (msg.length - 1) / 4, epochNow()]);
         for (let i = 1; i < msg.length; i += 4) {
           const seq = ++received;
           const ctx = new Context(seq, msg[i + 2] as number, msg[i + 3] as string | null, init.workerId, init.corrPrefix, outbox);

@@ -17,6 +17,9 @@ export interface ExitInfo {
   oom: boolean;
 }
 
+/** Why the pool stops a worker; an in-process worker, which cannot be killed, acts on it. */
+export type StopReason = 'timeout' | 'abort' | 'retire' | 'close';
+
 export interface WorkerEvents {
   ready(handle: WorkerHandle, taskNames: string[]): void;
   initError(handle: WorkerHandle, error: EncodedError): void;
@@ -35,6 +38,6 @@ export interface WorkerHandle {
    * running; `undefined` while it is still waiting in the worker's inbox.
    */
   runningFor(seq: number): number | undefined;
-  /** Kills the worker now. `exit` follows. Idempotent. */
-  terminate(): void;
+  /** Kills the worker now (an in-process worker aborts its tasks instead). `exit` follows. Idempotent. */
+  terminate(why?: StopReason): void;
 }

@@ -1,0 +1,231 @@
+/**
+ * Kind 'async': a "worker" that runs task functions in this process, behind
+ * the same WorkerHandle interface as threads and processes, so one scheduler
+ * gives all three kinds the same queue, backpressure, timeouts, cancellation,
+ * stats and close semantics. The pool gives each inline worker a pipeline
+ * depth of 1, so `size` workers means at most `size` tasks running at once:
+ * the worker is a semaphore slot, not a thread.
+ *
+ * Differences that follow from sharing the process:
+ * - Nothing is copied: inputs, outputs and thrown errors are the caller's own
+ *   objects (errors arrive as `Status.Thrown`, never encoded).
+ * - A task cannot be killed. `terminate('timeout')` aborts `ctx.signal` and
+ *   keeps the slot taken until the function settles or `abortGraceMs`
+ *   passes; then the worker "exits" and the stuck promise is abandoned (its
+ *   eventual result is dropped).
+ * - A blocking call in a task blocks the whole event loop, the pool included.
+ */
+
+import type { Clock, TimerHandle } from '../clock.js';
+import { TaskFailedError } from '../errors.js';
+import { AbortKind, Op, START_RING, Status } from '../protocol.js';
+import type { TaskFn } from '../runtime/collect-tasks.js';
+import type { TaskContext } from '../runtime/runtime.js';
+import type { Transferable } from '../types.js';
+import type { StopReason, WorkerEvents, WorkerHandle } from './handle.js';
+
+export interface InlineSpawnOptions {
+  id: number;
+  tasks: readonly [string, TaskFn][];
+  corrPrefix: string;
+  abortGraceMs: number;
+  clock: Clock;
+}
+
+const MASK = START_RING - 1;
+
+class InlineContext implements TaskContext {
+  readonly taskId: number;
+  readonly workerId: number;
+  #corr: string | null;
+  #prefix: string;
+  #controller: AbortController | undefined = undefined;
+
+  constructor(taskId: number, corr: string | null, workerId: number, prefix: string) {
+    this.taskId = taskId;
+    this.#corr = corr;
+    this.workerId = workerId;
+    this.#prefix = prefix;
+  }
+
+  get correlationId(): string {
+    return (this.#corr ??= `${this.#prefix}${this.taskId}`);
+  }
+
+  // Lazy, as in the worker runtime: most tasks never read their signal.
+  get signal(): AbortSignal {
+    return (this.#controller ??= new AbortController()).signal;
+  }
+
+  abort(reason: unknown): void {
+    const c = (this.#controller ??= new AbortController());
+    if (!c.signal.aborted) c.abort(reason);
+  }
+
+  /** Nothing crosses a boundary in-process: a no-op kept for API parity. */
+  transfer(..._items: Transferable[]): void {}
+}
+
+function abortReason(kind: AbortKind | 'stopped'): DOMException {
+  if (kind === AbortKind.TimedOut) return new DOMException('The task ran out of time', 'TimeoutError');
+  if (kind === 'stopped') return new DOMException('The pool stopped the task', 'AbortError');
+  return new DOMException('The task was cancelled', 'AbortError');
+}
+
+export class InlineWorker implements WorkerHandle {
+  readonly id: number;
+  readonly #fns: TaskFn[];
+  readonly #names: string[];
+  readonly #events: WorkerEvents;
+  readonly #prefix: string;
+  readonly #graceMs: number;
+  readonly #clock: Clock;
+  /** Tasks numbered by arrival, like the worker runtime does. */
+  #received = 0;
+  #startedSeq = 0;
+  readonly #startTimes = new Float64Array(START_RING);
+  /** Tasks whose promise has not settled yet, so an abort can reach them. */
+  readonly #running = new Map<number, InlineContext>();
+  readonly #abortedEarly = new Set<number>();
+  #inbox: unknown[][] = [];
+  #inboxQueued = false;
+  #out: unknown[] = [Op.Results];
+  #outQueued = false;
+  #stopping = false;
+  #exited = false;
+  #grace: TimerHandle | undefined;
+  readonly #runInbox = (): void => this.#drainInbox();
+  readonly #flushOut = (): void => this.#flush();
+
+  constructor(opts: InlineSpawnOptions, events: WorkerEvents) {
+    this.id = opts.id;
+    this.#names = opts.tasks.map(([n]) => n);
+    this.#fns = opts.tasks.map(([, f]) => f);
+    this.#events = events;
+    this.#prefix = opts.corrPrefix;
+    this.#graceMs = opts.abortGraceMs;
+    this.#clock = opts.clock;
+    // Never call back into the scheduler from inside its own spawn call.
+    queueMicrotask(() => {
+      if (!this.#stopping) events.ready(this, this.#names);
+    });
+  }
+
+  send(message: unknown[]): void {
+    if (this.#stopping) return; // the exit that follows requeues what never started
+    if (message[0] === Op.Run) {
+      // Run on the next microtask, not inside the scheduler's flush: a task
+      // may call pool.run() synchronously, and must find the books settled.
+      this.#inbox.push(message);
+      if (!this.#inboxQueued) {
+        this.#inboxQueued = true;
+        queueMicrotask(this.#runInbox);
+      }
+    } else if (message[0] === Op.Abort) {
+      const seq = message[1] as number;
+      const ctx = this.#running.get(seq);
+      if (ctx !== undefined) ctx.abort(abortReason(message[2] as AbortKind));
+      else if (seq > this.#received) this.#abortedEarly.add(seq);
+    }
+  }
+
+  runningFor(seq: number): number | undefined {
+    if (seq > this.#startedSeq) return undefined;
+    return performance.now() - (this.#startTimes[seq & MASK] as number);
+  }
+
+  terminate(why?: StopReason): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#inbox = []; // never started: the scheduler requeues them on exit
+    const reason = abortReason(why === 'timeout' ? AbortKind.TimedOut : 'stopped');
+    for (const ctx of this.#running.values()) ctx.abort(reason);
+    // Only a timeout has not yet given the task its grace (an abort's grace
+    // already ran out; close and terminate mean now): hold the slot while
+    // the function may still notice its signal.
+    if (why === 'timeout' && this.#running.size > 0 && this.#graceMs > 0) {
+      this.#grace = this.#clock.setTimeout(() => this.#exit(), this.#graceMs);
+    } else {
+      queueMicrotask(() => this.#exit());
+    }
+  }
+
+  #exit(): void {
+    if (this.#exited) return;
+    this.#exited = true;
+    if (this.#grace !== undefined) this.#clock.clearTimeout(this.#grace);
+    // Whatever still runs is abandoned; its result, if it ever comes, is dropped.
+    this.#running.clear();
+    this.#events.exit(this, { code: 0, signal: null, error: undefined, oom: false });
+  }
+
+  #drainInbox(): void {
+    this.#inboxQueued = false;
+    const batches = this.#inbox;
+    this.#inbox = [];
+    if (this.#stopping) return;
+    const now = performance.now();
+    for (const msg of batches) {
+      for (let i = 1; i < msg.length; i += 4) {
+        const seq = ++this.#received;
+        this.#startTimes[seq & MASK] = now;
+        this.#startedSeq = seq;
+        if (this.#abortedEarly.delete(seq)) {
+          this.#push(seq, Status.Thrown, abortReason(AbortKind.Cancelled));
+          continue;
+        }
+        const idx = msg[i] as number;
+        const fn = this.#fns[idx] as TaskFn;
+        const ctx = new InlineContext(msg[i + 2] as number, msg[i + 3] as string | null, this.id, this.#prefix);
+        this.#runOne(fn, msg[i + 1], ctx, seq, idx);
+      }
+    }
+  }
+
+  #runOne(fn: TaskFn, input: unknown, ctx: InlineContext, seq: number, idx: number): void {
+    let out: unknown;
+    try {
+      out = fn(input, ctx);
+    } catch (err) {
+      this.#push(seq, Status.Thrown, this.#asError(err, idx));
+      return;
+    }
+    if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<unknown>).then === 'function') {
+      this.#running.set(seq, ctx);
+      (out as PromiseLike<unknown>).then(
+        (value) => {
+          if (this.#running.delete(seq)) this.#push(seq, Status.Ok, value);
+        },
+        (err: unknown) => {
+          if (this.#running.delete(seq)) this.#push(seq, Status.Thrown, this.#asError(err, idx));
+        },
+      );
+    } else {
+      this.#push(seq, Status.Ok, out);
+    }
+  }
+
+  /** The same rule as across a worker boundary: a thrown non-Error becomes TaskFailedError. */
+  #asError(err: unknown, idx: number): Error {
+    return err instanceof Error ? err : new TaskFailedError(this.#names[idx] as string, err);
+  }
+
+  #push(seq: number, status: Status, value: unknown): void {
+    if (this.#stopping) {
+      if (this.#running.size === 0) this.#exit();
+      return;
+    }
+    this.#out.push(seq, status, value);
+    if (!this.#outQueued) {
+      this.#outQueued = true;
+      queueMicrotask(this.#flushOut);
+    }
+  }
+
+  #flush(): void {
+    this.#outQueued = false;
+    const out = this.#out;
+    this.#out = [Op.Results];
+    if (out.length > 1 && !this.#stopping) this.#events.results(this, out);
+  }
+}

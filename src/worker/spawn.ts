@@ -1,0 +1,31 @@
+/**
+ * One spawn function per kind: the only place the scheduler's default
+ * worker factory looks at `options.kind`.
+ */
+
+import type { SpawnWorker } from '../scheduler.js';
+import type { ResolvedPoolOptions } from '../validate.js';
+import { InlineWorker } from './inline.js';
+import { ProcessWorker } from './process.js';
+import { ThreadWorker } from './thread.js';
+
+export function spawnerFor(options: ResolvedPoolOptions, corrPrefix: string): SpawnWorker {
+  switch (options.kind) {
+    case 'async': {
+      const tasks = options.tasks ?? [];
+      return (id, events) => new InlineWorker({ id, tasks, corrPrefix, abortGraceMs: options.abortGraceMs, clock: options.clock }, events);
+    }
+    case 'process':
+      return (id, events) =>
+        new ProcessWorker(
+          { id, moduleUrl: options.moduleUrl, corrPrefix, resourceLimits: options.resourceLimits, execArgv: options.execArgv, env: options.env },
+          events,
+        );
+    default:
+      return (id, events) =>
+        new ThreadWorker(
+          { id, moduleUrl: options.moduleUrl, corrPrefix, resourceLimits: options.resourceLimits, execArgv: options.execArgv, env: options.env },
+          events,
+        );
+  }
+}
