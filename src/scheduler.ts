@@ -623,7 +623,7 @@ export class Scheduler {
     }
     this.#pump();
     this.#scheduleIdle(slot);
-    if (this.#running === 0 && this.#queue.size === 0 && this.#waiting.size === 0 && this.#state === 'running') this.#setRef(false);
+    if (this.#running === 0 && this.#queue.size === 0 && this.#waiting.size === 0 && this.#backoff.size === 0 && this.#state === 'running') this.#setRef(false);
   }
 
   #onInitError(handle: WorkerHandle, enc: EncodedError): void {
@@ -666,7 +666,7 @@ export class Scheduler {
     }
     this.#pump();
     if (slot.load === 0) this.#scheduleIdle(slot);
-    if (this.#running === 0 && this.#queue.size === 0 && this.#waiting.size === 0) this.#setRef(false);
+    if (this.#running === 0 && this.#queue.size === 0 && this.#waiting.size === 0 && this.#backoff.size === 0 && this.#state === 'running') this.#setRef(false);
   }
 
   /**

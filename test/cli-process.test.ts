@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
@@ -123,14 +123,18 @@ describe('sluice CLI: usage and exit codes', () => {
     );
   });
 
-  test('--kind process and async are passed to the pool, which refuses them today (exit 2)', async (t) => {
+  test('--kind process and --kind async run the same module (process workers; in-process tasks)', async (t) => {
     const dir = tempDir(t);
-    const input = writeLines(join(dir, 'in.jsonl'), ['{}']);
+    const input = writeLines(join(dir, 'in.jsonl'), ['{"id":"a","n":1}', '{"id":"b","n":2}']);
     for (const kind of ['process', 'async']) {
-      const r = await sluice(['run', TASKS, '-t', 'echo', '-i', input, '-o', join(dir, 'out.jsonl'), '--kind', kind]);
-      assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /must be/);
+      const out = join(dir, `out-${kind}.jsonl`);
+      const r = await sluice(['run', TASKS, '-t', 'echo', '-i', input, '-o', out, '--kind', kind, '--ordered']);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; id: string; ok: boolean });
+      assert.deepEqual(lines.map((l) => [l.line, l.id, l.ok]), [[1, 'a', true], [2, 'b', true]], kind);
     }
+    const bad = await sluice(['run', TASKS, '-t', 'echo', '-i', input, '-o', join(dir, 'x.jsonl'), '--kind', 'fiber']);
+    assert.equal(bad.code, 2, bad.stderr);
   });
 });
 
