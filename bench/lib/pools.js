@@ -131,12 +131,12 @@ const adapters = {
     }
     let next = 0;
     return Promise.resolve({
-      run: (_name, input, transfer) => {
+      run: (name, input, transfer) => {
         const slot = workers[next];
         next = next + 1 === workers.length ? 0 : next + 1;
         return new Promise((resolve) => {
           slot.fifo.push(resolve);
-          slot.w.postMessage(input, transfer);
+          slot.w.postMessage(name === 'fib' ? ['fib', input] : input, transfer);
         });
       },
       close: () => Promise.all(workers.map(({ w }) => w.terminate())),

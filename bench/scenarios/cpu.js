@@ -8,7 +8,8 @@ import { fib } from '../workers/work.js';
 export default {
   title: 'CPU-bound: fib(30) x 64 (quick: x 16), wall time vs ideal = serial / workers',
   sweep: true,
-  entries: () => THREAD_PEERS,
+  // raw-echo: the same fib calls on bare workers, round robin, no pool: what the machine allows right now.
+  entries: () => [...THREAD_PEERS, 'raw-echo'],
   metrics: [
     { key: 'vsIdeal', label: 'wall/ideal', better: 'lower', digits: 3 },
     { key: 'wallMs', label: 'wall ms', better: 'lower' },
