@@ -18,7 +18,7 @@ export default {
     return closedLoop((i) => pool.run('inc', i), {
       inflight: 1024,
       warmupMs: quick ? 200 : 500,
-      measureMs: quick ? 500 : 2000,
+      measureMs: quick ? 400 : 2000,
       check: (i, out) => out === i + 1,
     });
   },
