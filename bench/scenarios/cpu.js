@@ -1,0 +1,39 @@
+// (3) CPU-bound: fib(30) tasks; the pool should add nothing to the ideal time.
+import { availableParallelism } from 'node:os';
+import { entries, THREAD_PEERS } from '../lib/entries.js';
+import { now } from '../lib/measure.js';
+import { open } from '../lib/pools.js';
+import { fib } from '../workers/work.js';
+
+export default {
+  title: 'CPU-bound: fib(30) x 64 (quick: x 16), wall time vs ideal = serial / workers',
+  sweep: true,
+  // raw-echo: the same fib calls on bare workers, round robin, no pool: what the machine allows right now.
+  entries: () => [...THREAD_PEERS, 'raw-echo'],
+  metrics: [
+    { key: 'vsIdeal', label: 'wall/ideal', better: 'lower', digits: 3 },
+    { key: 'wallMs', label: 'wall ms', better: 'lower' },
+    { key: 'idealMs', label: 'ideal ms', better: 'lower' },
+  ],
+  async measure(id, { threads, quick }) {
+    const n = quick ? 16 : 64;
+    // Serial reference in this process, after the function is optimised.
+    for (let i = 0; i < 3; i++) fib(27);
+    let t0 = now();
+    for (let i = 0; i < n; i++) fib(30);
+    const serialMs = now() - t0;
+    const e = entries[id];
+    const pool = await open(e.lib, { ...e.config, threads });
+    const warm = [];
+    for (let i = 0; i < threads * 2; i++) warm.push(pool.run('fib', 27));
+    await Promise.all(warm);
+    t0 = now();
+    const all = [];
+    for (let i = 0; i < n; i++) all.push(pool.run('fib', 30));
+    const out = await Promise.all(all);
+    const wallMs = now() - t0;
+    if (out.some((v) => v !== 832040)) throw new Error('wrong fib(30)');
+    const idealMs = serialMs / Math.min(threads, availableParallelism());
+    return { vsIdeal: wallMs / idealMs, wallMs, idealMs, serialMs };
+  },
+};

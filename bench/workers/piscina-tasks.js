@@ -1,0 +1,17 @@
+// piscina task module: named exports, chosen per run with { name }.
+import { move } from 'piscina';
+import { inc as incFn, fib as fibFn } from './work.js';
+
+export function inc(x) {
+  return incFn(x);
+}
+
+export function fib(n) {
+  return fibFn(n);
+}
+
+export function echoBuf(buf) {
+  return move(buf);
+}
+
+export default inc;

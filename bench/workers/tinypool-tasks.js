@@ -1,0 +1,17 @@
+// tinypool task module: named exports, chosen per run with { name }.
+import Tinypool from 'tinypool';
+import { inc as incFn, fib as fibFn } from './work.js';
+
+export function inc(x) {
+  return incFn(x);
+}
+
+export function fib(n) {
+  return fibFn(n);
+}
+
+export function echoBuf(buf) {
+  return Tinypool.move(buf);
+}
+
+export default inc;
