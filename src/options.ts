@@ -46,6 +46,16 @@ export interface SaturationOptions {
   afterMs?: number;
   /** @default 2 */
   factor?: number;
+  /** `latency-alarm` fires when the p99 latency of a sample interval stays above this × its baseline for `afterMs`. @default 2 */
+  latencyFactor?: number;
+}
+
+/** A pino-compatible logger: pino itself, or anything with these methods. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
 }
 
 export interface QueueOptions {
@@ -137,14 +147,20 @@ export interface CommonPoolOptions {
    * @default { kind: 'memory', capacity: 1000 }
    */
   deadLetter?: DeadLetterOption;
-  /** Sliding-window load figures in `stats().window`, and the `saturated` / `unsaturated` events. */
+  /** Sliding-window load figures in `stats().window`, the `saturated` / `unsaturated` and `latency-alarm` / `latency-normal` events. */
   saturation?: SaturationOptions;
+  /**
+   * Structured logs (pino recommended; none by default): JSON lines with task
+   * id, correlation id, worker id, state and durations. Transitions at
+   * `debug`, failures at `warn`, worker crashes at `error`.
+   */
+  logger?: Logger;
   /** Per-worker V8 resource limits (thread workers; process workers take `maxOldGenerationSizeMb` only). */
   resourceLimits?: ResourceLimits;
   /**
    * Tasks sent ahead to one worker before earlier ones finish. Pipelining
    * hides the message round trip for small tasks. `'auto'` adapts it to the
-   * observed task duration (long tasks get 1, tiny tasks up to 64).
+   * observed task duration (long tasks get 1, tiny tasks up to 128).
    * @default 'auto'
    */
   pipeline?: number | 'auto';
@@ -168,6 +184,12 @@ export interface PoolOptions<M extends TaskModule = UntypedModule> extends Commo
   kind?: 'thread' | 'process';
   /** The worker module: a `file:` URL or an absolute path. Each exported function is a task. */
   module: URL | string;
+  /**
+   * A module each worker imports once, before the task module: set up
+   * tracing or metrics inside the worker, register task hooks
+   * (`registerTaskHook` from `sluice/worker`). A `file:` URL or an absolute path.
+   */
+  workerSetup?: URL | string;
   /** Type-only: lets the module type flow from options. Never set at run time. */
   readonly __module?: M;
 }

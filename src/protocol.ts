@@ -5,6 +5,11 @@
  *
  * Parent -> worker
  *   [Op.Run, name0, input0, id0, corr0, name1, input1, id1, corr1, ...]
+ *       (TASK_STRIDE fields per task). `corr` is the correlation id or null;
+ *       a task carrying trace context sends `[corr, carrier]` there instead,
+ *       so untraced tasks pay nothing for tracing on the wire.
+ *   [Op.RunMarked, ...same]  a Run batch for which the worker posts a Started marker
+ *       (sent while someone subscribes to the `started` event)
  *       a batch of tasks, in dispatch order. The worker numbers them by
  *       arrival (its own counter); the parent numbers them the same way, so
  *       no task id crosses the wire. `name` is the index in the task list the
@@ -30,8 +35,24 @@
  * in the worker's inbox, without any message per task.
  */
 
+/** Fields per task in a Run message: name, input, id, corr (see above). */
+import type { TraceCarrier } from './diagnostics.js';
+
+export const TASK_STRIDE = 4;
+
+/** The correlation id in a Run message's `corr` field (see above). Allocation-free: it runs per task. */
+export function corrOf(field: unknown): string | null {
+  return field === null || typeof field === 'string' ? field : (field as [string | null, TraceCarrier])[0];
+}
+
+/** The trace carrier in a Run message's `corr` field, or null. */
+export function traceOf(field: unknown): TraceCarrier | null {
+  return field === null || typeof field === 'string' ? null : (field as [string | null, TraceCarrier])[1];
+}
+
 export const enum Op {
   Run = 1,
+  RunMarked = 4,
   Abort = 2,
   Close = 3,
   Ready = 10,
@@ -67,6 +88,8 @@ export interface WorkerInit {
   state: SharedArrayBuffer | null;
   /** Prefix for generated correlation ids. */
   corrPrefix: string;
+  /** Module imported once before the task module (`workerSetup` pool option). */
+  setup?: string;
   /** Post `[Op.Started, ...]` as each Run batch starts (where `state` is null: process workers). */
   startMarkers?: boolean;
 }

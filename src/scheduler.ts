@@ -16,6 +16,9 @@
 
 import type { Transferable } from './types.js';
 import { randomBytes } from 'node:crypto';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { channels } from './diagnostics.js';
+import { attachLogger } from './logger.js';
 import { AbortWatch } from './abort-watch.js';
 import type { Clock } from './clock.js';
 import { decodeError, type EncodedError } from './error-codec.js';
@@ -34,7 +37,7 @@ import {
   WorkerCrashedError,
 } from './errors.js';
 import type { RunOptions } from './options.js';
-import { AbortKind, Op, Status } from './protocol.js';
+import { AbortKind, epochNow, Op, Status } from './protocol.js';
 import { FifoQueue, type TaskQueue } from './queue/task-queue.js';
 import { PriorityQueue } from './queue/priority-queue.js';
 import { cloneInput, describeError, type DeadLetter } from './dead-letter.js';
@@ -77,13 +80,37 @@ export interface PoolStats {
   readonly backoff: number;
   /** Entries written to the dead-letter queue. */
   readonly deadLettered: number;
-  /** Queue depth and worker utilization over the sliding window. */
+  /** Queue depth, worker utilization and throughput over the sliding window. */
   readonly window: LoadSummary;
+  /** Wait (submission to dispatch) and run (inside the worker) times since the pool started, in ms. */
+  readonly latency: { readonly wait: LatencySummary; readonly run: LatencySummary };
+  /** Per-worker figures that need no round trip; `pool.diagnostics()` asks the workers for more. */
+  readonly workerList: readonly WorkerStat[];
   readonly state: PoolState;
 }
 
+export interface LatencySummary {
+  readonly count: number;
+  readonly mean: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+}
+
+export interface WorkerStat {
+  readonly id: number;
+  readonly state: 'starting' | 'ready' | 'stopping';
+  /** Tasks on it now (running or waiting in its inbox). */
+  readonly inflight: number;
+  readonly completed: number;
+  /** Current pipeline depth. */
+  readonly depth: number;
+}
+
 /** Events the engine reports to the facade. */
-export type EngineEvent = 'saturated' | 'unsaturated';
+export type EngineEvent = 'saturated' | 'unsaturated' | 'latency-alarm' | 'latency-normal';
 export type EmitFn = (event: EngineEvent, payload: unknown) => void;
 
 const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'wait', 'drop-oldest', 'drop-lowest-priority'];
@@ -102,7 +129,7 @@ const enum Outcome {
 const MAX_START_FAILURES = 3;
 /** Auto pipeline: keep about this many milliseconds of work queued on each worker. */
 const PIPELINE_TARGET_MS = 1;
-const PIPELINE_MAX = 64;
+const PIPELINE_MAX = 128;
 
 export class Scheduler {
   readonly options: ResolvedPoolOptions;
@@ -121,6 +148,18 @@ export class Scheduler {
   #dropped = 0;
   #retried = 0;
   #deadLettered = 0;
+  /** Microseconds; Node's HDR histograms, no home-made percentile code. */
+  readonly #waitHist: RecordableHistogram = createHistogram();
+  readonly #runHist: RecordableHistogram = createHistogram();
+  /** End-to-end latency of the current sample interval, for the latency alarm. */
+  readonly #intervalHist: RecordableHistogram = createHistogram();
+  #latencyBaseline = -1;
+  #latencySamples = 0;
+  #latencyHighSince = -1;
+  #latencyAlarm = false;
+  #completedAtLastSample = 0;
+  readonly poolId: string;
+  #detachLogger: (() => void) | undefined;
   readonly #waiting = new FifoQueue<Task>();
   readonly #slots: WorkerSlot[] = [];
   readonly #byId = new Map<number, WorkerSlot>();
@@ -162,11 +201,14 @@ export class Scheduler {
     this.#clock = options.clock;
     this.#timers = new TimerHeap(options.clock);
     this.corrPrefix = `${options.name}-${randomBytes(3).toString('hex')}-`;
+    this.poolId = this.corrPrefix.slice(0, -1);
+    if (options.logger !== undefined) this.#detachLogger = attachLogger(this.poolId, options.logger);
     this.#spawnWorker = spawnWorker ?? spawnerFor(options, this.corrPrefix);
     this.#events = {
       ready: (h, names) => this.#onReady(h, names),
       initError: (h, err) => this.#onInitError(h, err),
       results: (h, msg) => this.#onResults(h, msg),
+      started: (h, first, last) => this.#onStarted(h, first, last),
       exit: (h, info) => this.#onExit(h, info),
     };
     this.#startPromise = new Promise<void>((resolve, reject) => {
@@ -197,7 +239,7 @@ export class Scheduler {
   submit(name: string, input: unknown, opts: RunOptions | undefined): Promise<unknown> {
     this.#submitted++;
     const st = this.#state;
-    if (st !== 'running' && st !== 'starting') return this.#refuse(st === 'failed' ? (this.#failure) : new PoolClosedError());
+    if (st !== 'running' && st !== 'starting') return this.#refuse(st === 'failed' ? (this.#failure) : new PoolClosedError(), name, opts);
     let timeoutMs = this.options.timeoutMs;
     let deadlineMs = Infinity;
     let queueTimeoutMs = this.options.queueTimeoutMs;
@@ -208,7 +250,7 @@ export class Scheduler {
       try {
         checkRunOptions(opts);
       } catch (err) {
-        return this.#refuse(err);
+        return this.#refuse(err, name, opts);
       }
       if (opts.timeoutMs !== undefined) timeoutMs = opts.timeoutMs;
       if (opts.deadlineMs !== undefined) deadlineMs = opts.deadlineMs;
@@ -218,7 +260,7 @@ export class Scheduler {
         try {
           retry = resolveRetry('retry', opts.retry, this.options.retry);
         } catch (err) {
-          return this.#refuse(err);
+          return this.#refuse(err, name, opts);
         }
       }
       signal = opts.signal;
@@ -227,8 +269,8 @@ export class Scheduler {
         return Promise.reject(new TaskAbortedError(name, signal.reason));
       }
     }
-    if (typeof name !== 'string') return this.#refuse(new UnknownTaskError(String(name), this.#taskList));
-    if (this.#taskNames !== undefined && !this.#taskNames.has(name)) return this.#refuse(new UnknownTaskError(name, this.#taskList));
+    if (typeof name !== 'string') return this.#refuse(new UnknownTaskError(String(name), this.#taskList), String(name), opts);
+    if (this.#taskNames !== undefined && !this.#taskNames.has(name)) return this.#refuse(new UnknownTaskError(name, this.#taskList), name, opts);
 
     const now = this.#clock.now();
     const task = new Task(this.#nextTaskId++, name, input, correlation, now, timeoutMs, deadlineMs, queueTimeoutMs);
@@ -253,6 +295,12 @@ export class Scheduler {
       }
     }
 
+    if (channels.taskQueued.hasSubscribers) {
+      const ev = { pool: this.options.name, poolId: this.poolId, taskId: task.id, task: name, correlationId: this.#corrOf(task), priority: task.priority, queueDepth: this.#queue.size, traceContext: undefined };
+      channels.taskQueued.publish(ev);
+      // A tracing subscriber may have attached the submitter's trace context.
+      if (ev.traceContext !== undefined) task.meta = ev.traceContext;
+    }
     if (this.#queue.size === 0) {
       const slot = selectWorker(this.#slots);
       if (slot !== undefined) {
@@ -353,6 +401,9 @@ export class Scheduler {
 
   #drop(task: Task): void {
     this.#dropped++;
+    if (channels.taskDropped.hasSubscribers) {
+      channels.taskDropped.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), queueDepth: this.#queue.size });
+    }
     const err = new TaskDroppedError(task.name, this.#corrOf(task), this.options.capacity);
     this.#deadLetter(task, err, 'dropped');
     this.#settle(task, err, undefined, Outcome.Failed);
@@ -396,6 +447,12 @@ export class Scheduler {
       backoff: this.#backoff.size,
       deadLettered: this.#deadLettered,
       window: this.#load.summary(),
+      latency: Object.freeze({ wait: summarize(this.#waitHist), run: summarize(this.#runHist) }),
+      workerList: Object.freeze(
+        this.#slots.map((s) =>
+          Object.freeze({ id: s.handle.id, state: s.state === SlotState.Starting ? 'starting' : s.state === SlotState.Ready ? 'ready' : 'stopping', inflight: s.load, completed: s.completed, depth: s.depth } as const),
+        ),
+      ),
       state: this.#state,
     });
   }
@@ -454,6 +511,8 @@ export class Scheduler {
     this.#flushQueued = false;
     const dirty = this.#dirty;
     this.#dirty = [];
+    // One clock reading for the whole flush: every task in it is dispatched now.
+    const now = this.#clock.now();
     for (const slot of dirty) {
       const batch = slot.outbox;
       slot.outbox = [];
@@ -462,7 +521,7 @@ export class Scheduler {
         for (let i = batch.length - 1; i >= 0; i--) this.#requeue(batch[i] as Task);
         continue;
       }
-      const msg: unknown[] = [Op.Run];
+      const msg: unknown[] = [channels.taskStarted.hasSubscribers ? Op.RunMarked : Op.Run];
       let transfer: Transferable[] | undefined;
       const sent: Task[] = [];
       for (const task of batch) {
@@ -474,7 +533,7 @@ export class Scheduler {
           this.#settle(task, new UnknownTaskError(task.name, this.#taskList), undefined, Outcome.Rejected);
           continue;
         }
-        msg.push(idx, task.input, task.id, task.correlation);
+        msg.push(idx, task.input, task.id, task.meta === null ? task.correlation : [task.correlation, task.meta]);
         if (task.transfer !== undefined) (transfer ??= []).push(...task.transfer);
         sent.push(task);
       }
@@ -483,10 +542,10 @@ export class Scheduler {
         slot.handle.send(msg, transfer);
       } catch {
         // One or more inputs cannot be cloned: send one by one to find them.
-        this.#sendOneByOne(slot, sent);
+        this.#sendOneByOne(slot, sent, now);
         continue;
       }
-      for (const task of sent) this.#markSent(slot, task);
+      for (const task of sent) this.#markSent(slot, task, now);
     }
     this.#pump();
   }
@@ -507,26 +566,32 @@ export class Scheduler {
     else this.#settle(task, new QueueFullError(this.options.capacity, this.#running), undefined, Outcome.Rejected);
   }
 
-  #sendOneByOne(slot: WorkerSlot, tasks: Task[]): void {
+  #sendOneByOne(slot: WorkerSlot, tasks: Task[], now: number): void {
     for (const task of tasks) {
       const idx = (slot.names as Map<string, number>).get(task.name) as number;
       try {
-        slot.handle.send([Op.Run, idx, task.input, task.id, task.correlation], task.transfer);
+        slot.handle.send([channels.taskStarted.hasSubscribers ? Op.RunMarked : Op.Run, idx, task.input, task.id, task.meta === null ? task.correlation : [task.correlation, task.meta]], task.transfer);
       } catch (err) {
         this.#running--;
         task.state = TaskState.Queued;
         this.#settle(task, new SerializationError(task.name, 'input', err), undefined, Outcome.Rejected);
         continue;
       }
-      this.#markSent(slot, task);
+      this.#markSent(slot, task, now);
     }
   }
 
-  #markSent(slot: WorkerSlot, task: Task): void {
+  #markSent(slot: WorkerSlot, task: Task, now: number): void {
     if (slot.inflightCount === 0 && this.options.pipeline === 'auto') slot.busySince = performance.now();
     const seq = ++slot.seq;
     task.seq = seq;
     task.attempt++;
+    const waitMs = now - task.readyAt;
+    task.waitMs = waitMs;
+    if (sampled(task.id)) this.#waitHist.record(toMicros(waitMs));
+    if (channels.taskDispatched.hasSubscribers) {
+      channels.taskDispatched.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), workerId: slot.handle.id, attempt: task.attempt, waitMs });
+    }
     slot.inflight[seq & INFLIGHT_MASK] = task;
     slot.inflightCount++;
   }
@@ -592,8 +657,12 @@ export class Scheduler {
     }
     const depth = this.options.pipeline === 'auto' ? 1 : this.options.pipeline;
     const slot = new WorkerSlot(handle, depth);
+    slot.spawnedAt = this.#clock.now();
     this.#slots.push(slot);
     this.#byId.set(id, slot);
+    if (channels.workerSpawned.hasSubscribers) {
+      channels.workerSpawned.publish({ pool: this.options.name, poolId: this.poolId, workerId: id, kind: this.options.kind, pid: (handle as { pid?: number }).pid });
+    }
     if (!this.#reffed) (handle as Partial<ThreadWorker>).ref?.(false);
   }
 
@@ -602,6 +671,9 @@ export class Scheduler {
     if (slot === undefined || slot.state !== SlotState.Starting) return;
     slot.names = new Map(names.map((n, i) => [n, i]));
     slot.state = SlotState.Ready;
+    if (channels.workerReady.hasSubscribers) {
+      channels.workerReady.publish({ pool: this.options.name, poolId: this.poolId, workerId: handle.id, kind: this.options.kind, startMs: this.#clock.now() - slot.spawnedAt });
+    }
     this.#startFailures = 0;
     if (!this.#everReady) {
       this.#everReady = true;
@@ -637,6 +709,8 @@ export class Scheduler {
     const slot = this.#byId.get(handle.id);
     if (slot === undefined) return;
     const inflight = slot.inflight;
+    const now = this.#clock.now();
+    const wall = epochNow();
     let n = 0;
     for (let i = 1; i < msg.length; i += 3) {
       const seq = msg[i] as number;
@@ -649,6 +723,14 @@ export class Scheduler {
         // An orphan: its caller already got an error; its grace timer can stop.
         if (task.state === TaskState.Settled && task.timer !== undefined) this.#timers.cancel(task.timer);
         continue;
+      }
+      if (sampled(task.id) || channels.taskCompleted.hasSubscribers) {
+        const startedAt = handle.startedAt(seq);
+        if (startedAt !== undefined) {
+          task.runMs = wall - startedAt;
+          this.#runHist.record(toMicros(task.runMs));
+        }
+        this.#intervalHist.record(toMicros(now - task.submittedAt));
       }
       const status = msg[i + 1] as Status;
       if (status === Status.Ok) this.#settle(task, undefined, msg[i + 2], Outcome.Completed);
@@ -667,6 +749,18 @@ export class Scheduler {
     this.#pump();
     if (slot.load === 0) this.#scheduleIdle(slot);
     if (this.#running === 0 && this.#queue.size === 0 && this.#waiting.size === 0 && this.#backoff.size === 0 && this.#state === 'running') this.#setRef(false);
+  }
+
+  /** The worker reported tasks first..last started (only sent while someone subscribes). */
+  #onStarted(handle: WorkerHandle, first: number, last: number): void {
+    if (!channels.taskStarted.hasSubscribers) return;
+    const slot = this.#byId.get(handle.id);
+    if (slot === undefined) return;
+    for (let seq = first; seq <= last; seq++) {
+      const task = slot.inflight[seq & INFLIGHT_MASK];
+      if (task === undefined || task.seq !== seq || task.state !== TaskState.Dispatched) continue;
+      channels.taskStarted.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), workerId: handle.id, attempt: task.attempt });
+    }
   }
 
   /**
@@ -693,6 +787,9 @@ export class Scheduler {
     if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
     const wasReady = slot.names !== undefined;
     const deliberate = slot.killedFor !== undefined;
+    if (channels.workerExited.hasSubscribers) {
+      channels.workerExited.publish({ pool: this.options.name, poolId: this.poolId, workerId: handle.id, kind: this.options.kind, code: info.code, signal: info.signal, reason: slot.killedFor ?? 'crash', error: info.error, completed: slot.completed });
+    }
 
     // In-flight tasks, in the order they were sent.
     const tasks: Task[] = [];
@@ -706,7 +803,7 @@ export class Scheduler {
         if (task.state === TaskState.Settled && task.timer !== undefined) this.#timers.cancel(task.timer);
         continue;
       }
-      const started = handle.runningFor(task.seq) !== undefined;
+      const started = handle.startedAt(task.seq) !== undefined;
       if (!started && task.transfer === undefined && this.#state !== 'failed' && this.#state !== 'closed') {
         toRequeue.push(task);
       } else {
@@ -808,7 +905,8 @@ export class Scheduler {
         return;
       case TaskState.Dispatched: {
         const slot = task.slot as WorkerSlot;
-        const ran = task.seq === 0 ? undefined : slot.handle.runningFor(task.seq);
+        const startedAt = task.seq === 0 ? undefined : slot.handle.startedAt(task.seq);
+        const ran = startedAt === undefined ? undefined : epochNow() - startedAt;
         const timer = task.timer as TaskTimer;
         if (ran === undefined) {
           // Still in the worker's inbox: queue time does not count.
@@ -859,13 +957,17 @@ export class Scheduler {
     if (policy !== undefined && task.transfer === undefined && !stopped && shouldRetry(policy, err, task.attempt)) {
       this.#retried++;
       (task.errors ??= []).push(err);
+      const delayMs = retryDelay(policy, task.attempt);
+      if (channels.taskRetried.hasSubscribers) {
+        channels.taskRetried.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), attempt: task.attempt, delayMs, error: err });
+      }
       if (task.state === TaskState.Dispatched) this.#running--;
       task.state = TaskState.Backoff;
       task.slot = undefined;
       task.seq = 0;
       this.#backoff.add(task);
       task.timer ??= new TaskTimer(task, this.#onTimerBound);
-      this.#timers.schedule(task.timer, this.#clock.now() + retryDelay(policy, task.attempt));
+      this.#timers.schedule(task.timer, this.#clock.now() + delayMs);
       return;
     }
     if (policy !== undefined && err !== null && typeof err === 'object') {
@@ -879,6 +981,7 @@ export class Scheduler {
 
   /** Back into the queue after a backoff; accepted work re-enters even a full queue. */
   #requeueAfterBackoff(task: Task): void {
+    task.readyAt = this.#clock.now();
     const slot = this.#queue.size === 0 ? selectWorker(this.#slots) : undefined;
     if (slot !== undefined) this.#assign(task, slot);
     else {
@@ -906,6 +1009,9 @@ export class Scheduler {
       finishedAt: now,
     });
     this.#deadLettered++;
+    if (channels.taskDeadLettered.hasSubscribers) {
+      channels.taskDeadLettered.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), reason, error: err });
+    }
   }
 
   /** The dead-letter entries held by the sink. */
@@ -932,8 +1038,10 @@ export class Scheduler {
       ready++;
       if (s.load > 0) busy++;
     }
-    this.#load.record(depth, ready === 0 ? 0 : busy / ready);
     const now = this.#clock.now();
+    this.#load.record(depth, ready === 0 ? 0 : busy / ready, this.#completed - this.#completedAtLastSample);
+    this.#completedAtLastSample = this.#completed;
+    this.#checkLatency(now);
     const { afterMs, factor } = this.options.saturation;
     const threshold = factor * this.options.max;
     if (depth > threshold) {
@@ -952,10 +1060,51 @@ export class Scheduler {
     this.#timers.schedule(this.#sampler as CallbackTimer, now + this.options.saturation.sampleMs);
   }
 
+  /**
+   * The guide's alarm: p99 latency (submission to result) of the last sample
+   * interval against a slowly moving baseline. `latency-alarm` fires when it
+   * stays above `latencyFactor` × baseline for `afterMs`; the baseline does
+   * not move while the alarm is on, so a sustained rise cannot become normal.
+   */
+  #checkLatency(now: number): void {
+    const h = this.#intervalHist;
+    if (h.count < 10) {
+      h.reset();
+      return;
+    }
+    const p99 = h.percentile(99) / 1000;
+    h.reset();
+    const { afterMs, latencyFactor } = this.options.saturation;
+    if (this.#latencyBaseline < 0) {
+      this.#latencyBaseline = p99;
+      this.#latencySamples = 1;
+      return;
+    }
+    const high = this.#latencySamples >= 3 && p99 > latencyFactor * this.#latencyBaseline;
+    if (high) {
+      if (this.#latencyHighSince < 0) this.#latencyHighSince = now;
+      if (!this.#latencyAlarm && now - this.#latencyHighSince >= afterMs) {
+        this.#latencyAlarm = true;
+        this.#emit('latency-alarm', { p99Ms: p99, baselineMs: this.#latencyBaseline, factor: latencyFactor });
+      }
+      return;
+    }
+    this.#latencyHighSince = -1;
+    if (this.#latencyAlarm) {
+      this.#latencyAlarm = false;
+      this.#emit('latency-normal', { p99Ms: p99, baselineMs: this.#latencyBaseline });
+    }
+    this.#latencySamples++;
+    this.#latencyBaseline = this.#latencyBaseline * 0.9 + p99 * 0.1;
+  }
+
   // ---- settlement ------------------------------------------------------------
 
-  #refuse(err: unknown): Promise<never> {
+  #refuse(err: unknown, name: string, opts: RunOptions | undefined): Promise<never> {
     this.#rejected++;
+    const correlationId = typeof opts?.correlationId === 'string' ? opts.correlationId : undefined;
+    if (correlationId !== undefined) tagCorrelation(err, correlationId);
+    if (channels.taskRejected.hasSubscribers) channels.taskRejected.publish({ pool: this.options.name, poolId: this.poolId, task: name, correlationId, error: err });
     return Promise.reject(err);
   }
 
@@ -979,10 +1128,22 @@ export class Scheduler {
     task.transfer = undefined;
     if (outcome === Outcome.Completed) {
       this.#completed++;
+      if (channels.taskCompleted.hasSubscribers) {
+        channels.taskCompleted.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), workerId: task.slot?.handle.id ?? 0, attempt: task.attempt, waitMs: task.waitMs, runMs: task.runMs });
+      }
       task.resolve(value);
     } else {
-      if (outcome === Outcome.Failed) this.#failed++;
-      else this.#rejected++;
+      const correlationId = this.#corrOf(task);
+      tagCorrelation(err, correlationId);
+      if (outcome === Outcome.Failed) {
+        this.#failed++;
+        if (channels.taskFailed.hasSubscribers) {
+          channels.taskFailed.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId, workerId: task.slot?.handle.id, attempt: task.attempt, error: err, reason: failureReason(err) });
+        }
+      } else {
+        this.#rejected++;
+        if (channels.taskRejected.hasSubscribers) channels.taskRejected.publish({ pool: this.options.name, poolId: this.poolId, task: task.name, correlationId, error: err });
+      }
       task.reject(err);
     }
   }
@@ -1017,6 +1178,8 @@ export class Scheduler {
       if (this.#closeTimer !== undefined) this.#timers.cancel(this.#closeTimer);
       this.#timers.clear();
       this.options.deadLetter?.close();
+      this.#detachLogger?.();
+      this.#detachLogger = undefined;
       const waiters = this.#allExited;
       this.#allExited = [];
       for (const w of waiters) w();
@@ -1039,4 +1202,58 @@ export class Scheduler {
     this.#checkDrained();
     return done;
   }
+}
+
+/**
+ * Which tasks feed the latency histograms: all of the first 8192, then one in
+ * four (by task id, which is independent of latency, so percentiles stay
+ * unbiased). Each record is a call into native code; at hundreds of
+ * thousands of tasks a second, sampling keeps it off the critical path.
+ */
+function sampled(taskId: number): boolean {
+  return taskId < 8192 || (taskId & 3) === 0;
+}
+
+/** Milliseconds to whole microseconds, at least 1 (HDR histograms record positive integers). */
+function toMicros(ms: number): number {
+  const us = Math.round(ms * 1000);
+  return us < 1 ? 1 : us;
+}
+
+function summarize(h: RecordableHistogram): LatencySummary {
+  if (h.count === 0) return Object.freeze({ count: 0, mean: 0, p50: 0, p95: 0, p99: 0, p999: 0, max: 0 });
+  return Object.freeze({
+    count: h.count,
+    mean: h.mean / 1000,
+    p50: h.percentile(50) / 1000,
+    p95: h.percentile(95) / 1000,
+    p99: h.percentile(99) / 1000,
+    p999: h.percentile(99.9) / 1000,
+    max: h.max / 1000,
+  });
+}
+
+/** Every error a task settles with carries its correlation id (non-enumerable, so it does not change how it prints). */
+function tagCorrelation(err: unknown, correlationId: string): void {
+  if (err === null || typeof err !== 'object' || Object.prototype.hasOwnProperty.call(err, 'correlationId')) return;
+  try {
+    Object.defineProperty(err, 'correlationId', { value: correlationId, enumerable: false, configurable: true, writable: true });
+  } catch {
+    // a frozen object: leave it as it is
+  }
+}
+
+const REASONS: Record<string, string> = {
+  ERR_SLUICE_TASK_TIMEOUT: 'timeout',
+  ERR_SLUICE_WORKER_CRASHED: 'crash',
+  ERR_SLUICE_TASK_ABORTED: 'aborted',
+  ERR_SLUICE_DEADLINE_EXCEEDED: 'deadline',
+  ERR_SLUICE_TASK_DROPPED: 'dropped',
+  ERR_SLUICE_POOL_CLOSED: 'closed',
+  ERR_SLUICE_SERIALIZATION: 'serialization',
+};
+
+function failureReason(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (typeof code === 'string' ? REASONS[code] : undefined) ?? 'error';
 }

@@ -4,6 +4,7 @@
  */
 
 import type { Transferable } from './types.js';
+import type { TraceCarrier } from './diagnostics.js';
 import type { RetryPolicy } from './retry.js';
 import type { TimerEntry } from './timer-heap.js';
 import type { WorkerSlot } from './worker-slot.js';
@@ -42,6 +43,13 @@ export class Task {
   attempt = 0;
   /** Errors of earlier attempts. */
   errors: unknown[] | undefined = undefined;
+  /** W3C trace context a tracing subscriber attached at submit; sent with the task. */
+  meta: TraceCarrier | null = null;
+  /** When it last became ready to run (submission, or the end of a retry backoff), on the pool's clock. */
+  readyAt: number;
+  /** Time from readyAt to dispatch, and running time in the worker, of the last attempt (ms). */
+  waitMs = 0;
+  runMs = 0;
   /** Retry policy, when retries are on for this task. */
   retry: RetryPolicy | undefined = undefined;
   slot: WorkerSlot | undefined = undefined;
@@ -72,6 +80,7 @@ export class Task {
     this.transfer = undefined;
     this.correlation = correlation;
     this.submittedAt = submittedAt;
+    this.readyAt = submittedAt;
     this.timeoutMs = timeoutMs;
     this.deadlineMs = deadlineMs;
     this.queueTimeoutMs = queueTimeoutMs;

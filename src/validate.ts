@@ -12,7 +12,7 @@ import { systemClock, type Clock } from './clock.js';
 import { InvalidOptionError } from './errors.js';
 import { capacity, duration, nonNegativeInt, oneOf, plainObject, positiveInt } from './validate-helpers.js';
 import { createDeadLetterSink, type DeadLetterSink } from './dead-letter.js';
-import type { AnyPoolOptions, CloseOptions, OverflowFunction, OverflowPolicy, PoolKind, ResourceLimits, RunOptions } from './options.js';
+import type { AnyPoolOptions, CloseOptions, Logger, OverflowFunction, OverflowPolicy, PoolKind, ResourceLimits, RunOptions } from './options.js';
 import { collectTasks, type TaskFn } from './runtime/collect-tasks.js';
 import { resolveRetry, type RetryPolicy } from './retry.js';
 import type { TaskModule } from './types.js';
@@ -32,7 +32,10 @@ export interface ResolvedPoolOptions {
   agingRate: number;
   retry: RetryPolicy;
   deadLetter: DeadLetterSink | undefined;
-  saturation: { sampleMs: number; windowMs: number; afterMs: number; factor: number };
+  saturation: { sampleMs: number; windowMs: number; afterMs: number; factor: number; latencyFactor: number };
+  logger: Logger | undefined;
+  /** URL of the per-worker setup module. */
+  workerSetup: string | undefined;
   timeoutMs: number;
   queueTimeoutMs: number;
   abortGraceMs: number;
@@ -57,22 +60,23 @@ function optional<T>(value: unknown, fallback: T, check: (v: unknown) => T): T {
   return value === undefined ? fallback : check(value);
 }
 
-function moduleUrl(value: unknown): string {
+function moduleUrl(value: unknown, option = 'module'): string {
   if (value instanceof URL) {
-    if (value.protocol !== 'file:' && value.protocol !== 'data:') throw new InvalidOptionError('module', 'a file: URL or an absolute path', value.href);
+    if (value.protocol !== 'file:' && value.protocol !== 'data:') throw new InvalidOptionError(option, 'a file: URL or an absolute path', value.href);
     return value.href;
   }
   if (typeof value === 'string') {
     if (value.startsWith('file:') || value.startsWith('data:')) return value;
     if (isAbsolute(value)) return pathToFileURL(value).href;
-    throw new InvalidOptionError('module', 'a file: URL or an absolute path (resolve relative paths with new URL(path, import.meta.url))', value);
+    throw new InvalidOptionError(option, 'a file: URL or an absolute path (resolve relative paths with new URL(path, import.meta.url))', value);
   }
-  throw new InvalidOptionError('module', 'a file: URL or an absolute path', value);
+  throw new InvalidOptionError(option, 'a file: URL or an absolute path', value);
 }
 
 const KNOWN_POOL_OPTIONS = new Set([
   'kind', 'module', 'size', 'queue', 'timeoutMs', 'queueTimeoutMs', 'abortGraceMs', 'resourceLimits',
   'pipeline', 'execArgv', 'env', 'name', 'clock', 'retry', 'deadLetter', 'saturation', '__module', 'tasks',
+  'logger', 'workerSetup',
 ]);
 
 function asyncTasks(value: unknown): [string, TaskFn][] {
@@ -88,7 +92,7 @@ function asyncTasks(value: unknown): [string, TaskFn][] {
 function checkKindOptions(kind: PoolKind, opts: Record<string, unknown>): void {
   if (kind === 'async') {
     if (opts.module !== undefined) throw new InvalidOptionError('module', "absent for kind 'async' (pass the functions as `tasks`)", opts.module);
-    for (const key of ['resourceLimits', 'execArgv', 'env'] as const) {
+    for (const key of ['resourceLimits', 'execArgv', 'env', 'workerSetup'] as const) {
       if (opts[key] !== undefined) throw new InvalidOptionError(key, "absent for kind 'async' (its tasks run in this process)", opts[key]);
     }
     if (opts.pipeline !== undefined && opts.pipeline !== 1) throw new InvalidOptionError('pipeline', "absent or 1 for kind 'async' (size is the concurrency limit)", opts.pipeline);
@@ -173,6 +177,14 @@ export function resolvePoolOptions<M extends TaskModule>(input: AnyPoolOptions<M
     retry: resolveRetry('retry', opts.retry),
     deadLetter: createDeadLetterSink(opts.deadLetter),
     saturation: saturation(opts.saturation),
+    logger: optional<Logger | undefined>(opts.logger, undefined, (v) => {
+      const l = v as Partial<Logger> | null;
+      if (l === null || typeof l !== 'object' || !(['debug', 'info', 'warn', 'error'] as const).every((m) => typeof l[m] === 'function')) {
+        throw new InvalidOptionError('logger', 'a pino-compatible logger with debug(), info(), warn() and error()', v);
+      }
+      return l as Logger;
+    }),
+    workerSetup: opts.workerSetup === undefined ? undefined : moduleUrl(opts.workerSetup, 'workerSetup'),
     timeoutMs: optional(opts.timeoutMs, Infinity, (v) => duration('timeoutMs', v)),
     queueTimeoutMs: optional(opts.queueTimeoutMs, Infinity, (v) => duration('queueTimeoutMs', v)),
     abortGraceMs: optional(opts.abortGraceMs, 1000, (v) => duration('abortGraceMs', v)),
@@ -212,7 +224,13 @@ function saturation(value: unknown): ResolvedPoolOptions['saturation'] {
   const sampleMs = optional(o.sampleMs, 1000, positive('sampleMs'));
   const windowMs = optional(o.windowMs, 60_000, positive('windowMs'));
   if (windowMs < sampleMs) throw new InvalidOptionError('saturation.windowMs', `at least saturation.sampleMs (${sampleMs})`, windowMs);
-  return { sampleMs, windowMs, afterMs: optional(o.afterMs, 5000, (v) => duration('saturation.afterMs', v)), factor: optional(o.factor, 2, positive('factor')) };
+  return {
+    sampleMs,
+    windowMs,
+    afterMs: optional(o.afterMs, 5000, (v) => duration('saturation.afterMs', v)),
+    factor: optional(o.factor, 2, positive('factor')),
+    latencyFactor: optional(o.latencyFactor, 2, positive('latencyFactor')),
+  };
 }
 
 export function checkPriority(value: unknown): number {

@@ -36,6 +36,8 @@ export class WorkerSlot {
   /** When the worker last went from idle to busy (auto pipeline), or 0. */
   busySince = 0;
   completed = 0;
+  /** When it was spawned, on the pool's clock. */
+  spawnedAt = 0;
   /** Retirement timer while idle (dynamic pools). */
   idleTimer: TimerEntry | undefined = undefined;
   /** Set when the pool killed the worker on purpose (timeout, abort grace, retirement). */

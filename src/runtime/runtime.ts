@@ -9,7 +9,9 @@
 
 import type { Transferable } from '../types.js';
 import { encodeError, type EncodedError } from '../error-codec.js';
-import { AbortKind, epochNow, Op, START_RING, Status, type WorkerInit } from '../protocol.js';
+import { AbortKind, corrOf, epochNow, Op, TASK_STRIDE, traceOf, START_RING, Status, type WorkerInit } from '../protocol.js';
+import type { TraceCarrier } from '../diagnostics.js';
+import { runTask } from '../task-hooks.js';
 import { collectTasks, type TaskFn } from './collect-tasks.js';
 import { installLoaderHooks } from './loader-hooks.js';
 
@@ -30,6 +32,8 @@ export interface TaskContext {
   readonly workerId: number;
   /** Transfer these objects with the result instead of copying them (ArrayBuffers, MessagePorts). */
   transfer(...items: Transferable[]): void;
+  /** W3C trace context of the submitting span, when a tracing adapter is on (see sluice/otel). */
+  readonly traceContext?: TraceCarrier | undefined;
 }
 
 class Context implements TaskContext {
@@ -40,9 +44,11 @@ class Context implements TaskContext {
   #prefix: string;
   #controller: AbortController | undefined;
   #outbox: Outbox;
+  readonly traceContext: TraceCarrier | undefined;
 
-  constructor(seq: number, taskId: number, corr: string | null, workerId: number, prefix: string, outbox: Outbox) {
+  constructor(seq: number, taskId: number, corr: string | null, workerId: number, prefix: string, outbox: Outbox, trace: TraceCarrier | null) {
     this.seq = seq;
+    this.traceContext = trace ?? undefined;
     this.taskId = taskId;
     this.#corr = corr;
     this.workerId = workerId;
@@ -87,6 +93,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   const started = init.state ? new Int32Array(init.state, 0, 1) : null;
   const startTimes = init.state ? new Float64Array(init.state, 8, START_RING) : null;
   let tasks: TaskFn[] = [];
+  let names: string[] = [];
   /** Moving average of each task's synchronous running time, -1 until first seen. */
   let syncMs = new Float64Array(0);
   let runCount = new Uint32Array(0);
@@ -128,7 +135,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     }
   };
 
-  const runOne = (fn: TaskFn, input: unknown, ctx: Context): void => {
+  const runOne = (fn: TaskFn, input: unknown, ctx: Context, name: string): void => {
     const seq = ctx.seq;
     if (startTimes !== null && started !== null) {
       startTimes[seq % START_RING] = epochNow();
@@ -136,7 +143,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     }
     let out: unknown;
     try {
-      out = fn(input, ctx);
+      out = runTask(fn, input, ctx, name);
     } catch (err) {
       push(seq, Status.Error, encodeError(err));
       return;
@@ -160,13 +167,15 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
 
   const onMessage = (msg: unknown[]): void => {
     switch (msg[0]) {
-      case Op.Run: {
+      case Op.Run:
+      case Op.RunMarked: {
         // Written before the first task runs, so the pool learns the batch
         // started even if a task then blocks or kills this process.
-        if (init.startMarkers === true) transport.post([Op.Started, received + 1, received + (msg.length - 1) / 4, epochNow()]);
-        for (let i = 1; i < msg.length; i += 4) {
+        if (init.startMarkers === true || msg[0] === Op.RunMarked) transport.post([Op.Started, received + 1, received + (msg.length - 1) / TASK_STRIDE, epochNow()]);
+        for (let i = 1; i < msg.length; i += TASK_STRIDE) {
           const seq = ++received;
-          const ctx = new Context(seq, msg[i + 2] as number, msg[i + 3] as string | null, init.workerId, init.corrPrefix, outbox);
+          const corr = msg[i + 3];
+          const ctx = new Context(seq, msg[i + 2] as number, corrOf(corr), init.workerId, init.corrPrefix, outbox, traceOf(corr));
           if (abortedEarly.delete(seq)) {
             push(seq, Status.Error, encodeError(new Error('aborted before it started')));
             continue;
@@ -188,11 +197,11 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
           runCount[nameIdx] = runs + 1;
           if (runs < 8 || (runs & 31) === 0) {
             const t0 = performance.now();
-            runOne(fn, msg[i + 1], ctx);
+            runOne(fn, msg[i + 1], ctx, names[nameIdx] as string);
             const took = performance.now() - t0;
             syncMs[nameIdx] = known < 0 ? took : known * 0.8 + took * 0.2;
           } else {
-            runOne(fn, msg[i + 1], ctx);
+            runOne(fn, msg[i + 1], ctx, names[nameIdx] as string);
           }
         }
         break;
@@ -212,11 +221,14 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   transport.onMessage(onMessage);
 
   installLoaderHooks(process.execArgv)
+    // The setup module (tracing, instrumentation) runs before the task module loads.
+    .then(() => (init.setup === undefined ? undefined : import(init.setup)))
     .then(() => import(init.module) as Promise<Record<string, unknown>>)
     .then(
     (ns: Record<string, unknown>) => {
       const collected = collectTasks(ns);
       tasks = collected.map(([, fn]) => fn);
+      names = collected.map(([name]) => name);
       syncMs = new Float64Array(tasks.length).fill(-1);
       runCount = new Uint32Array(tasks.length);
       transport.post([Op.Ready, collected.map(([name]) => name)]);

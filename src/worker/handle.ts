@@ -25,6 +25,8 @@ export interface WorkerEvents {
   initError(handle: WorkerHandle, error: EncodedError): void;
   /** A `[Op.Results, ...]` message. */
   results(handle: WorkerHandle, message: unknown[]): void;
+  /** Tasks `first`..`last` (per-worker sequence numbers) have started (only where the worker reports it). */
+  started(handle: WorkerHandle, first: number, last: number): void;
   /** Called exactly once, whatever the cause. */
   exit(handle: WorkerHandle, info: ExitInfo): void;
 }
@@ -34,10 +36,13 @@ export interface WorkerHandle {
   /** Posts a message; throws synchronously when it cannot be cloned. */
   send(message: unknown[], transfer?: readonly Transferable[]): void;
   /**
-   * How long, in ms, the task with this per-worker sequence number has been
-   * running; `undefined` while it is still waiting in the worker's inbox.
+   * When the task with this per-worker sequence number started, in epoch
+   * milliseconds (`performance.timeOrigin + performance.now()` as the worker
+   * read it); `undefined` while it is still waiting in the worker's inbox.
+   * The engine subtracts it from one clock reading per result batch, not one
+   * per task.
    */
-  runningFor(seq: number): number | undefined;
+  startedAt(seq: number): number | undefined;
   /** Kills the worker now (an in-process worker aborts its tasks instead). `exit` follows. Idempotent. */
   terminate(why?: StopReason): void;
 }

@@ -18,8 +18,10 @@
 
 import type { Clock, TimerHandle } from '../clock.js';
 import { TaskFailedError } from '../errors.js';
-import { AbortKind, Op, START_RING, Status } from '../protocol.js';
+import { AbortKind, corrOf, Op, START_RING, Status, TASK_STRIDE, traceOf } from '../protocol.js';
+import type { TraceCarrier } from '../diagnostics.js';
 import type { TaskFn } from '../runtime/collect-tasks.js';
+import { runTask } from '../task-hooks.js';
 import type { TaskContext } from '../runtime/runtime.js';
 import type { Transferable } from '../types.js';
 import type { StopReason, WorkerEvents, WorkerHandle } from './handle.js';
@@ -40,9 +42,11 @@ class InlineContext implements TaskContext {
   #corr: string | null;
   #prefix: string;
   #controller: AbortController | undefined = undefined;
+  readonly traceContext: TraceCarrier | undefined;
 
-  constructor(taskId: number, corr: string | null, workerId: number, prefix: string) {
+  constructor(taskId: number, corr: string | null, workerId: number, prefix: string, trace: TraceCarrier | null) {
     this.taskId = taskId;
+    this.traceContext = trace ?? undefined;
     this.#corr = corr;
     this.workerId = workerId;
     this.#prefix = prefix;
@@ -113,7 +117,7 @@ export class InlineWorker implements WorkerHandle {
 
   send(message: unknown[]): void {
     if (this.#stopping) return; // the exit that follows requeues what never started
-    if (message[0] === Op.Run) {
+    if (message[0] === Op.Run || message[0] === Op.RunMarked) {
       // Run on the next microtask, not inside the scheduler's flush: a task
       // may call pool.run() synchronously, and must find the books settled.
       this.#inbox.push(message);
@@ -129,9 +133,9 @@ export class InlineWorker implements WorkerHandle {
     }
   }
 
-  runningFor(seq: number): number | undefined {
+  startedAt(seq: number): number | undefined {
     if (seq > this.#startedSeq) return undefined;
-    return performance.now() - (this.#startTimes[seq & MASK] as number);
+    return performance.timeOrigin + (this.#startTimes[seq & MASK] as number);
   }
 
   terminate(why?: StopReason): void {
@@ -166,7 +170,9 @@ export class InlineWorker implements WorkerHandle {
     if (this.#stopping) return;
     const now = performance.now();
     for (const msg of batches) {
-      for (let i = 1; i < msg.length; i += 4) {
+      const first = this.#received + 1;
+      this.#events.started(this, first, this.#received + (msg.length - 1) / TASK_STRIDE);
+      for (let i = 1; i < msg.length; i += TASK_STRIDE) {
         const seq = ++this.#received;
         this.#startTimes[seq & MASK] = now;
         this.#startedSeq = seq;
@@ -176,7 +182,8 @@ export class InlineWorker implements WorkerHandle {
         }
         const idx = msg[i] as number;
         const fn = this.#fns[idx] as TaskFn;
-        const ctx = new InlineContext(msg[i + 2] as number, msg[i + 3] as string | null, this.id, this.#prefix);
+        const corr = msg[i + 3];
+        const ctx = new InlineContext(msg[i + 2] as number, corrOf(corr), this.id, this.#prefix, traceOf(corr));
         this.#runOne(fn, msg[i + 1], ctx, seq, idx);
       }
     }
@@ -185,7 +192,7 @@ export class InlineWorker implements WorkerHandle {
   #runOne(fn: TaskFn, input: unknown, ctx: InlineContext, seq: number, idx: number): void {
     let out: unknown;
     try {
-      out = fn(input, ctx);
+      out = runTask(fn, input, ctx, this.#names[idx] as string);
     } catch (err) {
       this.#push(seq, Status.Thrown, this.#asError(err, idx));
       return;

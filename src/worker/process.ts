@@ -32,7 +32,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { decodeError } from '../error-codec.js';
-import { epochNow, Op, START_RING, type WorkerInit } from '../protocol.js';
+import { Op, START_RING, type WorkerInit } from '../protocol.js';
 import { inheritedExecArgv } from './exec-argv.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
 
@@ -52,6 +52,7 @@ export interface ProcessSpawnOptions {
   id: number;
   moduleUrl: string;
   corrPrefix: string;
+  setup?: string | undefined;
   resourceLimits: { maxOldGenerationSizeMb?: number } | undefined;
   execArgv: string[] | undefined;
   env: Record<string, string | undefined> | undefined;
@@ -80,7 +81,7 @@ export class ProcessWorker implements WorkerHandle {
   constructor(opts: ProcessSpawnOptions, events: WorkerEvents) {
     this.id = opts.id;
     this.#events = events;
-    const init: WorkerInit = { module: opts.moduleUrl, workerId: opts.id, state: null, corrPrefix: opts.corrPrefix, startMarkers: true };
+    const init: WorkerInit = { module: opts.moduleUrl, workerId: opts.id, state: null, corrPrefix: opts.corrPrefix, startMarkers: true, ...(opts.setup !== undefined ? { setup: opts.setup } : {}) };
     this.#child = fork(ENTRY, [JSON.stringify(init), String(process.pid)], {
       execArgv: childExecArgv(opts.execArgv ?? inheritedExecArgv(), opts.resourceLimits?.maxOldGenerationSizeMb),
       env: opts.env ?? process.env,
@@ -125,6 +126,7 @@ export class ProcessWorker implements WorkerHandle {
         const at = msg[3] as number;
         for (let s = first; s <= last; s++) this.#startTimes[s & MASK] = at;
         if (last > this.#startedSeq) this.#startedSeq = last;
+        this.#events.started(this, first, last);
         break;
       }
       case Op.Ready:
@@ -165,9 +167,9 @@ export class ProcessWorker implements WorkerHandle {
     this.#child.send(message);
   }
 
-  runningFor(seq: number): number | undefined {
+  startedAt(seq: number): number | undefined {
     if (seq > this.#startedSeq) return undefined;
-    return epochNow() - (this.#startTimes[seq & MASK] as number);
+    return this.#startTimes[seq & MASK];
   }
 
   terminate(): void {

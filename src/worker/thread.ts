@@ -1,7 +1,7 @@
 import type { Transferable } from '../types.js';
 import { Worker } from 'node:worker_threads';
 import { decodeError } from '../error-codec.js';
-import { epochNow, Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../protocol.js';
+import { Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../protocol.js';
 import { inheritedExecArgv } from './exec-argv.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
 
@@ -11,6 +11,7 @@ export interface ThreadSpawnOptions {
   id: number;
   moduleUrl: string;
   corrPrefix: string;
+  setup?: string | undefined;
   resourceLimits: ResourceLimitsLike | undefined;
   execArgv: string[] | undefined;
   env: Record<string, string | undefined> | undefined;
@@ -37,7 +38,7 @@ export class ThreadWorker implements WorkerHandle {
     const state = new SharedArrayBuffer(SHARED_STATE_BYTES);
     this.#started = new Int32Array(state, 0, 1);
     this.#startTimes = new Float64Array(state, 8, START_RING);
-    const init: WorkerInit = { module: opts.moduleUrl, workerId: opts.id, state, corrPrefix: opts.corrPrefix };
+    const init: WorkerInit = { module: opts.moduleUrl, workerId: opts.id, state, corrPrefix: opts.corrPrefix, ...(opts.setup !== undefined ? { setup: opts.setup } : {}) };
     this.#worker = new Worker(ENTRY, {
       workerData: init,
       resourceLimits: opts.resourceLimits,
@@ -52,6 +53,9 @@ export class ThreadWorker implements WorkerHandle {
           break;
         case Op.Ready:
           events.ready(this, msg[1] as string[]);
+          break;
+        case Op.Started:
+          events.started(this, msg[1] as number, msg[2] as number);
           break;
         case Op.InitError:
           events.initError(this, msg[1] as Parameters<typeof decodeError>[0]);
@@ -75,9 +79,9 @@ export class ThreadWorker implements WorkerHandle {
     this.#worker.postMessage(message, transfer as Transferable[] | undefined);
   }
 
-  runningFor(seq: number): number | undefined {
+  startedAt(seq: number): number | undefined {
     if (Atomics.load(this.#started, 0) < seq) return undefined;
-    return epochNow() - (this.#startTimes[seq % START_RING] as number);
+    return this.#startTimes[seq % START_RING];
   }
 
   terminate(): void {

@@ -1,0 +1,7 @@
+/**
+ * `sluice/worker`: what code running inside a worker (a task module or a
+ * `workerSetup` module) may import from sluice.
+ */
+export { registerTaskHook, type TaskHook, type TaskHookInfo } from './task-hooks.js';
+export type { TaskContext } from './runtime/runtime.js';
+export type { TraceCarrier } from './diagnostics.js';
