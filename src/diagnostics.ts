@@ -89,6 +89,8 @@ export interface TaskDeadLetteredEvent extends TaskEventBase {
 export interface TaskRejectedEvent {
   pool: string;
   poolId: string;
+  /** Present when the task was refused after it was queued (unknown name found at dispatch, an input that cannot be cloned). */
+  taskId: number | undefined;
   task: string;
   correlationId: string | undefined;
   error: unknown;

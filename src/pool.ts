@@ -5,6 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { DeadLetter } from './dead-letter.js';
+import type { PoolDiagnostics } from './worker-diagnostics.js';
 import { mapTasks, type MapOptions, type MapResult } from './map.js';
 import type { AnyPoolOptions, AsyncPoolOptions, CloseOptions, PoolKind, PoolOptions, QueueRetryOptions, RunOptions } from './options.js';
 import { Scheduler, type PoolStats } from './scheduler.js';
@@ -105,6 +106,25 @@ export class Pool<M extends TaskModule = UntypedModule> extends EventEmitter imp
       await sleep(clock, Math.min(wait, left), options.signal, name);
       wait = Math.min(wait * 2, retry.maxMs ?? 1000);
     }
+  }
+
+  /** The pool's name (`name` option). */
+  get name(): string {
+    return this.#engine.options.name;
+  }
+
+  /** Unique per pool instance: the `poolId` of its diagnostics events. */
+  get id(): string {
+    return this.#engine.poolId;
+  }
+
+  /**
+   * Per-worker diagnostics on demand: heap, RSS, event-loop utilization, CPU
+   * time, and for process workers context switches and open file
+   * descriptors from /proc; plus live workers against the configured size.
+   */
+  diagnostics(): Promise<PoolDiagnostics> {
+    return this.#engine.diagnostics();
   }
 
   /** The execution model: 'thread', 'process' or 'async'. */

@@ -59,6 +59,9 @@ export const enum Op {
   InitError = 11,
   Results = 12,
   Started = 13,
+  /** [Op.Diag, requestId] → [Op.DiagReply, requestId, WorkerSelfReport] */
+  Diag = 5,
+  DiagReply = 14,
 }
 
 /** Why the pool aborted a running task; the worker turns it into the signal's reason. */

@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { channels } from './diagnostics.js';
 import { attachLogger } from './logger.js';
+import { procStatus, type PoolDiagnostics, type WorkerDiagnostics } from './worker-diagnostics.js';
 import { AbortWatch } from './abort-watch.js';
 import type { Clock } from './clock.js';
 import { decodeError, type EncodedError } from './error-codec.js';
@@ -1026,6 +1027,18 @@ export class Scheduler {
     return sink.take((e) => e.inputCloneable && filter(e)).map((e) => this.submit(e.taskName, e.input, { correlationId: e.correlationId }));
   }
 
+  /** Asks every live worker about itself; settles even when a worker is stuck (its entry then lacks its own figures). */
+  async diagnostics(): Promise<PoolDiagnostics> {
+    const slots = this.#slots.filter((s) => s.state !== SlotState.Stopping);
+    const reports = await Promise.all(slots.map((s) => s.handle.diagnose()));
+    const empty = { heapUsed: 0, heapTotal: 0, rss: 0, external: 0, eventLoopUtilization: 0, cpuUserMs: undefined, cpuSystemMs: undefined };
+    const workers: WorkerDiagnostics[] = slots.map((s, i) => {
+      const r = reports[i] as Awaited<ReturnType<WorkerHandle['diagnose']>>;
+      return { ...(r.self ?? empty), reported: r.self !== undefined, workerId: s.handle.id, kind: this.options.kind, pid: r.pid, inflight: s.load, completed: s.completed, proc: r.proc };
+    });
+    return { workers, live: this.#slots.length, configured: this.options.max, process: procStatus('self') };
+  }
+
   // ---- load window and saturation --------------------------------------------
 
   #sample(): void {
@@ -1104,7 +1117,7 @@ export class Scheduler {
     this.#rejected++;
     const correlationId = typeof opts?.correlationId === 'string' ? opts.correlationId : undefined;
     if (correlationId !== undefined) tagCorrelation(err, correlationId);
-    if (channels.taskRejected.hasSubscribers) channels.taskRejected.publish({ pool: this.options.name, poolId: this.poolId, task: name, correlationId, error: err });
+    if (channels.taskRejected.hasSubscribers) channels.taskRejected.publish({ pool: this.options.name, poolId: this.poolId, taskId: undefined, task: name, correlationId, error: err });
     return Promise.reject(err);
   }
 
@@ -1142,7 +1155,7 @@ export class Scheduler {
         }
       } else {
         this.#rejected++;
-        if (channels.taskRejected.hasSubscribers) channels.taskRejected.publish({ pool: this.options.name, poolId: this.poolId, task: task.name, correlationId, error: err });
+        if (channels.taskRejected.hasSubscribers) channels.taskRejected.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId, error: err });
       }
       task.reject(err);
     }

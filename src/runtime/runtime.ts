@@ -14,6 +14,7 @@ import type { TraceCarrier } from '../diagnostics.js';
 import { runTask } from '../task-hooks.js';
 import { collectTasks, type TaskFn } from './collect-tasks.js';
 import { installLoaderHooks } from './loader-hooks.js';
+import { selfReport } from '../worker-diagnostics.js';
 
 export interface Transport {
   post(message: unknown[], transfer?: Transferable[]): void;
@@ -206,6 +207,9 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
         }
         break;
       }
+      case Op.Diag:
+        transport.post([Op.DiagReply, msg[1], selfReport(init.state === null, () => performance.eventLoopUtilization())]);
+        break;
       case Op.Abort: {
         const seq = msg[1] as number;
         const ctx = running.get(seq);

@@ -5,6 +5,7 @@
 
 import type { Transferable } from '../types.js';
 import type { EncodedError } from '../error-codec.js';
+import type { ProcStatus, WorkerSelfReport } from '../worker-diagnostics.js';
 
 export interface ExitInfo {
   /** Exit code, when the worker exited. */
@@ -33,6 +34,8 @@ export interface WorkerEvents {
 
 export interface WorkerHandle {
   readonly id: number;
+  /** The worker's report on itself (heap, event-loop utilization, CPU), plus /proc figures for processes. */
+  diagnose(): Promise<{ self: WorkerSelfReport | undefined; pid: number | undefined; proc: ProcStatus | undefined }>;
   /** Posts a message; throws synchronously when it cannot be cloned. */
   send(message: unknown[], transfer?: readonly Transferable[]): void;
   /**

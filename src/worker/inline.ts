@@ -22,6 +22,7 @@ import { AbortKind, corrOf, Op, START_RING, Status, TASK_STRIDE, traceOf } from 
 import type { TraceCarrier } from '../diagnostics.js';
 import type { TaskFn } from '../runtime/collect-tasks.js';
 import { runTask } from '../task-hooks.js';
+import { selfReport, type ProcStatus, type WorkerSelfReport } from '../worker-diagnostics.js';
 import type { TaskContext } from '../runtime/runtime.js';
 import type { Transferable } from '../types.js';
 import type { StopReason, WorkerEvents, WorkerHandle } from './handle.js';
@@ -136,6 +137,11 @@ export class InlineWorker implements WorkerHandle {
   startedAt(seq: number): number | undefined {
     if (seq > this.#startedSeq) return undefined;
     return performance.timeOrigin + (this.#startTimes[seq & MASK] as number);
+  }
+
+  /** An in-process worker shares the pool's process: its figures are the process's own. */
+  diagnose(): Promise<{ self: WorkerSelfReport | undefined; pid: number | undefined; proc: ProcStatus | undefined }> {
+    return Promise.resolve({ self: this.#exited ? undefined : selfReport(true, () => performance.eventLoopUtilization()), pid: process.pid, proc: undefined });
   }
 
   terminate(why?: StopReason): void {

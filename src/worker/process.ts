@@ -33,6 +33,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { decodeError } from '../error-codec.js';
 import { Op, START_RING, type WorkerInit } from '../protocol.js';
+import { DiagRequests, procStatus, type ProcStatus, type WorkerSelfReport } from '../worker-diagnostics.js';
 import { inheritedExecArgv } from './exec-argv.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
 
@@ -69,6 +70,7 @@ export class ProcessWorker implements WorkerHandle {
   readonly id: number;
   readonly #child: ChildProcess;
   readonly #events: WorkerEvents;
+  readonly #diag = new DiagRequests();
   /** Highest seq known to have started, and each started seq's start time. */
   #startedSeq = 0;
   readonly #startTimes = new Float64Array(START_RING);
@@ -135,6 +137,9 @@ export class ProcessWorker implements WorkerHandle {
       case Op.InitError:
         this.#events.initError(this, msg[1] as Parameters<typeof decodeError>[0]);
         break;
+      case Op.DiagReply:
+        this.#diag.reply(msg[1] as number, msg[2] as WorkerSelfReport);
+        break;
       default:
         break;
     }
@@ -154,6 +159,7 @@ export class ProcessWorker implements WorkerHandle {
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.#exited) return;
     this.#exited = true;
+    this.#diag.cancelAll();
     if (this.#killTimer !== undefined) clearTimeout(this.#killTimer);
     const info: ExitInfo = { code, signal, error: this.#error, oom: this.#oom };
     this.#events.exit(this, info);
@@ -170,6 +176,12 @@ export class ProcessWorker implements WorkerHandle {
   startedAt(seq: number): number | undefined {
     if (seq > this.#startedSeq) return undefined;
     return this.#startTimes[seq & MASK];
+  }
+
+  async diagnose(): Promise<{ self: WorkerSelfReport | undefined; pid: number | undefined; proc: ProcStatus | undefined }> {
+    const pid = this.#child.pid;
+    const self = this.#exited || !this.#child.connected ? undefined : await this.#diag.request((id) => this.#child.send([Op.Diag, id]));
+    return { self, pid, proc: pid === undefined || this.#exited ? undefined : procStatus(pid) };
   }
 
   terminate(): void {

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { decodeError } from '../error-codec.js';
 import { Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../protocol.js';
 import { inheritedExecArgv } from './exec-argv.js';
+import { DiagRequests, type ProcStatus, type WorkerSelfReport } from '../worker-diagnostics.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
 
 const ENTRY = new URL('../runtime/thread-entry.js', import.meta.url);
@@ -32,6 +33,7 @@ export class ThreadWorker implements WorkerHandle {
   #startTimes: Float64Array;
   #error: unknown;
   #exited = false;
+  readonly #diag = new DiagRequests();
 
   constructor(opts: ThreadSpawnOptions, events: WorkerEvents) {
     this.id = opts.id;
@@ -57,6 +59,9 @@ export class ThreadWorker implements WorkerHandle {
         case Op.Started:
           events.started(this, msg[1] as number, msg[2] as number);
           break;
+        case Op.DiagReply:
+          this.#diag.reply(msg[1] as number, msg[2] as WorkerSelfReport);
+          break;
         case Op.InitError:
           events.initError(this, msg[1] as Parameters<typeof decodeError>[0]);
           break;
@@ -69,6 +74,7 @@ export class ThreadWorker implements WorkerHandle {
     });
     this.#worker.on('exit', (code) => {
       this.#exited = true;
+      this.#diag.cancelAll();
       const err = this.#error as { code?: string } | undefined;
       const info: ExitInfo = { code, signal: null, error: this.#error, oom: err?.code === 'ERR_WORKER_OUT_OF_MEMORY' };
       events.exit(this, info);
@@ -82,6 +88,13 @@ export class ThreadWorker implements WorkerHandle {
   startedAt(seq: number): number | undefined {
     if (Atomics.load(this.#started, 0) < seq) return undefined;
     return this.#startTimes[seq % START_RING];
+  }
+
+  async diagnose(): Promise<{ self: WorkerSelfReport | undefined; pid: number | undefined; proc: ProcStatus | undefined }> {
+    const self = this.#exited ? undefined : await this.#diag.request((id) => this.#worker.postMessage([Op.Diag, id]));
+    // The thread's own event-loop utilization, read from this side: it answers even while the thread is busy.
+    if (self !== undefined && !this.#exited) self.eventLoopUtilization = this.#worker.performance.eventLoopUtilization().utilization;
+    return { self, pid: undefined, proc: undefined };
   }
 
   terminate(): void {

@@ -1,0 +1,186 @@
+/**
+ * `sluice/otel`: OpenTelemetry tracing across the worker boundary, with
+ * @opentelemetry/api (an optional peer dependency; bring your own SDK).
+ *
+ * - In the process that submits: `instrumentPool(pool)` opens a PRODUCER
+ *   span when a task is submitted (a child of whatever span is active in the
+ *   caller) and ends it when the task settles. Its context travels with the
+ *   task as a W3C `traceparent`.
+ * - In each worker: a `workerSetup` module that sets up the SDK and calls
+ *   `instrumentWorker()` opens a CONSUMER span around every execution, a
+ *   child of the producer span, and makes it active: spans a task creates
+ *   nest under it. For `kind: 'async'` call `instrumentWorker()` once in the
+ *   pool's own process.
+ *
+ * Attributes follow the OpenTelemetry messaging conventions:
+ * `messaging.system` = "sluice", `messaging.operation.type` ("send" /
+ * "process"), `messaging.destination.name` (the pool's name),
+ * `messaging.message.id` (task id), `messaging.message.conversation_id`
+ * (correlation id), plus `sluice.task`, `sluice.worker.id`, `sluice.attempt`.
+ */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import type { TaskCompletedEvent, TaskFailedEvent, TaskQueuedEvent, TaskRejectedEvent, TaskRetriedEvent, TraceCarrier } from './diagnostics.js';
+import type { Pool } from './pool.js';
+import { registerTaskHook } from './task-hooks.js';
+import type { TaskModule } from './types.js';
+
+export interface TracingOptions {
+  /** @default trace.getTracer('sluice') */
+  tracer?: Tracer;
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** W3C traceparent of a span context. */
+export function toTraceparent(sc: SpanContext): string {
+  return `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+/** A context whose remote parent is the carrier's span; ROOT when the carrier is absent or malformed. */
+export function contextFromCarrier(carrier: TraceCarrier | undefined): Context {
+  if (carrier === undefined) return ROOT_CONTEXT;
+  const m = TRACEPARENT.exec(carrier.traceparent);
+  if (m === null) return ROOT_CONTEXT;
+  const sc: SpanContext = { traceId: m[1] as string, spanId: m[2] as string, traceFlags: parseInt(m[3] as string, 16), isRemote: true };
+  const base = carrier.tracestate === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, { tracestate: carrier.tracestate });
+  return trace.setSpanContext(base, sc);
+}
+
+export interface PoolTracing {
+  /** Stops tracing this pool; spans still open are ended. */
+  close(): void;
+}
+
+/** Producer spans for every task `pool` accepts, linked into the workers. */
+export function instrumentPool(pool: Pool<TaskModule>, options: TracingOptions = {}): PoolTracing {
+  const tracer = options.tracer ?? trace.getTracer('sluice');
+  const id = pool.id;
+  const open = new Map<number, Span>();
+  const end = (taskId: number | undefined, fn: (span: Span) => void): void => {
+    if (taskId === undefined) return;
+    const span = open.get(taskId);
+    if (span === undefined) return;
+    open.delete(taskId);
+    fn(span);
+    span.end();
+  };
+  const fail = (span: Span, error: unknown): void => {
+    if (error instanceof Error) span.recordException(error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: describeThrown(error) });
+  };
+  const subs: [string, (m: unknown) => void][] = [
+    ['sluice:task:queued', (m) => {
+      const e = m as TaskQueuedEvent;
+      if (e.poolId !== id) return;
+      // Runs synchronously inside run(): the caller's active span is the parent.
+      const span = tracer.startSpan(`send ${e.task}`, {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'sluice',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': e.pool,
+          'messaging.message.id': String(e.taskId),
+          'messaging.message.conversation_id': e.correlationId,
+          'sluice.task': e.task,
+          'sluice.priority': e.priority,
+        },
+      });
+      open.set(e.taskId, span);
+      const sc = span.spanContext();
+      const state = sc.traceState?.serialize();
+      e.traceContext = state ? { traceparent: toTraceparent(sc), tracestate: state } : { traceparent: toTraceparent(sc) };
+    }],
+    ['sluice:task:completed', (m) => {
+      const e = m as TaskCompletedEvent;
+      if (e.poolId === id) end(e.taskId, (s) => s.setAttributes({ 'sluice.worker.id': e.workerId, 'sluice.attempt': e.attempt, 'sluice.wait_ms': e.waitMs, 'sluice.run_ms': e.runMs }).setStatus({ code: SpanStatusCode.OK }));
+    }],
+    ['sluice:task:failed', (m) => {
+      const e = m as TaskFailedEvent;
+      if (e.poolId === id) end(e.taskId, (s) => { s.setAttributes({ 'sluice.attempt': e.attempt, 'sluice.failure': e.reason }); fail(s, e.error); });
+    }],
+    ['sluice:task:rejected', (m) => {
+      const e = m as TaskRejectedEvent;
+      if (e.poolId === id) end(e.taskId, (s) => fail(s, e.error));
+    }],
+    ['sluice:task:retried', (m) => {
+      const e = m as TaskRetriedEvent;
+      if (e.poolId === id) open.get(e.taskId)?.addEvent('retry', { 'sluice.attempt': e.attempt, 'sluice.delay_ms': e.delayMs });
+    }],
+  ];
+  for (const [ch, fn] of subs) subscribe(ch, fn);
+  return {
+    close() {
+      for (const [ch, fn] of subs) unsubscribe(ch, fn);
+      for (const span of open.values()) span.end();
+      open.clear();
+    },
+  };
+}
+
+/**
+ * Consumer spans around every task run in this worker (call it from the
+ * pool's `workerSetup` module, after your SDK is set up). Returns a function
+ * that removes the hook.
+ */
+export function instrumentWorker(options: TracingOptions = {}): () => void {
+  const tracer = options.tracer ?? trace.getTracer('sluice');
+  return registerTaskHook((run, { task, ctx }) => {
+    const parent = contextFromCarrier(ctx.traceContext);
+    const span = tracer.startSpan(
+      `process ${task}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'sluice',
+          'messaging.operation.type': 'process',
+          'messaging.message.id': String(ctx.taskId),
+          'messaging.message.conversation_id': ctx.correlationId,
+          'sluice.task': task,
+          'sluice.worker.id': ctx.workerId,
+        },
+      },
+      parent,
+    );
+    const finish = (error?: unknown): void => {
+      if (error === undefined) span.setStatus({ code: SpanStatusCode.OK });
+      else {
+        if (error instanceof Error) span.recordException(error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: describeThrown(error) });
+      }
+      span.end();
+    };
+    return context.with(trace.setSpan(parent, span), () => {
+      let out: unknown;
+      try {
+        out = run();
+      } catch (err) {
+        finish(err);
+        throw err;
+      }
+      if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<unknown>).then === 'function') {
+        return (out as PromiseLike<unknown>).then(
+          (v) => {
+            finish();
+            return v;
+          },
+          (err: unknown) => {
+            finish(err ?? new Error('rejected'));
+            throw err;
+          },
+        );
+      }
+      finish();
+      return out;
+    });
+  });
+}
+
+function describeThrown(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  try {
+    return JSON.stringify(error) ?? typeof error;
+  } catch {
+    return typeof error;
+  }
+}
