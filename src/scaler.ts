@@ -102,6 +102,10 @@ export class HysteresisScaler implements Scaler {
   #lastChange = -Infinity;
   /** W just before the last growth: growth that makes every task slower is overload. */
   #wBeforeGrowth = NaN;
+  #sizeBeforeGrowth = 0;
+  /** After growth made tasks slower: no growth past this size until `#ceilingUntil`. */
+  #ceiling = Infinity;
+  #ceilingUntil = -Infinity;
   #last: ScaleDecision = 'hold';
 
   constructor(options: HysteresisOptions = {}) {
@@ -121,7 +125,8 @@ export class HysteresisScaler implements Scaler {
     const perWorker = m.queueDepth / Math.max(size, 1);
     const latencyUp = o.latencyRise > 0 && !Number.isNaN(this.#wBeforeGrowth) && m.meanRunMs > o.latencyRise * this.#wBeforeGrowth;
     const overload = size > m.min && ((cpu >= o.overloadCpu && size > m.cpus) || latencyUp);
-    const up = size < m.max && perWorker > o.upQueue && cpu < o.upCpu;
+    if (now >= this.#ceilingUntil) this.#ceiling = Infinity;
+    const up = size < Math.min(m.max, this.#ceiling) && perWorker > o.upQueue && cpu < o.upCpu;
     const down = size > m.min && perWorker <= o.downQueue && cpu < o.downCpu;
     this.#overSince = overload ? (this.#overSince < 0 ? now : this.#overSince) : -1;
     this.#upSince = up ? (this.#upSince < 0 ? now : this.#upSince) : -1;
@@ -130,7 +135,14 @@ export class HysteresisScaler implements Scaler {
 
     if (overload && now - this.#overSince >= o.overloadAfterMs && now - this.#lastChange >= o.overloadCooldownMs) {
       // Shed what the CPUs cannot run, a bounded step at a time.
-      const target = Math.max(m.min, size - o.step, latencyUp ? 0 : Math.min(size - 1, m.cpus));
+      // Latency: back to the size before the growth. CPU: toward the CPU count.
+      const floor = latencyUp ? Math.min(size - 1, this.#sizeBeforeGrowth) : Math.min(size - 1, m.cpus);
+      const target = Math.max(m.min, size - o.step, floor);
+      if (latencyUp) {
+        // Growth past here made every task slower (memory bandwidth, locks, a shared backend): remember it for a while.
+        this.#ceiling = target;
+        this.#ceilingUntil = now + 10 * Math.max(o.cooldownMs, o.upAfterMs);
+      }
       return this.#change(now, target, 'overload');
     }
     if (now - this.#lastChange < o.cooldownMs) return size;
@@ -138,12 +150,13 @@ export class HysteresisScaler implements Scaler {
       // Little's law says how many workers the offered load needs; the step bounds the jump.
       const need = Number.isFinite(m.concurrency) ? Math.ceil(m.concurrency) : size + o.step;
       this.#wBeforeGrowth = m.meanRunMs;
-      return this.#change(now, Math.min(m.max, size + o.step, Math.max(size + 1, need)), 'up');
+      this.#sizeBeforeGrowth = size;
+      return this.#change(now, Math.min(m.max, this.#ceiling, size + o.step, Math.max(size + 1, need)), 'up');
     }
     if (down && now - this.#downSince >= o.downAfterMs) {
       // Keep 25% headroom over the implied concurrency, so a shrink does not invite the next growth.
-      const keep = Number.isFinite(m.concurrency) ? Math.ceil(m.concurrency * 1.25) : 0;
-      const target = Math.max(m.min, size - o.step, Math.min(size - 1, keep));
+      const keep = Number.isFinite(m.concurrency) ? Math.ceil(m.concurrency * 1.25) : size - 1;
+      const target = Math.max(m.min, size - o.step, keep);
       if (target < size) return this.#change(now, target, 'down');
     }
     return size;
