@@ -218,6 +218,6 @@ export function resolveScaler(value: unknown): Scaler | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === 'hysteresis' || value === true) return new HysteresisScaler();
   if (value !== null && typeof value === 'object' && typeof (value as Partial<Scaler>).sample === 'function') return value as Scaler;
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return new HysteresisScaler(value as HysteresisOptions);
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return new HysteresisScaler(value);
   throw new InvalidOptionError('size.scaler', "'hysteresis', hysteresis options, or an object with a sample(metrics) method", value);
 }
