@@ -583,9 +583,14 @@ export class Scheduler {
   #grow(): void {
     if (this.#state !== 'running' && this.#state !== 'starting') return;
     const pending = this.#queue.size;
-    if (pending === 0 || this.#slots.length - this.#draining.size >= this.#target) return;
+    if (pending === 0 || this.#slots.length >= this.options.max) return;
     let starting = 0;
-    for (const s of this.#slots) if (s.state === SlotState.Starting) starting++;
+    let stopping = 0;
+    for (const s of this.#slots) {
+      if (s.state === SlotState.Starting) starting++;
+      else if (s.state === SlotState.Stopping) stopping++;
+    }
+    if (this.#slots.length - stopping >= this.#target) return;
     // Every started worker is busy (the queue would be empty otherwise); add
     // one unless enough are already on their way for the work waiting.
     if (starting < pending && (this.#everReady || starting === 0)) this.#spawn();
@@ -985,7 +990,7 @@ export class Scheduler {
     const { cpu, elu } = (this.#cpu as CpuSignal).read(this.#slots.map((s) => s.handle));
     const little = this.#little.summary();
     const { min, max, cpus } = this.options;
-    const size = this.#slots.length - this.#draining.size;
+    const size = this.#live();
     const want = (this.#scaler as Scaler).sample({ now, size, min, max, cpus, queueDepth: depth, busy, idle, cpu, elu, ...little });
     if (typeof want === 'number' && Number.isFinite(want)) this.resize(Math.round(want));
   }
@@ -999,8 +1004,9 @@ export class Scheduler {
     if (this.#state !== 'running' && this.#state !== 'starting') return;
     const target = Math.min(this.options.max, Math.max(this.options.min, n));
     this.#target = target;
-    let live = this.#slots.length - this.#draining.size;
-    while (live < target) {
+    let live = this.#live();
+    // Never more than max threads alive: workers still exiting count until they are gone (#grow adds the rest later).
+    while (live < target && this.#slots.length < this.options.max) {
       this.#spawn();
       live++;
     }
@@ -1019,6 +1025,13 @@ export class Scheduler {
         slot.state = SlotState.Stopping;
       }
     }
+  }
+
+  /** Workers alive or starting that take work: not retiring, draining or being killed. */
+  #live(): number {
+    let n = 0;
+    for (const s of this.#slots) if (s.state !== SlotState.Stopping) n++;
+    return n;
   }
 
   /** Stops a worker the pool no longer wants (a draining one is already marked Stopping). */
