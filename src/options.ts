@@ -6,6 +6,7 @@
 import type { Transferable } from './types.js';
 import type { Clock } from './clock.js';
 import type { DeadLetterOption } from './dead-letter.js';
+import type { HysteresisOptions, Scaler } from './scaler.js';
 import type { RetryOptions } from './retry.js';
 import type { TaskModule, UntypedModule } from './types.js';
 
@@ -92,10 +93,20 @@ export interface QueueOptions {
 export interface DynamicSize {
   /** Workers kept even when idle. @default 0 */
   min?: number;
-  /** Workers at most. @default CPUs available to this process */
+  /** Workers at most. @default CPUs available to this process (a container's CPU quota respected; 64 for kind `'async'`) */
   max?: number;
   /** A worker idle this long is retired (never below `min`). @default 30_000 */
   idleTimeoutMs?: number;
+  /**
+   * Adaptive sizing between `min` and `max`, sampled every
+   * `saturation.sampleMs`: `'hysteresis'` (the built-in scaler with its
+   * defaults), hysteresis options (`{ upQueue, upCpu, upAfterMs, downQueue,
+   * downCpu, downAfterMs, step, cooldownMs, overloadCpu, latencyRise, ... }`),
+   * or any `{ sample(metrics) => size }`. Without one, the pool adds a worker
+   * whenever work waits, up to `max`. See docs/scaling.md.
+   * @default undefined (grow on queue pressure)
+   */
+  scaler?: 'hysteresis' | HysteresisOptions | Scaler;
 }
 
 export interface ResourceLimits {
@@ -112,7 +123,7 @@ export interface CommonPoolOptions {
    * A fixed number of workers, or `{ min, max, idleTimeoutMs }` to grow under
    * queue pressure and retire idle workers. For kind `'async'`: how many
    * tasks may run at once (the concurrency limit).
-   * @default os.availableParallelism() (64 for kind `'async'`)
+   * @default os.availableParallelism(), lowered to a cgroup CPU quota when one is set (64 for kind `'async'`)
    */
   size?: number | DynamicSize;
   queue?: QueueOptions;

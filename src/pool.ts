@@ -11,6 +11,7 @@ import type { AnyPoolOptions, AsyncPoolOptions, CloseOptions, PoolKind, PoolOpti
 import { Scheduler, type PoolStats } from './scheduler.js';
 import type { TaskInput, TaskModule, TaskName, TaskOutput, UntypedModule } from './types.js';
 import { checkCloseOptions, resolvePoolOptions } from './validate.js';
+import { nonNegativeInt } from './validate-helpers.js';
 import { InvalidOptionError, TaskAbortedError } from './errors.js';
 import type { Clock } from './clock.js';
 
@@ -135,6 +136,16 @@ export class Pool<M extends TaskModule = UntypedModule> extends EventEmitter imp
   /** A fresh, immutable snapshot of the pool's counters and workers. */
   stats(): PoolStats {
     return this.#engine.stats();
+  }
+
+  /**
+   * Sets the size the pool heads for, clamped to [size.min, size.max]:
+   * grows by starting workers, shrinks by retiring idle workers first, then
+   * letting busy ones finish their tasks. With a scaler, its next sample may
+   * override this. See docs/scaling.md.
+   */
+  resize(size: number): void {
+    this.#engine.resize(nonNegativeInt('size', size));
   }
 
   /** Resolves when the queue has room (awaitable backpressure); rejects once the pool is closing or failed. */

@@ -43,6 +43,9 @@ import { FifoQueue, type TaskQueue } from './queue/task-queue.js';
 import { PriorityQueue } from './queue/priority-queue.js';
 import { cloneInput, describeError, type DeadLetter } from './dead-letter.js';
 import { LoadWindow, type LoadSummary } from './load-window.js';
+import { LittleMeter, type LittleSummary } from './little.js';
+import { CpuSignal } from './cpu-signal.js';
+import type { Scaler } from './scaler.js';
 import type { OverflowPolicy } from './options.js';
 import { resolveRetry, retryDelay, shouldRetry } from './retry.js';
 import { selectWorker } from './select.js';
@@ -87,6 +90,10 @@ export interface PoolStats {
   readonly latency: { readonly wait: LatencySummary; readonly run: LatencySummary };
   /** Per-worker figures that need no round trip; `pool.diagnostics()` asks the workers for more. */
   readonly workerList: readonly WorkerStat[];
+  /** The size the pool is heading for: the scaler's (or `resize()`'s) last word, within [min, max]. */
+  readonly targetSize: number;
+  /** Little's law: arrival rate λ, mean running time W and the implied concurrency N = λ·W, to read beside `size`. */
+  readonly little: LittleSummary;
   readonly state: PoolState;
 }
 
@@ -144,6 +151,12 @@ export class Scheduler {
   readonly #emit: EmitFn;
   readonly #load: LoadWindow;
   #sampler: CallbackTimer | undefined;
+  readonly #little: LittleMeter;
+  /** Adaptive sizing (size.scaler): the scaler, its CPU signal, the size it wants, workers draining to shrink. */
+  readonly #scaler: Scaler | undefined;
+  readonly #cpu: CpuSignal | undefined;
+  #target: number;
+  readonly #draining = new Set<WorkerSlot>();
   #saturatedSince = -1;
   #saturated = false;
   #dropped = 0;
@@ -219,6 +232,10 @@ export class Scheduler {
     // Nobody may be listening yet; the rejection is delivered through start(), run() and ready().
     this.#startPromise.catch(() => undefined);
     const initial = Math.max(options.min, 1);
+    this.#little = new LittleMeter(this.#clock.now(), 10 * options.saturation.sampleMs);
+    this.#scaler = options.scaler;
+    this.#cpu = options.scaler === undefined ? undefined : new CpuSignal(options.cpus);
+    this.#target = options.scaler === undefined ? options.max : Math.min(initial, options.max);
     for (let i = 0; i < initial; i++) this.#spawn();
     this.#sampler = new CallbackTimer(() => this.#sample());
     this.#timers.schedule(this.#sampler, this.#clock.now() + options.saturation.sampleMs);
@@ -275,6 +292,7 @@ export class Scheduler {
 
     const now = this.#clock.now();
     const task = new Task(this.#nextTaskId++, name, input, correlation, now, timeoutMs, deadlineMs, queueTimeoutMs);
+    this.#little.arrived++;
     const promise = new Promise<unknown>((resolve, reject) => {
       task.resolve = resolve;
       task.reject = reject;
@@ -454,6 +472,8 @@ export class Scheduler {
           Object.freeze({ id: s.handle.id, state: s.state === SlotState.Starting ? 'starting' : s.state === SlotState.Ready ? 'ready' : 'stopping', inflight: s.load, completed: s.completed, depth: s.depth } as const),
         ),
       ),
+      targetSize: this.#target,
+      little: this.#little.summary(),
       state: this.#state,
     });
   }
@@ -589,6 +609,7 @@ export class Scheduler {
     task.attempt++;
     const waitMs = now - task.readyAt;
     task.waitMs = waitMs;
+    task.dispatchedAt = now;
     if (sampled(task.id)) this.#waitHist.record(toMicros(waitMs));
     if (channels.taskDispatched.hasSubscribers) {
       channels.taskDispatched.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), workerId: slot.handle.id, attempt: task.attempt, waitMs });
@@ -630,7 +651,12 @@ export class Scheduler {
     const pending = this.#queue.size;
     if (pending === 0 || this.#slots.length >= this.options.max) return;
     let starting = 0;
-    for (const s of this.#slots) if (s.state === SlotState.Starting) starting++;
+    let stopping = 0;
+    for (const s of this.#slots) {
+      if (s.state === SlotState.Starting) starting++;
+      else if (s.state === SlotState.Stopping) stopping++;
+    }
+    if (this.#slots.length - stopping >= this.#target) return;
     // Every started worker is busy (the queue would be empty otherwise); add
     // one unless enough are already on their way for the work waiting.
     if (starting < pending && (this.#everReady || starting === 0)) this.#spawn();
@@ -733,6 +759,8 @@ export class Scheduler {
         }
         this.#intervalHist.record(toMicros(now - task.submittedAt));
       }
+      // Little's W: dispatch to result, one clock reading per batch.
+      this.#little.ran(now - task.dispatchedAt);
       const status = msg[i + 1] as Status;
       if (status === Status.Ok) this.#settle(task, undefined, msg[i + 2], Outcome.Completed);
       else if (status === Status.Error) this.#taskFailed(task, decodeError(msg[i + 2] as EncodedError, task.name));
@@ -741,6 +769,7 @@ export class Scheduler {
     }
     slot.inflightCount -= n;
     slot.completed += n;
+    if (slot.load === 0 && this.#draining.delete(slot)) this.#retireNow(slot);
     if (this.options.pipeline === 'auto' && n > 0) this.#tunePipeline(slot, n);
     if (this.#state === 'closing') {
       this.#pump();
@@ -786,6 +815,7 @@ export class Scheduler {
     const i = this.#slots.indexOf(slot);
     if (i !== -1) this.#slots.splice(i, 1);
     if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
+    this.#draining.delete(slot);
     const wasReady = slot.names !== undefined;
     const deliberate = slot.killedFor !== undefined;
     if (channels.workerExited.hasSubscribers) {
@@ -863,7 +893,8 @@ export class Scheduler {
   }
 
   #kill(slot: WorkerSlot, why: NonNullable<WorkerSlot['killedFor']>): void {
-    if (slot.state === SlotState.Stopping) return;
+    // A draining worker is Stopping but still running its last tasks: it can still be killed.
+    if (slot.state === SlotState.Stopping && !this.#draining.delete(slot)) return;
     slot.killedFor = why;
     slot.state = SlotState.Stopping;
     if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
@@ -916,6 +947,7 @@ export class Scheduler {
           this.#timers.schedule(timer, this.#clock.now() + (task.timeoutMs - ran));
         } else {
           // A synchronous loop cannot be interrupted: the worker must go.
+          this.#little.ran(this.#clock.now() - task.dispatchedAt);
           this.#kill(slot, 'timeout');
           this.#taskFailed(task, new TaskTimeoutError(task.name, task.timeoutMs));
         }
@@ -1070,6 +1102,8 @@ export class Scheduler {
         this.#emit('unsaturated', { queueDepth: depth, threshold });
       }
     }
+    this.#little.fold(now);
+    if (this.#scaler !== undefined && this.#state === 'running') this.#scale(now, depth, busy, ready - busy);
     this.#timers.schedule(this.#sampler as CallbackTimer, now + this.options.saturation.sampleMs);
   }
 
@@ -1111,6 +1145,65 @@ export class Scheduler {
     this.#latencyBaseline = this.#latencyBaseline * 0.9 + p99 * 0.1;
   }
 
+  // ---- adaptive size -----------------------------------------------------------
+
+  /** Hands the scaler a sample and applies the size it wants. */
+  #scale(now: number, depth: number, busy: number, idle: number): void {
+    const { cpu, elu } = (this.#cpu as CpuSignal).read(this.#slots.map((s) => s.handle));
+    const little = this.#little.summary();
+    const { min, max, cpus } = this.options;
+    const size = this.#live();
+    const want = (this.#scaler as Scaler).sample({ now, size, min, max, cpus, queueDepth: depth, busy, idle, cpu, elu, ...little });
+    if (typeof want === 'number' && Number.isFinite(want)) this.resize(Math.round(want));
+  }
+
+  /**
+   * Sets the size the pool heads for, clamped to [min, max]: grows by
+   * spawning at once; shrinks by retiring idle workers first, then draining
+   * busy ones (they take no new work and stop once their tasks finish).
+   */
+  resize(n: number): void {
+    if (this.#state !== 'running' && this.#state !== 'starting') return;
+    const target = Math.min(this.options.max, Math.max(this.options.min, n));
+    this.#target = target;
+    let live = this.#live();
+    // Never more than max threads alive: workers still exiting count until they are gone (#grow adds the rest later).
+    while (live < target && this.#slots.length < this.options.max) {
+      this.#spawn();
+      live++;
+    }
+    if (live <= target) return;
+    // Idle first (starting ones count as idle: they hold no work), then the least loaded.
+    const candidates = this.#slots.filter((s) => s.state !== SlotState.Stopping && !this.#draining.has(s));
+    candidates.sort((a, b) => a.load - b.load);
+    for (const slot of candidates) {
+      if (live <= target) break;
+      live--;
+      // Unsent tasks in its outbox go back to the queue when #flush finds it not Ready.
+      if (slot.inflightCount === 0) this.#retireNow(slot);
+      else {
+        this.#draining.add(slot);
+        // No new work: a draining worker is not Ready, so selection skips it.
+        slot.state = SlotState.Stopping;
+      }
+    }
+  }
+
+  /** Workers alive or starting that take work: not retiring, draining or being killed. */
+  #live(): number {
+    let n = 0;
+    for (const s of this.#slots) if (s.state !== SlotState.Stopping) n++;
+    return n;
+  }
+
+  /** Stops a worker the pool no longer wants (a draining one is already marked Stopping). */
+  #retireNow(slot: WorkerSlot): void {
+    slot.killedFor = 'retire';
+    slot.state = SlotState.Stopping;
+    if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
+    slot.handle.terminate('retire');
+  }
+
   // ---- settlement ------------------------------------------------------------
 
   #refuse(err: unknown, name: string, opts: RunOptions | undefined): Promise<never> {
@@ -1124,8 +1217,9 @@ export class Scheduler {
   #settle(task: Task, err: unknown, value: unknown, outcome: Outcome): void {
     const state = task.state;
     if (state === TaskState.Settled) return;
-    if (state === TaskState.Dispatched) this.#running--;
-    else if (state === TaskState.Backoff) this.#backoff.delete(task);
+    if (state === TaskState.Dispatched) {
+      this.#running--;
+    } else if (state === TaskState.Backoff) this.#backoff.delete(task);
     else if (task.queued) {
       if (state === TaskState.Waiting) this.#waiting.delete(task);
       else this.#queue.delete(task);

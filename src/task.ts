@@ -55,6 +55,8 @@ export class Task {
   slot: WorkerSlot | undefined = undefined;
   /** Per-worker sequence number once sent. */
   seq = 0;
+  /** When it was last given to a worker (pool clock): its running time W for Little's law. */
+  dispatchedAt = 0;
   /** Timer for running time, queue time or abort grace, created only when needed. */
   timer: TimerEntry | undefined = undefined;
   /** Timer for the deadline counted from submission. */

@@ -5,10 +5,11 @@
  * Checks are small reusable predicates rather than a chain of ad-hoc ifs.
  */
 
-import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { systemClock, type Clock } from './clock.js';
+import { availableCpus } from './cpu-count.js';
+import { resolveScaler, type Scaler } from './scaler.js';
 import { InvalidOptionError } from './errors.js';
 import { capacity, duration, nonNegativeInt, oneOf, plainObject, positiveInt } from './validate-helpers.js';
 import { createDeadLetterSink, type DeadLetterSink } from './dead-letter.js';
@@ -26,6 +27,10 @@ export interface ResolvedPoolOptions {
   min: number;
   max: number;
   idleTimeoutMs: number;
+  /** Adaptive sizing between min and max (size.scaler); undefined: grow on queue pressure up to max. */
+  scaler: Scaler | undefined;
+  /** CPUs available to this process, a cgroup quota included (see cpu-count.ts). */
+  cpus: number;
   capacity: number;
   overflow: OverflowPolicy | OverflowFunction;
   /** Priority points gained per millisecond of waiting (0: no aging). */
@@ -120,22 +125,29 @@ export function resolvePoolOptions<M extends TaskModule>(input: AnyPoolOptions<M
   const kind = optional(opts.kind, 'thread', (v) => oneOf('kind', v, KINDS));
   checkKindOptions(kind, opts);
   // An async task mostly waits, so its concurrency is not bounded by cores.
-  const cpus = kind === 'async' ? ASYNC_DEFAULT_SIZE : availableParallelism();
+  // Other kinds size for the CPUs this process may use: a container's quota, not the host's cores.
+  const cpus = availableCpus();
+  const defaultSize = kind === 'async' ? ASYNC_DEFAULT_SIZE : cpus;
+  let scaler: Scaler | undefined;
   let min: number;
   let max: number;
   let idleTimeoutMs = 30_000;
   const size = opts.size;
   if (size === undefined) {
-    min = max = cpus;
+    min = max = defaultSize;
   } else if (typeof size === 'number' || typeof size !== 'object' || size === null) {
     min = max = positiveInt('size', size);
     idleTimeoutMs = Infinity;
   } else {
     const s = plainObject('size', size);
-    max = optional(s.max, cpus, (v) => positiveInt('size.max', v));
+    max = optional(s.max, defaultSize, (v) => positiveInt('size.max', v));
     min = optional(s.min, 0, (v) => nonNegativeInt('size.min', v));
     if (min > max) throw new InvalidOptionError('size.min', `at most size.max (${max})`, min);
     idleTimeoutMs = optional(s.idleTimeoutMs, 30_000, (v) => duration('size.idleTimeoutMs', v));
+    for (const key of Object.keys(s)) {
+      if (key !== 'min' && key !== 'max' && key !== 'idleTimeoutMs' && key !== 'scaler') throw new InvalidOptionError(`size.${key}`, 'a known option (min, max, idleTimeoutMs, scaler)', `an unknown option "${key}"`);
+    }
+    scaler = resolveScaler(s.scaler);
   }
   const queue = opts.queue === undefined ? {} : plainObject('queue', opts.queue);
   const pipeline = optional<number | 'auto'>(opts.pipeline, 'auto', (v) => {
@@ -171,6 +183,8 @@ export function resolvePoolOptions<M extends TaskModule>(input: AnyPoolOptions<M
     min,
     max,
     idleTimeoutMs,
+    scaler,
+    cpus,
     capacity: optional(queue.capacity, 10_000, (v) => capacity('queue.capacity', v)),
     overflow: optional<OverflowPolicy | OverflowFunction>(queue.overflow, 'reject', (v) => (typeof v === 'function' ? (v as OverflowFunction) : oneOf('queue.overflow', v, OVERFLOWS))),
     agingRate: agingRate(queue.aging),

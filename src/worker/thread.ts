@@ -1,4 +1,5 @@
 import type { Transferable } from '../types.js';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { decodeError } from '../error-codec.js';
 import { Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../protocol.js';
@@ -107,5 +108,10 @@ export class ThreadWorker implements WorkerHandle {
   ref(on: boolean): void {
     if (on) this.#worker.ref();
     else this.#worker.unref();
+  }
+
+  /** The worker's event-loop utilization (the scaler's per-worker busy signal; see cpu-signal.ts). */
+  eventLoopUtilization(a?: EventLoopUtilization, b?: EventLoopUtilization): EventLoopUtilization {
+    return this.#worker.performance.eventLoopUtilization(a, b);
   }
 }

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { main } from '../src/cli/program.js';
+import { findKnee, type TunePoint } from '../src/cli/tune/knee.js';
+import { plotSvg } from '../src/cli/tune/plot-svg.js';
+import { cpuCount } from '../src/cpu-count.js';
+import { tempDir, writeLines } from './cli-helpers.js';
+
+const curve = (values: [number, number][]): TunePoint[] => values.map(([throughput, p99Ms], i) => ({ workers: i + 1, throughput, p99Ms }));
+
+/**
+ * A small well-formedness check, enough for the SVG the plotter writes: tags
+ * balance, attributes are quoted, one root. Returns the elements' names and ids.
+ */
+function parseXml(text: string): { root: string; elements: { name: string; id: string | undefined }[] } {
+  const stack: string[] = [];
+  const elements: { name: string; id: string | undefined }[] = [];
+  let root: string | undefined;
+  const tag = /<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>/g;
+  let last = 0;
+  for (let m = tag.exec(text); m !== null; m = tag.exec(text)) {
+    const between = text.slice(last, m.index);
+    assert.ok(!/[<>]/.test(between), `stray markup near ${JSON.stringify(between.slice(0, 40))}`);
+    assert.ok(!/&(?!(lt|gt|amp|quot|apos|#\d+);)/.test(between), 'unescaped &');
+    last = tag.lastIndex;
+    if (m[2] === undefined) continue; // comment or declaration
+    const [, close, name, attrs, selfClose] = m;
+    if (close === '/') {
+      assert.equal(stack.pop(), name, `</${name}> closes the open element`);
+      continue;
+    }
+    if (stack.length === 0) {
+      assert.equal(root, undefined, 'one root element');
+      root = name;
+    }
+    elements.push({ name, id: /\sid="([^"]*)"/.exec(attrs ?? '')?.[1] });
+    if (selfClose !== '/') stack.push(name);
+  }
+  assert.ok(!/[<>]/.test(text.slice(last)), 'nothing after the root');
+  assert.deepEqual(stack, [], 'every element closed');
+  assert.ok(root !== undefined, 'a root element');
+  return { root, elements };
+}
+
+describe('knee finding', () => {
+  test('linear up to the CPU count, then flat: the knee is at the CPU count', () => {
+    const points = curve([[100, 10], [200, 10], [300, 11], [400, 11], [405, 20], [402, 30], [398, 41], [401, 50]]);
+    assert.equal(findKnee(points).workers, 4);
+  });
+
+  test('still rising at the largest size: the largest size, and says so', () => {
+    const knee = findKnee(curve([[100, 5], [200, 5], [300, 5], [400, 5]]));
+    assert.equal(knee.workers, 4);
+    assert.match(knee.reason, /still rising/);
+  });
+
+  test('flat from the start: one worker', () => {
+    assert.equal(findKnee(curve([[100, 5], [101, 10], [99, 15], [100, 20]])).workers, 1);
+  });
+
+  test('a noisy plateau: the first size within 5% of the peak, not the noisy peak', () => {
+    assert.equal(findKnee(curve([[100, 5], [190, 5], [280, 6], [300, 9], [296, 12], [310, 15], [305, 19]])).workers, 4);
+  });
+
+  test('throughput falling past a peak: the peak or before', () => {
+    assert.equal(findKnee(curve([[100, 5], [200, 5], [250, 6], [180, 20], [150, 40]])).workers, 3);
+  });
+
+  test('a small gain for a large latency rise ends the climb early', () => {
+    const knee = findKnee(curve([[100, 5], [200, 5], [215, 12], [222, 30]]));
+    assert.equal(knee.workers, 2);
+    assert.match(knee.reason, /3 workers add 8% throughput but 2\.4× the p99/);
+  });
+
+  test('points out of order and a single point', () => {
+    const shuffled = [...curve([[100, 10], [200, 10], [300, 11], [305, 20]])].reverse();
+    const knee = findKnee(shuffled);
+    assert.equal(knee.workers, 3);
+    assert.equal((shuffled[knee.index] as TunePoint).workers, 3, 'index points into the input as given');
+    assert.equal(findKnee(curve([[50, 3]])).workers, 1);
+    assert.throws(() => findKnee([]), RangeError);
+  });
+});
+
+describe('tune plot', () => {
+  test('is well-formed SVG with both series, the CPU count and the knee', () => {
+    const svg = plotSvg({ title: 'a <b> & "c"', points: curve([[100, 1], [190, 1.2], [200, 3]]), cpus: 2, kneeWorkers: 2 });
+    const { root, elements } = parseXml(svg);
+    assert.equal(root, 'svg');
+    const ids = elements.map((e) => e.id);
+    for (const id of ['series-throughput', 'series-p99', 'cpu-count', 'knee']) assert.ok(ids.includes(id), id);
+    assert.match(svg, /<title>a &lt;b&gt; &amp; &quot;c&quot;<\/title>/);
+  });
+});
+
+describe('sluice tune', () => {
+  test('runs a task over a sample at each size, recommends a size within bounds and writes the plot', async (t) => {
+    const dir = tempDir(t);
+    const input = writeLines(join(dir, 'sample.jsonl'), Array.from({ length: 24 }, () => '18'));
+    const plot = join(dir, 'tune.svg');
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (c: Buffer) => (out += c.toString()));
+    stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const module = new URL('./fixtures/tasks.js', import.meta.url).href;
+    const code = await main(['node', 'sluice', 'tune', module, '--task', 'fib', '--input', input, '--max', '3', '--plot', plot], {
+      stdin: Readable.from([]),
+      stdout,
+      stderr,
+      cwd: dir,
+    });
+    assert.equal(code, 0, err);
+    const rows = out.split('\n').filter((l) => /^\s+\d+\s/.test(l));
+    assert.equal(rows.length, 3, `one row per size 1..3:\n${out}`);
+    const m = /recommended size: (\d+) \(.*; (\d+) CPUs?\)/.exec(out);
+    assert.ok(m !== null, out);
+    const size = Number(m[1]);
+    assert.ok(size >= 1 && size <= 3, `recommendation ${size} within 1..--max`);
+    assert.equal(Number(m[2]), cpuCount());
+    const svg = readFileSync(plot, 'utf8');
+    const { root, elements } = parseXml(svg);
+    assert.equal(root, 'svg');
+    for (const id of ['series-throughput', 'series-p99']) {
+      const i = elements.findIndex((e) => e.id === id);
+      assert.ok(i >= 0, `${id} present`);
+      assert.equal(elements[i + 1]?.name, 'polyline', `${id} has its line`);
+      assert.equal(elements.slice(i + 2, i + 5).filter((e) => e.name === 'circle' || e.name === 'rect').length, 3, `${id} has a mark per size`);
+    }
+    assert.match(svg, new RegExp(`knee: ${size} worker`));
+  });
+
+  test('usage errors: unknown task, bad sample', async (t) => {
+    const dir = tempDir(t);
+    const module = new URL('./fixtures/tasks.js', import.meta.url).href;
+    const sink = (): PassThrough => new PassThrough().on('data', () => undefined);
+    const io = { stdin: Readable.from([]), stdout: sink(), stderr: sink(), cwd: dir };
+    const good = writeLines(join(dir, 'ok.jsonl'), ['1']);
+    const bad = writeLines(join(dir, 'bad.jsonl'), ['1', '{nope']);
+    assert.equal(await main(['node', 'sluice', 'tune', module, '--task', 'nope', '--input', good, '--max', '1'], io), 2);
+    assert.equal(await main(['node', 'sluice', 'tune', module, '--task', 'fib', '--input', bad, '--max', '1'], io), 2);
+    assert.equal(await main(['node', 'sluice', 'tune', module, '--task', 'fib', '--input', good, '--max', '0'], io), 2);
+  });
+});
