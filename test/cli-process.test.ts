@@ -147,7 +147,9 @@ describe('sluice CLI: signals and resume', () => {
     const out = join(dir, 'out.jsonl');
     const args = ['run', TASKS, '-t', 'gated', '-i', input, '-o', out, '--size', '2', '--queue', '8', '--progress', 'none'];
     const first = start(args);
-    await waitFor(() => lineCount(out) >= 10, 'the first run to write 10 lines');
+    // Wait for the journal (header + at least one record), not just the output:
+    // output lines that are not journaled yet are redone on resume, by design.
+    await waitFor(() => lineCount(out) >= 10 && lineCount(`${out}.journal`) >= 2, 'the first run to write and journal lines');
     first.child.kill('SIGKILL');
     const killed = await first.done;
     assert.equal(killed.code, null);
