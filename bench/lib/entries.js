@@ -7,6 +7,7 @@ export const SLUICE = { id: 'sluice', lib: 'sluice', config: {} };
 export const entries = {
   sluice: SLUICE,
   'sluice pipeline=1': { id: 'sluice pipeline=1', lib: 'sluice', config: { pipeline: 1 } },
+  'sluice observed': { id: 'sluice observed', lib: 'sluice', config: { observed: true } },
   piscina: { id: 'piscina', lib: 'piscina', config: {} },
   'piscina ctpw=16': { id: 'piscina ctpw=16', lib: 'piscina', config: { concurrentTasksPerWorker: 16 } },
   'piscina FixedQueue': { id: 'piscina FixedQueue', lib: 'piscina', config: { fixedQueue: true } },

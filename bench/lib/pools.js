@@ -31,8 +31,15 @@ export class Skip extends Error {}
 
 const adapters = {
   /** variant: { pipeline } (default 'auto'), kind 'thread' | 'process' */
-  async sluice({ threads, capacity = Infinity, pipeline, kind = 'thread' }) {
+  async sluice({ threads, capacity = Infinity, pipeline, kind = 'thread', observed = false }) {
     const { createPool } = await import('../../dist/index.js');
+    if (observed) {
+      // Every lifecycle channel subscribed with a no-op listener: the price of
+      // events when someone listens (unobserved pools only check hasSubscribers).
+      const { subscribe } = await import('node:diagnostics_channel');
+      const { CHANNEL_NAMES } = await import('../../dist/diagnostics.js');
+      for (const name of CHANNEL_NAMES) subscribe(name, () => undefined);
+    }
     let pool;
     try {
       pool = createPool({

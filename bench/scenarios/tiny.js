@@ -9,8 +9,8 @@ export default {
   // Peers also run in their tuned variants (several tasks per worker at once), which are faster here.
   entries: (quick) =>
     quick
-      ? ['sluice', 'sluice pipeline=1', 'piscina', 'piscina ctpw=16', 'tinypool', 'tinypool ctpw=16', 'workerpool', 'poolifier', 'raw-echo']
-      : ['sluice', 'sluice pipeline=1', 'piscina', 'piscina ctpw=16', 'piscina FixedQueue ctpw=16', 'tinypool', 'tinypool ctpw=16', 'workerpool', 'poolifier', 'poolifier concurrency=16', 'raw-echo'],
+      ? ['sluice', 'sluice observed', 'sluice pipeline=1', 'piscina', 'piscina ctpw=16', 'tinypool', 'tinypool ctpw=16', 'workerpool', 'poolifier', 'raw-echo']
+      : ['sluice', 'sluice observed', 'sluice pipeline=1', 'piscina', 'piscina ctpw=16', 'piscina FixedQueue ctpw=16', 'tinypool', 'tinypool ctpw=16', 'workerpool', 'poolifier', 'poolifier concurrency=16', 'raw-echo'],
   metrics: [{ key: 'opsPerSec', label: 'tasks/s', better: 'higher' }],
   async measure(id, { threads, quick }) {
     const e = entries[id];
