@@ -39,6 +39,13 @@ export default tseslint.config(
     },
   },
   {
+    // Examples are plain Node ESM: Node's globals are there.
+    files: ['examples/**/*.js'],
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', fetch: 'readonly', setTimeout: 'readonly', performance: 'readonly' },
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // node:test's describe/it return promises the runner itself awaits.

@@ -41,7 +41,7 @@ const server = createServer((req, res) => {
   );
 });
 await new Promise((resolve) => server.listen(Number(values.port), '127.0.0.1', resolve));
-const url = `http://127.0.0.1:${server.address().port}/metrics`;
+const url = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}/metrics`;
 
 await trace.getTracer('example').startActiveSpan('batch', async (span) => {
   const records = Array.from({ length: 40 }, (_, id) => ({ id }));
@@ -51,13 +51,13 @@ await trace.getTracer('example').startActiveSpan('batch', async (span) => {
 });
 
 const text = await (await fetch(url)).text();
-const pick = (name) => text.split('\n').filter((l) => l.startsWith(name)).join('\n');
+const pick = (/** @type {string} */ name) => text.split('\n').filter((l) => l.startsWith(name)).join('\n');
 const stats = pool.stats();
 console.log(`\nPrometheus endpoint: ${url}`);
 console.log(pick('sluice_tasks_total'));
 console.log(pick('sluice_queue_depth'));
 console.log(`stats(): completed ${stats.completed}, failed ${stats.failed}, dead-lettered ${stats.deadLettered}, run p99 ${stats.latency.run.p99.toFixed(2)} ms`);
-const scraped = (outcome) => text.split('\n').filter((l) => l.startsWith('sluice_tasks_total{') && l.includes(`outcome="${outcome}"`)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+const scraped = (/** @type {string} */ outcome) => text.split('\n').filter((l) => l.startsWith('sluice_tasks_total{') && l.includes(`outcome="${outcome}"`)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 const agree = scraped('completed') === stats.completed && scraped('failed') === stats.failed;
 console.log(agree ? 'scrape matches stats(): yes' : 'scrape matches stats(): NO');
 

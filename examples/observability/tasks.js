@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 
+/** @param {{ id: number }} record */
 export function digest(record) {
   return trace.getTracer('example').startActiveSpan('hash record', (span) => {
     let h = JSON.stringify(record);
@@ -11,6 +12,7 @@ export function digest(record) {
   });
 }
 
+/** @param {{ id: number }} record */
 export function flaky(record) {
   if (record.id % 10 === 0) throw new Error(`record ${record.id} is cursed`);
   return record.id;
