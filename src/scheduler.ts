@@ -176,6 +176,8 @@ export class Scheduler {
   #detachLogger: (() => void) | undefined;
   readonly #waiting = new FifoQueue<Task>();
   readonly #slots: WorkerSlot[] = [];
+  /** Idle workers of a depth-1 pool, most recently freed on top (see #pick). */
+  readonly #idle: WorkerSlot[] = [];
   readonly #byId = new Map<number, WorkerSlot>();
   readonly #spawnWorker: SpawnWorker;
   readonly #abortWatch = new AbortWatch<Task>((task) => this.#abort(task));
@@ -321,7 +323,7 @@ export class Scheduler {
       if (ev.traceContext !== undefined) task.meta = ev.traceContext;
     }
     if (this.#queue.size === 0) {
-      const slot = selectWorker(this.#slots);
+      const slot = this.#pick();
       if (slot !== undefined) {
         this.#assign(task, slot);
         return promise;
@@ -346,11 +348,45 @@ export class Scheduler {
     if (this.#state === 'failed') return { accepted: false, reason: 'failed', error: this.#failure as Error };
     if (this.#state !== 'running' && this.#state !== 'starting') return { accepted: false, reason: 'closed', error: new PoolClosedError() };
     if (this.#queue.size >= this.options.capacity || this.#waiting.size > 0) {
-      if (this.#queue.size > 0 || selectWorker(this.#slots) === undefined) {
+      if (this.#queue.size > 0 || !this.#anyRoom()) {
         return { accepted: false, reason: 'queue-full', error: new QueueFullError(this.options.capacity, this.#running) };
       }
     }
     return { accepted: true, result: this.submit(name, input, opts) };
+  }
+
+  /**
+   * The worker for the next task. Pipelined pools (threads, processes) scan
+   * their few workers for the least loaded (select.ts). Pools of depth-1
+   * workers (kind 'async', `pipeline: 1`) may have hundreds of them, where a
+   * scan per task dominated the profile: they keep a stack of idle workers
+   * instead, O(1) per task. Stale entries (a worker that died or got work by
+   * another path) are dropped when popped.
+   */
+  #pick(): WorkerSlot | undefined {
+    if (this.options.pipeline !== 1) return selectWorker(this.#slots);
+    const idle = this.#idle;
+    while (idle.length > 0) {
+      const s = idle.pop() as WorkerSlot;
+      s.inIdle = false;
+      if (s.hasRoom) return s;
+    }
+    return undefined;
+  }
+
+  /** Whether some worker could take a task now, without taking it. */
+  #anyRoom(): boolean {
+    if (this.options.pipeline !== 1) return selectWorker(this.#slots) !== undefined;
+    const idle = this.#idle;
+    while (idle.length > 0 && !(idle[idle.length - 1] as WorkerSlot).hasRoom) (idle.pop() as WorkerSlot).inIdle = false;
+    return idle.length > 0;
+  }
+
+  /** A worker has nothing left on it: back on the idle stack (depth-1 pools). */
+  #freed(slot: WorkerSlot): void {
+    if (this.options.pipeline !== 1 || slot.inIdle || slot.state !== SlotState.Ready) return;
+    slot.inIdle = true;
+    this.#idle.push(slot);
   }
 
   /** Switches from the FIFO to the priority heap, keeping what is queued in order. */
@@ -558,7 +594,10 @@ export class Scheduler {
         if (task.transfer !== undefined) (transfer ??= []).push(...task.transfer);
         sent.push(task);
       }
-      if (sent.length === 0) continue;
+      if (sent.length === 0) {
+        if (slot.load === 0) this.#freed(slot);
+        continue;
+      }
       try {
         slot.handle.send(msg, transfer);
       } catch {
@@ -600,6 +639,7 @@ export class Scheduler {
       }
       this.#markSent(slot, task, now);
     }
+    if (slot.load === 0) this.#freed(slot);
   }
 
   #markSent(slot: WorkerSlot, task: Task, now: number): void {
@@ -622,7 +662,7 @@ export class Scheduler {
   #pump(): void {
     const queue = this.#queue;
     while (queue.size > 0) {
-      const slot = selectWorker(this.#slots);
+      const slot = this.#pick();
       if (slot === undefined) break;
       this.#assign(queue.shift() as Task, slot);
     }
@@ -635,7 +675,7 @@ export class Scheduler {
     while (this.#waiting.size > 0 && this.#queue.size < cap) {
       const task = this.#waiting.shift() as Task;
       if (task.timer !== undefined) this.#timers.cancel(task.timer);
-      const slot = this.#queue.size === 0 ? selectWorker(this.#slots) : undefined;
+      const slot = this.#queue.size === 0 ? this.#pick() : undefined;
       if (slot !== undefined) this.#assign(task, slot);
       else this.#enqueue(task);
     }
@@ -698,6 +738,7 @@ export class Scheduler {
     if (slot === undefined || slot.state !== SlotState.Starting) return;
     slot.names = new Map(names.map((n, i) => [n, i]));
     slot.state = SlotState.Ready;
+    this.#freed(slot);
     if (channels.workerReady.hasSubscribers) {
       channels.workerReady.publish({ pool: this.options.name, poolId: this.poolId, workerId: handle.id, kind: this.options.kind, startMs: this.#clock.now() - slot.spawnedAt });
     }
@@ -770,6 +811,7 @@ export class Scheduler {
     slot.inflightCount -= n;
     slot.completed += n;
     if (slot.load === 0 && this.#draining.delete(slot)) this.#retireNow(slot);
+    if (slot.load === 0) this.#freed(slot);
     if (this.options.pipeline === 'auto' && n > 0) this.#tunePipeline(slot, n);
     if (this.#state === 'closing') {
       this.#pump();
@@ -812,6 +854,7 @@ export class Scheduler {
     const slot = this.#byId.get(handle.id);
     if (slot === undefined) return;
     this.#byId.delete(handle.id);
+    slot.state = SlotState.Stopping; // gone: a stale entry in #idle must not be picked
     const i = this.#slots.indexOf(slot);
     if (i !== -1) this.#slots.splice(i, 1);
     if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
@@ -1015,7 +1058,7 @@ export class Scheduler {
   /** Back into the queue after a backoff; accepted work re-enters even a full queue. */
   #requeueAfterBackoff(task: Task): void {
     task.readyAt = this.#clock.now();
-    const slot = this.#queue.size === 0 ? selectWorker(this.#slots) : undefined;
+    const slot = this.#queue.size === 0 ? this.#pick() : undefined;
     if (slot !== undefined) this.#assign(task, slot);
     else {
       this.#enqueue(task);

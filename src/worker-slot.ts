@@ -36,6 +36,8 @@ export class WorkerSlot {
   /** When the worker last went from idle to busy (auto pipeline), or 0. */
   busySince = 0;
   completed = 0;
+  /** On the scheduler's idle stack (depth-1 pools). */
+  inIdle = false;
   /** When it was spawned, on the pool's clock. */
   spawnedAt = 0;
   /** Retirement timer while idle (dynamic pools). */
