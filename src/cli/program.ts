@@ -9,8 +9,9 @@ import { Command, CommanderError } from 'commander';
 import type { CliCommand, CliIO } from './cli-command.js';
 import { ExitCode, ModuleLoadFailure, UsageError } from './exit-codes.js';
 import { runCommand } from './run-command.js';
+import { serveCommand } from './serve-command.js';
 
-const COMMANDS: readonly CliCommand[] = [runCommand];
+const COMMANDS: readonly CliCommand[] = [runCommand, serveCommand];
 
 function version(): string {
   // dist/cli/ in a package, .test-build/src/cli/ in tests.
@@ -38,7 +39,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       writeErr: (s) => io.stderr.write(s),
     })
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nExample:\n  $ sluice run ./tasks.js --task hash --input data.jsonl --output out.jsonl\n\nRun `sluice run --help` for every flag.');
+    .addHelpText('after', '\nExample:\n  $ sluice run ./tasks.js --task hash --input data.jsonl --output out.jsonl\n\nRun `sluice run --help` or `sluice serve --help` for every flag.');
   for (const command of COMMANDS) command.register(program, io, (c) => (code = c));
   if (argv.length <= 2) {
     program.outputHelp({ error: true });
