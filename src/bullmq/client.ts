@@ -159,8 +159,19 @@ export class Client {
   }
 
   #startEvents(): Promise<void> {
-    if (this.#eventsReady !== undefined) return this.#eventsReady;
-    const events = new QueueEvents(this.queueName, { connection: this.#connection, ...(this.#prefix !== undefined ? { prefix: this.#prefix } : {}) });
+    this.#eventsReady ??= this.#openEvents();
+    return this.#eventsReady;
+  }
+
+  async #openEvents(): Promise<void> {
+    // Read events from the stream's current end, taken *before* any job is
+    // looked at: an outcome is either seen by the look (#check) or delivered
+    // as an event. (QueueEvents' own default, '$', starts whenever its first
+    // read happens, which can be after the look: outcomes in between are lost.)
+    const client = (await this.#queue.backend.client) as unknown as { xrevrange(key: string, end: string, start: string, count: 'COUNT', n: number): Promise<Array<[string, string[]]>> };
+    const last = await client.xrevrange(this.#queue.backend.keys.events ?? this.#queue.toKey('events'), '+', '-', 'COUNT', 1);
+    const lastEventId = last[0]?.[0] ?? '0-0';
+    const events = new QueueEvents(this.queueName, { connection: this.#connection, lastEventId, ...(this.#prefix !== undefined ? { prefix: this.#prefix } : {}) });
     this.#events = events;
     events.on('error', () => {
       // QueueEvents reconnects by itself, but events emitted meanwhile are missed: look again at every awaited job until a look succeeds.
@@ -171,8 +182,7 @@ export class Client {
       if (!this.#waiters.has(jobId)) return;
       void this.#failedOutcome(jobId, failedReason).then((err) => this.#settle(jobId, (w) => w.reject(err)));
     });
-    this.#eventsReady = events.waitUntilReady();
-    return this.#eventsReady;
+    await events.waitUntilReady();
   }
 
   async #result(id: string, taskName: string): Promise<unknown> {
