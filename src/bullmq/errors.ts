@@ -91,7 +91,7 @@ export function decodeWireError(enc: EncodedError, taskName: string): Error {
 function brandTree(err: unknown, enc: EncodedError | undefined, depth: number): void {
   if (enc === undefined || depth > 8 || typeof err !== 'object' || err === null) return;
   const cls = SLUICE_CLASSES[enc.name];
-  if (cls !== undefined && !(err instanceof cls)) Object.setPrototypeOf(err, cls.prototype);
+  if (cls !== undefined && !(err instanceof cls)) Object.setPrototypeOf(err, cls.prototype as object);
   if (cls !== undefined || (typeof enc.props?.code === 'string' && enc.props.code.startsWith('ERR_SLUICE_'))) {
     Object.defineProperty(err, kBrand, { value: true });
   }

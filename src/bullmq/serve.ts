@@ -92,7 +92,8 @@ export class Server extends EventEmitter {
     if (typeof options.pool !== 'object' || options.pool === null) throw new InvalidOptionError('pool', 'pool options { kind, module, size, ... }', options.pool);
     this.concurrency = capacityOf(options.pool);
     this.#retryOn = options.retryOn;
-    this.pool = createPool({ ...options.pool, queue: { capacity: this.concurrency, overflow: 'reject' }, retry: undefined, deadLetter: false } as AnyPoolOptions<UntypedModule> as never) as Pool;
+    const poolOptions = { ...options.pool, queue: { capacity: this.concurrency, overflow: 'reject' }, retry: undefined, deadLetter: false } as AnyPoolOptions<UntypedModule>;
+    this.pool = createPool<UntypedModule>(poolOptions as never);
     const prefix = options.prefix !== undefined ? { prefix: options.prefix } : {};
     if (options.deadLetter !== false) {
       this.#dlq = new Queue(deadLetterQueueName(this.queueName), { connection, ...prefix });
@@ -188,7 +189,7 @@ export class Server extends EventEmitter {
     this.emit('active', info);
     try {
       if (data?.v !== 1) throw new InvalidOptionError('job data', 'a job submitted by sluice (createClient().submit)', job.data);
-      const out = await this.pool.run(job.name, data.input, {
+      const out: unknown = await this.pool.run(job.name, data.input, {
         ...(signal !== undefined ? { signal } : {}),
         ...(data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
         correlationId: info.correlationId || String(job.id),
