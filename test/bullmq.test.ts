@@ -299,3 +299,21 @@ describe('sluice/bullmq', { skip: SKIP_NO_REDIS }, () => {
     }
   });
 });
+
+test('the core stays free of bullmq: only src/bullmq imports it', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const root = new URL('../../src/', import.meta.url);
+  const offenders: string[] = [];
+  const walk = (dir: URL, rel: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) {
+        if (rel === '' && e.name === 'bullmq') continue;
+        walk(new URL(`${e.name}/`, dir), `${rel}${e.name}/`);
+      } else if (e.name.endsWith('.ts') && /from ['"](bullmq|ioredis)['"]|import\(['"](bullmq|ioredis)['"]\)/.test(readFileSync(new URL(e.name, dir), 'utf8'))) {
+        offenders.push(`${rel}${e.name}`);
+      }
+    }
+  };
+  walk(root, '');
+  assert.deepEqual(offenders, []);
+});
