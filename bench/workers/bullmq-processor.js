@@ -1,6 +1,6 @@
 // BullMQ sandboxed processor: the same fib as every other pool runs.
 import { fib } from './work.js';
 
-export default async function (job) {
-  return fib(job.data.n);
+export default function (job) {
+  return Promise.resolve(fib(job.data.n));
 }
