@@ -102,6 +102,9 @@ export default {
           const ms = now() - t0;
           if (out.some((v) => v !== 6765)) throw new Error('wrong fib(20)');
           await client.queue.obliterate({ force: true });
+          const dlq = new Queue(`${queue}-dlq`, { connection: { host: '127.0.0.1', port: PORT } });
+          await dlq.obliterate({ force: true });
+          await dlq.close();
           return { jobsPerSec: (n * 1000) / ms, usPerJob: (ms * 1000) / n };
         } finally {
           await client.close();
