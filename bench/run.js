@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { median } from './lib/measure.js';
 import { judgeTargets } from './lib/targets.js';
 
-export const SCENARIOS = ['tiny', 'burst', 'cpu', 'transfer', 'latency', 'startup', 'process', 'async', 'bounded'];
+export const SCENARIOS = ['tiny', 'burst', 'cpu', 'transfer', 'latency', 'startup', 'process', 'async', 'bounded', 'bullmq'];
 
 const { values: args } = parseArgs({
   options: {
@@ -153,7 +153,7 @@ function printTables(groups) {
     const sluice = g.entries.find((e) => e.id.startsWith('sluice'));
     const header = ['entry', ...g.metrics.map((m) => `${m.label} (${m.better === 'higher' ? '↑' : '↓'})`), `sluice/entry ${primary.label}`];
     const rows = g.entries.map((e) => {
-      if (e.skipped !== undefined) return [e.id, 'skipped (kind not available)'];
+      if (e.skipped !== undefined) return [e.id, e.skipped.startsWith('skipped') ? e.skipped : 'skipped (kind not available)'];
       if (e.runs.length === 0) return [e.id, 'FAILED'];
       const s = sluice?.median[primary.key];
       const ratio = s === undefined ? '-' : (s / e.median[primary.key]).toFixed(2);

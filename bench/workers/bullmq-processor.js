@@ -1,0 +1,6 @@
+// BullMQ sandboxed processor: the same fib as every other pool runs.
+import { fib } from './work.js';
+
+export default function (job) {
+  return Promise.resolve(fib(job.data.n));
+}
