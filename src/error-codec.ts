@@ -10,6 +10,7 @@
  * an Error whose `name` says the original class otherwise.
  */
 
+import * as sluiceErrors from './errors.js';
 import { SluiceError, TaskFailedError } from './errors.js';
 
 export interface EncodedError {
@@ -35,6 +36,12 @@ const builtins: Record<string, ErrorClass> = {
   ReferenceError,
   EvalError,
   URIError,
+  // sluice's own errors cross boundaries too (a task that ran a pool of its own, sluice/bullmq).
+  ...Object.fromEntries(
+    (Object.values(sluiceErrors) as unknown[])
+      .filter((v): v is ErrorClass => typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof Error)
+      .map((c) => [c.name, c]),
+  ),
 };
 
 /**

@@ -23,6 +23,10 @@ export const ErrorCodes = {
   MODULE_LOAD: 'ERR_SLUICE_MODULE_LOAD',
   TASK_FAILED: 'ERR_SLUICE_TASK_FAILED',
   TASK_DROPPED: 'ERR_SLUICE_TASK_DROPPED',
+  /** sluice/bullmq: Redis could not be reached. */
+  REDIS_UNAVAILABLE: 'ERR_SLUICE_REDIS_UNAVAILABLE',
+  /** sluice/bullmq: the awaited job no longer exists in Redis. */
+  JOB_LOST: 'ERR_SLUICE_JOB_LOST',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -34,7 +38,6 @@ export class SluiceError extends Error {
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    Object.defineProperty(this, kBrand, { value: true });
   }
 
   override get name(): string {
@@ -43,11 +46,14 @@ export class SluiceError extends Error {
 
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null) return false;
-    // The base class accepts any branded error; subclasses also need a matching code.
+    // The base class accepts any branded error (the brand sits on the
+    // prototype, so errors rebuilt from another worker or another copy of
+    // the package carry it too); subclasses check their prototype chain.
     if (this === SluiceError) return (value as Record<symbol, unknown>)[kBrand] === true;
     return Object.prototype.isPrototypeOf.call(this.prototype, value);
   }
 }
+Object.defineProperty(SluiceError.prototype, kBrand, { value: true });
 
 /** The queue holds `capacity` tasks and the overflow policy is `reject`. */
 export class QueueFullError extends SluiceError {

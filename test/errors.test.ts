@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as sluice from '../src/index.js';
+import { JobLostError, RedisUnavailableError } from '../src/bullmq/errors.js';
+import { decodeError, encodeError } from '../src/error-codec.js';
 import { describe as describeValue } from '../src/errors.js';
 
 test('every error class extends SluiceError and has a stable ERR_SLUICE_ code', () => {
@@ -18,6 +20,8 @@ test('every error class extends SluiceError and has a stable ERR_SLUICE_ code', 
     new sluice.ModuleLoadError('file:///x.js', new Error('nope')),
     new sluice.TaskFailedError('t', 'str'),
     new sluice.TaskDroppedError('t', 'c', 10),
+    new RedisUnavailableError('q', 'submit', new Error('down')),
+    new JobLostError('q', '7'),
   ];
   const codes = new Set(made.map((e) => e.code));
   assert.deepEqual([...codes].sort(), Object.values(sluice.ErrorCodes).sort(), 'each code has a class and each class a code');
@@ -48,4 +52,13 @@ test('causes are kept', () => {
   const cause = new Error('inner');
   assert.equal(new sluice.ModuleLoadError('m', cause).cause, cause);
   assert.equal(new sluice.TaskAbortedError('t', 'why').cause, 'why');
+});
+
+test('sluice errors rebuilt from another worker or machine are instances of their class and of SluiceError', () => {
+  const rebuilt = decodeError(encodeError(new sluice.TaskTimeoutError('t', 5)), 't');
+  assert.ok(rebuilt instanceof sluice.TaskTimeoutError);
+  assert.ok(rebuilt instanceof sluice.SluiceError);
+  assert.equal((rebuilt).code, 'ERR_SLUICE_TASK_TIMEOUT');
+  assert.equal(rebuilt.name, 'TaskTimeoutError');
+  assert.equal((rebuilt).timeoutMs, 5);
 });
