@@ -6,6 +6,7 @@
 import type { Transferable } from './types.js';
 import type { Clock } from './clock.js';
 import type { DeadLetterOption } from './dead-letter.js';
+import type { TraceCarrier } from './diagnostics.js';
 import type { HysteresisOptions, Scaler } from './scaler.js';
 import type { RetryOptions } from './retry.js';
 import type { TaskModule, UntypedModule } from './types.js';
@@ -254,6 +255,12 @@ export interface RunOptions {
   transfer?: readonly Transferable[];
   /** Ties this task to a request: present in `ctx`, events, errors and logs. @default generated */
   correlationId?: string;
+  /**
+   * W3C trace context to hand the task (`ctx.traceContext`), for work that
+   * arrives with one (a job from another machine). A tracing subscriber of
+   * this pool (sluice/otel) replaces it with its own producer span's.
+   */
+  traceContext?: TraceCarrier;
 }
 
 export interface CloseOptions {

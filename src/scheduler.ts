@@ -17,7 +17,7 @@
 import type { Transferable } from './types.js';
 import { randomBytes } from 'node:crypto';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import { channels } from './diagnostics.js';
+import { channels, type TaskQueuedEvent } from './diagnostics.js';
 import { attachLogger } from './logger.js';
 import { procStatus, type PoolDiagnostics, type WorkerDiagnostics } from './worker-diagnostics.js';
 import { AbortWatch } from './abort-watch.js';
@@ -306,6 +306,7 @@ export class Scheduler {
         if (this.#priorities === undefined) this.#usePriorities();
       }
       if (opts.transfer !== undefined && opts.transfer.length > 0) task.transfer = opts.transfer;
+      if (opts.traceContext !== undefined) task.meta = opts.traceContext;
       if (signal !== undefined) {
         task.signal = signal;
         this.#abortWatch.add(signal, task);
@@ -317,10 +318,10 @@ export class Scheduler {
     }
 
     if (channels.taskQueued.hasSubscribers) {
-      const ev = { pool: this.options.name, poolId: this.poolId, taskId: task.id, task: name, correlationId: this.#corrOf(task), priority: task.priority, queueDepth: this.#queue.size, traceContext: undefined };
+      const ev: TaskQueuedEvent = { pool: this.options.name, poolId: this.poolId, taskId: task.id, task: name, correlationId: this.#corrOf(task), priority: task.priority, queueDepth: this.#queue.size, traceContext: task.meta ?? undefined };
       channels.taskQueued.publish(ev);
       // A tracing subscriber may have attached the submitter's trace context.
-      if (ev.traceContext !== undefined) task.meta = ev.traceContext;
+      task.meta = ev.traceContext ?? null;
     }
     if (this.#queue.size === 0) {
       const slot = this.#pick();

@@ -263,6 +263,11 @@ export function checkRunOptions(opts: RunOptions): void {
   if (opts.transfer !== undefined && !Array.isArray(opts.transfer)) throw new InvalidOptionError('transfer', 'an array of transferable objects', opts.transfer);
   if (opts.correlationId !== undefined && typeof opts.correlationId !== 'string') throw new InvalidOptionError('correlationId', 'a string', opts.correlationId);
   if (opts.priority !== undefined) checkPriority(opts.priority);
+  if (opts.traceContext !== undefined) {
+    const t = plainObject('traceContext', opts.traceContext);
+    if (typeof t.traceparent !== 'string') throw new InvalidOptionError('traceContext.traceparent', 'a W3C traceparent string', t.traceparent);
+    if (t.tracestate !== undefined && typeof t.tracestate !== 'string') throw new InvalidOptionError('traceContext.tracestate', 'a string', t.tracestate);
+  }
   if (opts.queueRetry !== undefined) {
     const q = plainObject('queueRetry', opts.queueRetry);
     duration('queueRetry.timeoutMs', q.timeoutMs);

@@ -52,6 +52,7 @@ describe('sluice/bullmq', { skip: SKIP_NO_REDIS }, () => {
             throw new NotFound(`no ${id}`);
           },
           sleepy: (_: unknown, ctx: { signal: AbortSignal }) => new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))),
+          traceOf: (_: unknown, ctx: { traceContext?: { traceparent: string } }) => ctx.traceContext?.traceparent ?? null,
         },
       },
     });
@@ -64,6 +65,8 @@ describe('sluice/bullmq', { skip: SKIP_NO_REDIS }, () => {
       assert.deepEqual(await h.result(), { sum: 5, list: [1, 'two', null] });
       assert.equal(seen[0]?.correlationId, 'req-42');
       assert.equal(seen[0]?.trace?.traceparent, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+      const tp = '00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01';
+      assert.equal(await client.run('traceOf', null, { trace: { traceparent: tp } }), tp, "the job's trace context reaches the task as ctx.traceContext");
 
       const nf = await outcome(client.run('missing', 'x'));
       assert.ok(!nf.ok && nf.error instanceof NotFound, 'a registered class arrives as itself');

@@ -193,6 +193,7 @@ export class Server extends EventEmitter {
         ...(signal !== undefined ? { signal } : {}),
         ...(data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
         correlationId: info.correlationId || String(job.id),
+        ...(typeof data.trace?.traceparent === 'string' ? { traceContext: { traceparent: data.trace.traceparent, ...(data.trace.tracestate !== undefined ? { tracestate: data.trace.tracestate } : {}) } } : {}),
       });
       assertJsonSafe(job.name, 'output', out);
       s.completed++;
