@@ -14,10 +14,10 @@ import { createReadStream, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import { ErrorCodes, InvalidOptionError, ModuleLoadError } from '../errors.js';
-import type { PoolOptions } from '../options.js';
-import { createPool, type Pool } from '../pool.js';
-import { ExitCode, ModuleLoadFailure, UsageError } from './exit-codes.js';
+import { ErrorCodes } from '../errors.js';
+import type { Pool } from '../pool.js';
+import { openTaskPool } from './open-pool.js';
+import { ExitCode, UsageError } from './exit-codes.js';
 import type { Interrupts } from './interrupts.js';
 import { Journal, type JournalHeader, type Recovered } from './journal.js';
 import { countLines, readLines, type InputLine } from './jsonl-reader.js';
@@ -190,41 +190,12 @@ class JobRunner {
     return { sluice: 'journal', v: 1, task: this.#c.task, input: { path: this.#c.input, size: st.size, mtimeMs: st.mtimeMs } };
   }
 
-  async #openPool(): Promise<Pool> {
+  #openPool(): Promise<Pool> {
     const c = this.#c;
-    const options: Record<string, unknown> = { kind: c.kind, queue: { capacity: c.queue, overflow: 'wait' } };
+    const options: Record<string, unknown> = { queue: { capacity: c.queue, overflow: 'wait' } };
     if (c.size !== undefined) options.size = c.size;
     if (c.timeoutMs !== undefined) options.timeoutMs = c.timeoutMs;
-    if (c.kind === 'async') {
-      // An in-process pool takes the module's exports as its tasks.
-      try {
-        options.tasks = await import(c.moduleUrl);
-      } catch (err) {
-        throw new ModuleLoadFailure(`cannot load ${c.moduleUrl}: ${(err as Error).message}`, { cause: err });
-      }
-    } else {
-      options.module = c.moduleUrl;
-    }
-    let pool: Pool;
-    try {
-      // Kinds other than 'thread' are passed through as given; the pool validates them.
-      pool = createPool(options as unknown as PoolOptions);
-    } catch (err) {
-      if (err instanceof InvalidOptionError) throw new UsageError(err.message, { cause: err });
-      throw err;
-    }
-    try {
-      await pool.start();
-    } catch (err) {
-      await pool.terminate();
-      if (err instanceof ModuleLoadError) throw new ModuleLoadFailure(err.message, { cause: err });
-      throw err;
-    }
-    if (!pool.tasks.includes(c.task)) {
-      await pool.terminate();
-      throw new UsageError(`unknown task "${c.task}"; ${c.moduleUrl} exports: ${pool.tasks.length > 0 ? pool.tasks.join(', ') : '(no functions)'}`);
-    }
-    return pool;
+    return openTaskPool({ kind: c.kind, moduleUrl: c.moduleUrl, task: c.task }, options);
   }
 
   // ---- reading -------------------------------------------------------------

@@ -6,10 +6,8 @@
  */
 
 import { createHistogram } from 'node:perf_hooks';
-import { ModuleLoadError, InvalidOptionError } from '../../errors.js';
-import { createPool, type Pool } from '../../pool.js';
-import type { PoolOptions } from '../../options.js';
-import { ModuleLoadFailure, UsageError } from '../exit-codes.js';
+import type { Pool } from '../../pool.js';
+import { openTaskPool } from '../open-pool.js';
 import type { TunePoint } from './knee.js';
 
 export interface MeasureConfig {
@@ -27,36 +25,8 @@ export interface Measured extends TunePoint {
   readonly p50Ms: number;
 }
 
-async function openPool(c: MeasureConfig, workers: number): Promise<Pool> {
-  const options: Record<string, unknown> = { kind: c.kind, size: workers, queue: { capacity: Math.max(workers * 2, 16) } };
-  if (c.kind === 'async') {
-    try {
-      options.tasks = await import(c.moduleUrl);
-    } catch (err) {
-      throw new ModuleLoadFailure(`cannot load ${c.moduleUrl}: ${(err as Error).message}`, { cause: err });
-    }
-  } else {
-    options.module = c.moduleUrl;
-  }
-  let pool: Pool;
-  try {
-    pool = createPool(options as unknown as PoolOptions);
-  } catch (err) {
-    if (err instanceof InvalidOptionError) throw new UsageError(err.message, { cause: err });
-    throw err;
-  }
-  try {
-    await pool.start();
-  } catch (err) {
-    await pool.terminate();
-    if (err instanceof ModuleLoadError) throw new ModuleLoadFailure(err.message, { cause: err });
-    throw err;
-  }
-  if (!pool.tasks.includes(c.task)) {
-    await pool.terminate();
-    throw new UsageError(`unknown task "${c.task}"; ${c.moduleUrl} exports: ${pool.tasks.length > 0 ? pool.tasks.join(', ') : '(no functions)'}`);
-  }
-  return pool;
+function openPool(c: MeasureConfig, workers: number): Promise<Pool> {
+  return openTaskPool({ kind: c.kind, moduleUrl: c.moduleUrl, task: c.task }, { size: workers, queue: { capacity: Math.max(workers * 2, 16) } });
 }
 
 export async function measure(c: MeasureConfig, workers: number): Promise<Measured> {
