@@ -1,7 +1,8 @@
 /**
- * Retry policy of the CLI runner (the pool has no retry option yet). An
- * error's `code` decides: failures that will fail the same way again are
- * never retried.
+ * What `sluice run --retries` retries: the `retryOn` of the pool's retry
+ * policy. An error's `code` decides: failures that will fail the same way
+ * again are never retried; timeouts and crashes are (unlike the pool's
+ * default), since a batch job would rather try a line again than lose it.
  */
 
 import { ErrorCodes } from '../errors.js';
@@ -22,7 +23,3 @@ export function isRetryable(err: unknown): boolean {
 /** Cap of one backoff wait, so a large --retries does not wait for hours. */
 export const MAX_BACKOFF_MS = 30_000;
 
-/** Exponential backoff: `base`, 2×`base`, 4×`base`... before retry 1, 2, 3..., capped at MAX_BACKOFF_MS. */
-export function backoffMs(retry: number, baseMs: number): number {
-  return Math.min(baseMs * 2 ** (retry - 1), MAX_BACKOFF_MS);
-}

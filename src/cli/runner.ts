@@ -26,7 +26,7 @@ import { LatencyHistogram } from './latency.js';
 import { prometheusText, startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { startProgress, type Progress, type ProgressSnapshot } from './progress.js';
 import { ReorderBuffer } from './reorder.js';
-import { backoffMs, isRetryable } from './retry.js';
+import { isRetryable, MAX_BACKOFF_MS } from './retry.js';
 import type { RunConfig } from './run-config.js';
 
 export interface RunIO {
@@ -88,7 +88,6 @@ class JobRunner {
   readonly #io: RunIO;
   readonly #window: number;
   readonly #latency = new LatencyHistogram();
-  readonly #timers = new Set<NodeJS.Timeout>();
   #pool!: Pool;
   #journal!: Journal;
   #out!: JsonlFile;
@@ -112,7 +111,6 @@ class JobRunner {
   #badJson = 0;
   #skipped = 0;
   #blank = 0;
-  #retries = 0;
   #maxAhead = 0;
 
   constructor(config: RunConfig, io: RunIO) {
@@ -195,6 +193,13 @@ class JobRunner {
     const options: Record<string, unknown> = { queue: { capacity: c.queue, overflow: 'wait' } };
     if (c.size !== undefined) options.size = c.size;
     if (c.timeoutMs !== undefined) options.timeoutMs = c.timeoutMs;
+    // Retries are the pool's: a failed line waits out its backoff off the
+    // worker, and comes back with `attempts` on its final error. The CLI keeps
+    // its own rule of what is worth retrying (a timeout or a crash is; a bad
+    // input or an unknown task is not).
+    if (c.retries > 0) options.retry = { attempts: c.retries + 1, backoff: 'exponential', baseMs: c.retryDelayMs, maxMs: MAX_BACKOFF_MS, jitter: 'none', retryOn: isRetryable };
+    // Failed lines go to the CLI's own dead-letter file, with their line numbers.
+    options.deadLetter = false;
     return openTaskPool({ kind: c.kind, moduleUrl: c.moduleUrl, task: c.task }, options);
   }
 
@@ -269,7 +274,6 @@ class JobRunner {
   // ---- tasks -----------------------------------------------------------------
 
   #attempt(job: Job): void {
-    job.attempts++;
     const t0 = performance.now();
     const opts = this.#c.timeoutMs === undefined ? undefined : { timeoutMs: this.#c.timeoutMs };
     this.#pool.run(this.#c.task, job.input, opts).then(
@@ -282,19 +286,14 @@ class JobRunner {
           this.#finish(job, this.#deadLetter(job, err));
           return;
         }
+        job.attempts = 1;
         this.#finish(job, { kind: 'ok', text });
       },
       (err: unknown) => {
         if (this.#forced) return this.#abandon();
-        if (job.attempts <= this.#c.retries && isRetryable(err)) {
-          this.#retries++;
-          const timer = setTimeout(() => {
-            this.#timers.delete(timer);
-            this.#attempt(job);
-          }, backoffMs(job.attempts, this.#c.retryDelayMs));
-          this.#timers.add(timer);
-          return;
-        }
+        // The pool retried it as far as the policy allows; its final error says how many tries it took.
+        const attempts = (err as { attempts?: unknown } | null)?.attempts;
+        job.attempts = typeof attempts === 'number' ? attempts : 1;
         this.#finish(job, this.#deadLetter(job, err));
       },
     );
@@ -367,11 +366,7 @@ class JobRunner {
     this.#forced = true;
     // Everything written so far becomes durable and journaled now; later results are dropped.
     this.#seal();
-    for (const t of this.#timers) {
-      clearTimeout(t);
-      this.#inFlight--;
-    }
-    this.#timers.clear();
+    // Lines in a retry backoff are rejected by terminate() and abandoned like the rest.
     this.#pool.terminate().catch(() => undefined);
     this.#notify();
   }
@@ -396,8 +391,13 @@ class JobRunner {
 
   // ---- reporting ---------------------------------------------------------------
 
+  /** Retries are counted by the pool (failed attempts it tried again). */
+  #retriesSoFar(): number {
+    return this.#pool === undefined ? 0 : this.#pool.stats().retried;
+  }
+
   #counters(): { read: number; ok: number; dead: number; badJson: number; skipped: number; retries: number; inFlight: number } {
-    return { read: this.#read, ok: this.#ok, dead: this.#dead, badJson: this.#badJson, skipped: this.#skipped, retries: this.#retries, inFlight: this.#inFlight };
+    return { read: this.#read, ok: this.#ok, dead: this.#dead, badJson: this.#badJson, skipped: this.#skipped, retries: this.#retriesSoFar(), inFlight: this.#inFlight };
   }
 
   #progress(): ProgressSnapshot {
@@ -428,7 +428,7 @@ class JobRunner {
       blank: this.#blank,
       previousOk: this.#recovered.ok,
       previousDead: this.#recovered.dead,
-      retries: this.#retries,
+      retries: this.#retriesSoFar(),
       elapsedMs: performance.now() - this.#startedAt,
       p50Ms: this.#latency.quantile(0.5),
       p99Ms: this.#latency.quantile(0.99),
