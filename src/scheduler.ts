@@ -257,8 +257,8 @@ export class Scheduler {
     if (options.logger !== undefined) this.#detachLogger = attachLogger(this.poolId, options.logger);
     this.#spawnWorker = spawnWorker ?? spawnerFor(options, this.corrPrefix);
     this.#events = {
-      ready: (h, names) => this.#onReady(h, names),
-      initError: (h, err) => this.#onInitError(h, err),
+      ready: (h, names, flags) => this.#onReady(h, names, flags),
+      initError: (h, err, phase) => this.#onInitError(h, err, phase),
       results: (h, msg) => this.#onResults(h, msg),
       started: (h, first, last) => this.#onStarted(h, first, last),
       exit: (h, info) => this.#onExit(h, info),
@@ -925,7 +925,6 @@ export class Scheduler {
     this.#draining.delete(slot);
     const wasReady = slot.names !== undefined;
     const deliberate = slot.killedFor !== undefined;
-    this.#supervisedExit(slot, info);
     if (channels.workerExited.hasSubscribers) {
       channels.workerExited.publish({ pool: this.options.name, poolId: this.poolId, workerId: handle.id, kind: this.options.kind, code: info.code, signal: info.signal, reason: slot.killedFor ?? 'crash', error: info.error, completed: slot.completed });
     }
@@ -952,6 +951,7 @@ export class Scheduler {
     for (const t of slot.outbox) if (t.state === TaskState.Dispatched && t.slot === slot) toRequeue.push(t);
     slot.outbox = [];
     for (let k = toRequeue.length - 1; k >= 0; k--) this.#requeue(toRequeue[k] as Task);
+    this.#supervisedExit(slot, info);
 
     if (!wasReady && !deliberate && this.#state !== 'failed' && !(this.#everReady && this.#intensity !== undefined)) {
       this.#startFailures++;
