@@ -1456,6 +1456,7 @@ export class Scheduler {
     task.transfer = undefined;
     if (outcome === Outcome.Completed) {
       this.#completed++;
+      if (this.#breakers !== undefined) this.#breakers.record(task.name, false);
       if (channels.taskCompleted.hasSubscribers) {
         channels.taskCompleted.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), workerId: task.slot?.handle.id ?? 0, attempt: task.attempt, waitMs: task.waitMs, runMs: task.runMs });
       }
@@ -1465,6 +1466,7 @@ export class Scheduler {
       tagCorrelation(err, correlationId);
       if (outcome === Outcome.Failed) {
         this.#failed++;
+        if (this.#breakers !== undefined && countsAsFailure((err as { code?: unknown } | null)?.code)) this.#breakers.record(task.name, true);
         if (channels.taskFailed.hasSubscribers) {
           channels.taskFailed.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId, workerId: task.slot?.handle.id, attempt: task.attempt, error: err, reason: failureReason(err) });
         }

@@ -34,7 +34,7 @@ export function findHooks(ns: Record<string, unknown>): LifecycleHooks {
     if (key !== 'init' && key !== 'teardown' && key !== 'health') throw new TypeError(`the "${HOOKS_EXPORT}" export has an unknown hook "${key}" (known: init, teardown, health)`);
     if (typeof hooks[key] !== 'function') throw new TypeError(`${HOOKS_EXPORT}.${key} must be a function`);
   }
-  return hooks as LifecycleHooks;
+  return hooks;
 }
 
 export function hookFlags(hooks: LifecycleHooks): number {
