@@ -13,6 +13,7 @@
  */
 
 import { channel, type Channel } from 'node:diagnostics_channel';
+import type { StallReport } from './errors.js';
 
 /** W3C trace context carried with a task into its worker. */
 export interface TraceCarrier {
@@ -123,12 +124,17 @@ export interface WorkerExitedEvent extends WorkerEventBase {
 }
 
 export interface WorkerRecycledEvent extends WorkerEventBase {
+  /** `max-tasks`, `max-age`, `max-heap`, `max-rss`, `quarantine`, `unhealthy`. */
   why: string;
 }
 
 export interface WorkerStalledEvent extends WorkerEventBase {
   task: string | undefined;
   runningMs: number | undefined;
+  /** What could be captured before the kill (docs/supervision.md). */
+  report: StallReport;
+  /** The WorkerStalledError its task rejects with. */
+  error: Error;
 }
 
 function ch<T>(name: string): Channel & { publish(message: T): void } {

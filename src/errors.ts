@@ -27,6 +27,10 @@ export const ErrorCodes = {
   REDIS_UNAVAILABLE: 'ERR_SLUICE_REDIS_UNAVAILABLE',
   /** sluice/bullmq: the awaited job no longer exists in Redis. */
   JOB_LOST: 'ERR_SLUICE_JOB_LOST',
+  WORKER_STALLED: 'ERR_SLUICE_WORKER_STALLED',
+  WORKER_INIT: 'ERR_SLUICE_WORKER_INIT',
+  POOL_FAILED: 'ERR_SLUICE_POOL_FAILED',
+  CIRCUIT_OPEN: 'ERR_SLUICE_CIRCUIT_OPEN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -206,6 +210,98 @@ export class TaskFailedError extends SluiceError {
   constructor(taskName: string, thrown: unknown) {
     super(ErrorCodes.TASK_FAILED, `task "${taskName}" threw a non-Error value: ${describe(thrown)}`);
     this.thrown = thrown;
+  }
+}
+
+/** What the pool could learn about a stalled worker before it killed it (see docs/supervision.md). */
+export interface StallReport {
+  workerId: number;
+  kind: 'thread' | 'process' | 'async';
+  /** The task it was running, if one had started. */
+  task: string | undefined;
+  taskId: number | undefined;
+  correlationId: string | undefined;
+  /** How long that task had run, in ms. */
+  runningMs: number | undefined;
+  /** Heartbeat intervals that passed without a beat. */
+  missedBeats: number;
+  /** Time since the last beat, in ms (pool clock). */
+  silentMs: number;
+  /** Heap used at the last beat (the worker cannot answer now), in bytes. */
+  heapUsed: number | undefined;
+  /** Process workers: resident set size from /proc at the time of the stall, in bytes. */
+  rss: number | undefined;
+  /** Thread workers: event-loop utilization since the previous watchdog check, read from the parent side (near 1: busy in JavaScript). */
+  eventLoopUtilization: number | undefined;
+  /** Process workers: the pid, and the file a diagnostic report was asked for (written only if the child can still run its signal handler). */
+  pid: number | undefined;
+  reportFile: string | undefined;
+}
+
+/**
+ * The worker stopped beating: its event loop was blocked (or the thread hung)
+ * for longer than the watchdog allows. The pool killed and replaced it; the
+ * `report` says what it was running and what could be captured.
+ */
+export class WorkerStalledError extends SluiceError {
+  readonly workerId: number;
+  readonly taskName: string | undefined;
+  readonly runningMs: number | undefined;
+  readonly report: StallReport;
+  constructor(report: StallReport) {
+    const task = report.task === undefined ? 'while idle' : `while running "${report.task}" for ${Math.round(report.runningMs ?? 0)} ms`;
+    super(ErrorCodes.WORKER_STALLED, `worker ${report.workerId} stalled ${task}: no heartbeat for ${Math.round(report.silentMs)} ms (${report.missedBeats} beats missed)`);
+    this.workerId = report.workerId;
+    this.taskName = report.task;
+    this.runningMs = report.runningMs;
+    this.report = report;
+  }
+}
+
+/** A worker's initializer (`sluice.init` in the worker module) threw; the worker never became ready. The initializer's error is the `cause`. */
+export class WorkerInitError extends SluiceError {
+  readonly workerId: number;
+  constructor(workerId: number, cause: unknown) {
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    super(ErrorCodes.WORKER_INIT, `worker ${workerId} initializer (sluice.init) failed${detail}`, { cause });
+    this.workerId = workerId;
+  }
+}
+
+/**
+ * Workers restarted more than the restart intensity allows (`maxRestarts`
+ * within `withinMs`): the pool stopped respawning in a loop, rejects new
+ * work, and retries with backoff until a worker starts and stays up.
+ * `causes` are the last crash causes, newest last.
+ */
+export class PoolFailedError extends SluiceError {
+  readonly restarts: number;
+  readonly withinMs: number;
+  readonly causes: readonly unknown[];
+  constructor(restarts: number, withinMs: number, causes: readonly unknown[]) {
+    const last = causes.slice(-3).map((c) => (c instanceof Error ? c.message : String(c)));
+    super(ErrorCodes.POOL_FAILED, `pool failed: ${restarts} worker restarts within ${withinMs} ms; last causes: ${last.join('; ') || '(none)'}`, { cause: causes[causes.length - 1] });
+    this.restarts = restarts;
+    this.withinMs = withinMs;
+    this.causes = causes;
+  }
+}
+
+/** The circuit breaker for this task name (or the whole pool) is open: the task was refused without running. */
+export class CircuitOpenError extends SluiceError {
+  readonly taskName: string;
+  /** `'task'` (this name's breaker) or `'pool'` (the pool-wide breaker). */
+  readonly scope: 'task' | 'pool';
+  /** Error rate over the window when the breaker opened. */
+  readonly errorRate: number;
+  /** When the breaker half-opens, on the pool's clock. */
+  readonly retryAt: number;
+  constructor(taskName: string, scope: 'task' | 'pool', errorRate: number, retryAt: number) {
+    super(ErrorCodes.CIRCUIT_OPEN, `circuit open for ${scope === 'pool' ? 'the pool' : `task "${taskName}"`}: error rate ${(errorRate * 100).toFixed(1)}% over the window; trial tasks allowed again later`);
+    this.taskName = taskName;
+    this.scope = scope;
+    this.errorRate = errorRate;
+    this.retryAt = retryAt;
   }
 }
 

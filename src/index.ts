@@ -53,6 +53,11 @@ export {
   TaskTimeoutError,
   UnknownTaskError,
   WorkerCrashedError,
+  WorkerStalledError,
+  WorkerInitError,
+  PoolFailedError,
+  CircuitOpenError,
+  type StallReport,
   type ErrorCode,
 } from './errors.js';
 export { systemClock, type Clock, type TimerHandle } from './clock.js';

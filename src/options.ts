@@ -118,6 +118,93 @@ export interface ResourceLimits {
   stackSizeMb?: number;
 }
 
+/** Heartbeats and the stall watchdog (thread and process workers). */
+export interface HeartbeatOptions {
+  /** How often each worker beats (its own timer), in ms; the watchdog checks on the pool's clock at the same period. @default 1000 */
+  intervalMs?: number;
+  /** A worker that misses this many beats in a row is stalled: killed, replaced, its task rejected with `WorkerStalledError`. @default 5 */
+  missedBeats?: number;
+  /**
+   * Process workers: before killing a stalled child, send it SIGUSR2 so a
+   * child started with `--report-on-signal` writes a diagnostic report (a
+   * child hung in JavaScript cannot run the handler; see docs/supervision.md).
+   * @default false
+   */
+  processReport?: boolean;
+}
+
+/** When a worker is retired and replaced (the replacement starts first). */
+export interface RecycleOptions {
+  /** Retire a worker after it has finished this many tasks. @default Infinity */
+  maxTasks?: number;
+  /** Retire a worker this old, in ms (checked every heartbeat interval, or every second without heartbeats). @default Infinity */
+  maxAgeMs?: number;
+  /** Thread workers: retire when heap used (reported with each beat) passes this many MiB. Needs heartbeats. @default Infinity */
+  maxHeapMb?: number;
+  /** Process workers: retire when resident set size passes this many MiB. @default Infinity */
+  maxRssMb?: number;
+}
+
+/** The Erlang/OTP restart intensity: more than `maxRestarts` within `withinMs` fails the pool (recoverably). */
+export interface RestartIntensityOptions {
+  /** @default 100 */
+  maxRestarts?: number;
+  /** @default 10_000 */
+  withinMs?: number;
+  /** First wait before a probe worker is started while failed; doubles per failed probe. @default 1000 */
+  backoffMs?: number;
+  /** @default 30_000 */
+  maxBackoffMs?: number;
+  /** A probe worker that stays up this long (after it is ready) ends the failed state. @default 1000 */
+  recoverAfterMs?: number;
+}
+
+/** Circuit breakers per task name and for the pool. */
+export interface CircuitBreakerOptions {
+  /** Error rate (0..1) over the window at which the breaker opens. @default 0.05 */
+  threshold?: number;
+  /** Outcomes the window must hold before the rate counts. @default 20 */
+  minVolume?: number;
+  /** The rolling window: the last `count` outcomes, or those of the last `ms`. @default { count: 100 } */
+  window?: { count: number } | { ms: number };
+  /** Time an open breaker refuses work before half-opening, in ms. @default 5000 */
+  coolDownMs?: number;
+  /** Trial tasks let through while half-open; all must succeed to close it. @default 3 */
+  halfOpenTrials?: number;
+  /** `'task'`: one breaker per task name; `'pool'`: one for all; `'both'`. @default 'task' */
+  scope?: 'task' | 'pool' | 'both';
+  /** `'reject'`: refused with `CircuitOpenError` (counted as rejected); `'dead-letter'`: failed with it and written to the dead-letter queue. @default 'reject' */
+  onOpen?: 'reject' | 'dead-letter';
+}
+
+/** A worker whose own error rate is far above its peers' is drained and replaced. */
+export interface QuarantineOptions {
+  /** Quarantine when a worker's error rate is above this × the rest of the pool's. @default 5 */
+  factor?: number;
+  /** ... and at least this absolute error rate. @default 0.2 */
+  minErrorRate?: number;
+  /** Outcomes a worker must have (since the last check) before it is judged. @default 20 */
+  minTasks?: number;
+}
+
+/** Worker supervision; see docs/supervision.md. Everything is off unless set, except restart intensity. */
+export interface SupervisionOptions {
+  /** @default false (no watchdog: a pool cannot tell a long synchronous task from a hung one unless told) */
+  heartbeat?: HeartbeatOptions | boolean;
+  /** @default no recycling */
+  recycle?: RecycleOptions;
+  /** @default { maxRestarts: 100, withinMs: 10_000, backoffMs: 1000, maxBackoffMs: 30_000, recoverAfterMs: 1000 } */
+  restartIntensity?: RestartIntensityOptions | false;
+  /** @default false */
+  circuitBreaker?: CircuitBreakerOptions | boolean;
+  /** @default false */
+  quarantine?: QuarantineOptions | boolean;
+  /** How often the pool calls the module's `sluice.health()` (only if it exports one), in ms. @default 10_000 */
+  healthCheckMs?: number;
+  /** How long `sluice.teardown()` may take on recycle and close before the worker is killed, in ms. @default 5000 */
+  teardownTimeoutMs?: number;
+}
+
 /** Options every kind shares. */
 export interface CommonPoolOptions {
   /**
@@ -184,6 +271,8 @@ export interface CommonPoolOptions {
   name?: string;
   /** Time source for queue, deadline, timeout and idle timers. Tests pass a `ManualClock`. @default systemClock */
   clock?: Clock;
+  /** Heartbeats, recycling, restart intensity, circuit breakers, quarantine. See docs/supervision.md. */
+  supervision?: SupervisionOptions;
 }
 
 export interface PoolOptions<M extends TaskModule = UntypedModule> extends CommonPoolOptions {
@@ -202,6 +291,12 @@ export interface PoolOptions<M extends TaskModule = UntypedModule> extends Commo
    * (`registerTaskHook` from `sluice/worker`). A `file:` URL or an absolute path.
    */
   workerSetup?: URL | string;
+  /**
+   * Passed (structured-cloned) to the worker module's initializer,
+   * `export const sluice = { init(workerData, { workerId }) }`, once per worker.
+   * @default undefined
+   */
+  workerData?: unknown;
   /** Type-only: lets the module type flow from options. Never set at run time. */
   readonly __module?: M;
 }
@@ -261,6 +356,16 @@ export interface RunOptions {
    * this pool (sluice/otel) replaces it with its own producer span's.
    */
   traceContext?: TraceCarrier;
+  /**
+   * The task may block its worker's event loop (a long synchronous
+   * computation) for up to this long, in ms: while it runs, the heartbeat
+   * watchdog tolerates missed beats until it has run `stallMs` (then the
+   * worker counts as hung). `timeoutMs` still applies.
+   * @default 0 (the task is expected to let its worker beat)
+   */
+  stallMs?: number;
+  /** Shorthand for `stallMs: Infinity`: only `timeoutMs` bounds this task. @default false */
+  blocking?: boolean;
 }
 
 export interface CloseOptions {

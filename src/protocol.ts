@@ -15,11 +15,14 @@
  *       no task id crosses the wire. `name` is the index in the task list the
  *       worker sent in Ready. `corr` is the correlation id or null.
  *   [Op.Abort, seq, kind]  abort the task with that per-worker sequence number (kind: AbortKind)
- *   [Op.Close]             finish in-flight work and exit
+ *   [Op.Close]             run the module's teardown (sluice.teardown), then exit
+ *   [Op.Health, requestId] run sluice.health(); answered with HealthReply
  *
  * Worker -> parent
- *   [Op.Ready, taskNames]
- *   [Op.InitError, EncodedError]
+ *   [Op.Ready, taskNames, hookFlags]   hookFlags: HookFlag bits (which lifecycle hooks the module has)
+ *   [Op.InitError, EncodedError, phase]  phase 'init': sluice.init threw (the module itself loaded)
+ *   [Op.Beat, heapUsed, rss]  process workers, every heartbeat interval (threads beat in shared memory)
+ *   [Op.HealthReply, requestId, ok, detail]
  *   [Op.Started, firstSeq, lastSeq, epochMs]
  *       process workers only (WorkerInit.startMarkers): sent as the worker
  *       picks up a Run batch, before its first task runs. See
@@ -29,8 +32,10 @@
  *       EncodedError) or Status.Unclonable (the output could not be cloned;
  *       value is an EncodedError of the clone failure)
  *
- * Per-worker shared memory (thread workers): an Int32 "last started seq" and
- * a ring of Float64 start times, written by the worker as each task starts.
+ * Per-worker shared memory (thread workers): an Int32 "last started seq", an
+ * Int32 heartbeat counter (bytes 4..8, incremented by the worker's own
+ * timer), a ring of Float64 start times, written by the worker as each task
+ * starts, then a Float64 heap-used figure written with each beat.
  * The pool reads them to tell a task that is running from one still waiting
  * in the worker's inbox, without any message per task.
  */
@@ -62,6 +67,17 @@ export const enum Op {
   /** [Op.Diag, requestId] → [Op.DiagReply, requestId, WorkerSelfReport] */
   Diag = 5,
   DiagReply = 14,
+  Health = 6,
+  /** [Op.WorkerData, value]: process workers get the pool's workerData by message (structured clone, no argv size limit). */
+  WorkerData = 7,
+  HealthReply = 16,
+  Beat = 15,
+}
+
+/** Bits of the Ready message's hookFlags. */
+export const enum HookFlag {
+  Teardown = 1,
+  Health = 2,
 }
 
 /** Why the pool aborted a running task; the worker turns it into the signal's reason. */
@@ -80,8 +96,10 @@ export const enum Status {
 
 /** Slots in the start-time ring; the pool never has more than this in flight on one worker. */
 export const START_RING = 256;
-/** Bytes of the per-worker shared state: Int32 seq + padding, then the Float64 ring. */
-export const SHARED_STATE_BYTES = 8 + 8 * START_RING;
+/** Byte offset of the Float64 heap-used figure in the shared state. */
+export const HEAP_OFFSET = 8 + 8 * START_RING;
+/** Bytes of the per-worker shared state: Int32 seq, Int32 beat counter, the Float64 ring, Float64 heap used. */
+export const SHARED_STATE_BYTES = HEAP_OFFSET + 8;
 
 /** The data a worker is started with. */
 export interface WorkerInit {
@@ -95,6 +113,12 @@ export interface WorkerInit {
   setup?: string;
   /** Post `[Op.Started, ...]` as each Run batch starts (where `state` is null: process workers). */
   startMarkers?: boolean;
+  /** Beat every this many ms (absent: no heartbeat). */
+  heartbeatMs?: number;
+  /** The pool's `workerData`, for `sluice.init`. */
+  workerData?: unknown;
+  /** The workerData comes as an `[Op.WorkerData, value]` message instead (process workers). */
+  workerDataByMessage?: boolean;
 }
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across threads. */

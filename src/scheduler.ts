@@ -36,9 +36,17 @@ import {
   TaskTimeoutError,
   UnknownTaskError,
   WorkerCrashedError,
+  WorkerInitError,
+  WorkerStalledError,
+  PoolFailedError,
+  type StallReport,
 } from './errors.js';
+import { Supervisor } from './supervision/supervisor.js';
+import { RestartIntensity } from './supervision/restart-intensity.js';
+import { Breakers, countsAsFailure, type BreakerState } from './supervision/circuit-breaker.js';
+import type { RecycleWhy } from './supervision/recycle.js';
 import type { RunOptions } from './options.js';
-import { AbortKind, epochNow, Op, Status } from './protocol.js';
+import { AbortKind, epochNow, HookFlag, Op, Status } from './protocol.js';
 import { FifoQueue, type TaskQueue } from './queue/task-queue.js';
 import { PriorityQueue } from './queue/priority-queue.js';
 import { cloneInput, describeError, type DeadLetter } from './dead-letter.js';
@@ -95,6 +103,20 @@ export interface PoolStats {
   /** Little's law: arrival rate λ, mean running time W and the implied concurrency N = λ·W, to read beside `size`. */
   readonly little: LittleSummary;
   readonly state: PoolState;
+  /** Supervision counters (docs/supervision.md). */
+  readonly supervision: SupervisionStats;
+}
+
+export interface SupervisionStats {
+  /** Unexpected worker exits and stalls (what restart intensity counts). */
+  readonly restarts: number;
+  readonly stalls: number;
+  readonly recycled: number;
+  readonly quarantined: number;
+  /** Workers flagged as leaking (alive now). */
+  readonly leaking: number;
+  /** Circuit breaker states by task name (`'*'`: the pool-wide breaker). */
+  readonly breakers: Readonly<Record<string, BreakerState>>;
 }
 
 export interface LatencySummary {
@@ -115,10 +137,14 @@ export interface WorkerStat {
   readonly completed: number;
   /** Current pipeline depth. */
   readonly depth: number;
+  /** Tasks that threw on it. */
+  readonly failures: number;
+  /** Its heap keeps growing across tasks (supervision/recycle.ts). */
+  readonly leaking: boolean;
 }
 
 /** Events the engine reports to the facade. */
-export type EngineEvent = 'saturated' | 'unsaturated' | 'latency-alarm' | 'latency-normal';
+export type EngineEvent = 'saturated' | 'unsaturated' | 'latency-alarm' | 'latency-normal' | 'worker-leaking' | 'pool-failed' | 'pool-recovered';
 export type EmitFn = (event: EngineEvent, payload: unknown) => void;
 
 const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'wait', 'drop-oldest', 'drop-lowest-priority'];
@@ -204,6 +230,18 @@ export class Scheduler {
   #closePromise: Promise<void> | undefined;
   #closeTimer: CallbackTimer | undefined;
   #allExited: (() => void)[] = [];
+  /** Supervision (docs/supervision.md): periodic checks, restart intensity, breakers. */
+  readonly #sup: Supervisor | undefined;
+  readonly #intensity: RestartIntensity | undefined;
+  readonly #breakers: Breakers | undefined;
+  readonly #maxTasks: number;
+  /** Workers being recycled (at most one at a time: the capacity bound is max + 1). */
+  #recycling = 0;
+  #recycled = 0;
+  #quarantined = 0;
+  /** Failed by restart intensity (recoverable), not by a module that cannot load. */
+  #recoverable = false;
+  #probeTimer: CallbackTimer | undefined;
   #running = 0;
   #submitted = 0;
   #completed = 0;
@@ -221,12 +259,35 @@ export class Scheduler {
     if (options.logger !== undefined) this.#detachLogger = attachLogger(this.poolId, options.logger);
     this.#spawnWorker = spawnWorker ?? spawnerFor(options, this.corrPrefix);
     this.#events = {
-      ready: (h, names) => this.#onReady(h, names),
-      initError: (h, err) => this.#onInitError(h, err),
+      ready: (h, names, flags) => this.#onReady(h, names, flags),
+      initError: (h, err, phase) => this.#onInitError(h, err, phase),
       results: (h, msg) => this.#onResults(h, msg),
       started: (h, first, last) => this.#onStarted(h, first, last),
       exit: (h, info) => this.#onExit(h, info),
+      health: (h, ok) => {
+        const slot = this.#byId.get(h.id);
+        if (!ok && slot !== undefined) this.#recycle(slot, 'unhealthy');
+      },
     };
+    const sup = options.supervision;
+    this.#maxTasks = sup.recycle.maxTasks;
+    this.#intensity = sup.restartIntensity === undefined ? undefined : new RestartIntensity(sup.restartIntensity);
+    this.#breakers = sup.circuitBreaker === undefined ? undefined : new Breakers(sup.circuitBreaker);
+    this.#sup =
+      options.kind === 'async'
+        ? undefined
+        : new Supervisor(
+            sup,
+            {
+              kind: options.kind,
+              slots: () => this.#slots,
+              stalled: (slot, report, task) => this.#onStalled(slot, report, task),
+              recycle: (slot, why) => this.#recycle(slot, why),
+              leaking: (slot, heapUsed) => this.#emit('worker-leaking', { workerId: slot.handle.id, heapUsed }),
+            },
+            this.#timers,
+            this.#clock,
+          );
     this.#startPromise = new Promise<void>((resolve, reject) => {
       this.#startResolve = resolve;
       this.#startReject = reject;
@@ -293,6 +354,8 @@ export class Scheduler {
     if (this.#taskNames !== undefined && !this.#taskNames.has(name)) return this.#refuse(new UnknownTaskError(name, this.#taskList), name, opts);
 
     const now = this.#clock.now();
+    const open = this.#breakers?.check(name, now);
+    if (open !== undefined && (this.#breakers as Breakers).policy.onOpen === 'reject') return this.#refuse(open, name, opts);
     const task = new Task(this.#nextTaskId++, name, input, correlation, now, timeoutMs, deadlineMs, queueTimeoutMs);
     this.#little.arrived++;
     const promise = new Promise<unknown>((resolve, reject) => {
@@ -300,7 +363,15 @@ export class Scheduler {
       task.reject = reject;
     });
     if (retry.attempts > 1) task.retry = retry;
+    if (open !== undefined) {
+      // onOpen 'dead-letter': accepted, failed at once, recorded for redrive.
+      this.#deadLetter(task, open, 'failed');
+      this.#settle(task, open, undefined, Outcome.Failed);
+      return promise;
+    }
     if (opts !== undefined) {
+      if (opts.stallMs !== undefined) task.stallMs = opts.stallMs;
+      if (opts.blocking === true) task.stallMs = Infinity;
       if (opts.priority !== undefined && opts.priority !== 0) {
         task.priority = opts.priority;
         if (this.#priorities === undefined) this.#usePriorities();
@@ -506,18 +577,27 @@ export class Scheduler {
       latency: Object.freeze({ wait: summarize(this.#waitHist), run: summarize(this.#runHist) }),
       workerList: Object.freeze(
         this.#slots.map((s) =>
-          Object.freeze({ id: s.handle.id, state: s.state === SlotState.Starting ? 'starting' : s.state === SlotState.Ready ? 'ready' : 'stopping', inflight: s.load, completed: s.completed, depth: s.depth } as const),
+          Object.freeze({ id: s.handle.id, state: s.state === SlotState.Starting ? 'starting' : s.state === SlotState.Ready ? 'ready' : 'stopping', inflight: s.load, completed: s.completed, depth: s.depth, failures: s.failures, leaking: s.leaking } as const),
         ),
       ),
       targetSize: this.#target,
       little: this.#little.summary(),
       state: this.#state,
+      supervision: Object.freeze({
+        restarts: this.#intensity?.total ?? 0,
+        stalls: this.#sup?.stalls ?? 0,
+        recycled: this.#recycled,
+        quarantined: this.#quarantined,
+        leaking: this.#slots.filter((x) => x.leaking).length,
+        breakers: Object.freeze(this.#breakers?.states() ?? {}),
+      }),
     });
   }
 
   /** Two-phase: stop accepting, drain queued and running work, then stop the workers; after `timeoutMs`, terminate. */
   close(timeoutMs: number): Promise<void> {
     if (this.#closePromise !== undefined) return this.#closePromise;
+    this.#recoverable = false;
     if (this.#state === 'failed' || this.#state === 'closed') return (this.#closePromise = this.#terminateAll(new PoolClosedError()));
     this.#state = 'closing';
     this.#rejectReadyWaiters(new PoolClosedError());
@@ -537,6 +617,7 @@ export class Scheduler {
 
   /** Immediate: every pending task rejects with PoolClosedError and all workers are killed. */
   terminate(): Promise<void> {
+    this.#recoverable = false;
     const p = this.#terminateAll(new PoolClosedError('pool was terminated'));
     this.#closePromise ??= p;
     return p;
@@ -714,14 +795,14 @@ export class Scheduler {
 
   // ---- worker lifecycle ----------------------------------------------------
 
-  #spawn(): void {
+  #spawn(): WorkerSlot | undefined {
     const id = this.#nextWorkerId++;
     let handle: WorkerHandle;
     try {
       handle = this.#spawnWorker(id, this.#events);
     } catch (err) {
       this.#fail(new ModuleLoadError(this.options.moduleUrl, err));
-      return;
+      return undefined;
     }
     const depth = this.options.pipeline === 'auto' ? 1 : this.options.pipeline;
     const slot = new WorkerSlot(handle, depth);
@@ -732,14 +813,19 @@ export class Scheduler {
       channels.workerSpawned.publish({ pool: this.options.name, poolId: this.poolId, workerId: id, kind: this.options.kind, pid: (handle as { pid?: number }).pid });
     }
     if (!this.#reffed) (handle as Partial<ThreadWorker>).ref?.(false);
+    return slot;
   }
 
-  #onReady(handle: WorkerHandle, names: string[]): void {
+  #onReady(handle: WorkerHandle, names: string[], hookFlags = 0): void {
     const slot = this.#byId.get(handle.id);
     if (slot === undefined || slot.state !== SlotState.Starting) return;
     slot.names = new Map(names.map((n, i) => [n, i]));
     slot.state = SlotState.Ready;
     this.#freed(slot);
+    slot.hooks = hookFlags;
+    this.#sup?.ready(slot, this.#clock.now());
+    if (slot.replaces !== undefined) this.#drainRecycled(slot);
+    if (this.#recoverable) this.#probeReady(slot);
     if (channels.workerReady.hasSubscribers) {
       channels.workerReady.publish({ pool: this.options.name, poolId: this.poolId, workerId: handle.id, kind: this.options.kind, startMs: this.#clock.now() - slot.spawnedAt });
     }
@@ -767,7 +853,21 @@ export class Scheduler {
     if (this.#running === 0 && this.#queue.size === 0 && this.#waiting.size === 0 && this.#backoff.size === 0 && this.#state === 'running') this.#setRef(false);
   }
 
-  #onInitError(handle: WorkerHandle, enc: EncodedError): void {
+  #onInitError(handle: WorkerHandle, enc: EncodedError, phase?: string): void {
+    if (phase === 'init') {
+      // The module loaded but its sluice.init threw: before the pool ever
+      // started this fails it like a module that cannot load; later it is a
+      // worker that failed to start (restart intensity counts it).
+      const err = new WorkerInitError(handle.id, decodeError(enc, '(sluice.init)'));
+      const slot = this.#byId.get(handle.id);
+      if (!this.#everReady) this.#fail(err);
+      else if (slot !== undefined) {
+        // Not marked as killed on purpose: its exit counts as a failed start (and a restart).
+        slot.stallError = err;
+        slot.handle.terminate('init');
+      }
+      return;
+    }
     const cause = decodeError(enc, '(module load)');
     this.#fail(new ModuleLoadError(this.options.moduleUrl, cause));
     const slot = this.#byId.get(handle.id);
@@ -780,6 +880,7 @@ export class Scheduler {
     const inflight = slot.inflight;
     const now = this.#clock.now();
     const wall = epochNow();
+    if (this.#breakers !== undefined) this.#breakers.now = now;
     let n = 0;
     for (let i = 1; i < msg.length; i += 3) {
       const seq = msg[i] as number;
@@ -805,12 +906,18 @@ export class Scheduler {
       this.#little.ran(now - task.dispatchedAt);
       const status = msg[i + 1] as Status;
       if (status === Status.Ok) this.#settle(task, undefined, msg[i + 2], Outcome.Completed);
-      else if (status === Status.Error) this.#taskFailed(task, decodeError(msg[i + 2] as EncodedError, task.name));
-      else if (status === Status.Thrown) this.#taskFailed(task, msg[i + 2]);
+      else if (status === Status.Error) {
+        slot.failures++;
+        this.#taskFailed(task, decodeError(msg[i + 2] as EncodedError, task.name));
+      } else if (status === Status.Thrown) {
+        slot.failures++;
+        this.#taskFailed(task, msg[i + 2]);
+      }
       else this.#taskFailed(task, new SerializationError(task.name, 'output', decodeError(msg[i + 2] as EncodedError, task.name)));
     }
     slot.inflightCount -= n;
     slot.completed += n;
+    if (slot.completed >= this.#maxTasks) this.#recycle(slot, 'max-tasks');
     if (slot.load === 0 && this.#draining.delete(slot)) this.#retireNow(slot);
     if (slot.load === 0) this.#freed(slot);
     if (this.options.pipeline === 'auto' && n > 0) this.#tunePipeline(slot, n);
@@ -888,8 +995,9 @@ export class Scheduler {
     for (const t of slot.outbox) if (t.state === TaskState.Dispatched && t.slot === slot) toRequeue.push(t);
     slot.outbox = [];
     for (let k = toRequeue.length - 1; k >= 0; k--) this.#requeue(toRequeue[k] as Task);
+    this.#supervisedExit(slot, info);
 
-    if (!wasReady && !deliberate && this.#state !== 'failed') {
+    if (!wasReady && !deliberate && this.#state !== 'failed' && !(this.#everReady && this.#intensity !== undefined)) {
       this.#startFailures++;
       if (!this.#everReady || this.#startFailures >= MAX_START_FAILURES) {
         const cause = info.error ?? new Error(`worker exited with code ${String(info.code)} before it was ready`);
@@ -906,6 +1014,7 @@ export class Scheduler {
   }
 
   #crashError(slot: WorkerSlot, info: ExitInfo, taskName: string): Error {
+    if (slot.stallError !== undefined) return slot.stallError;
     if (this.#state === 'failed' && this.#failure !== undefined) return this.#failure;
     if (slot.killedFor === 'close') return new PoolClosedError('pool was terminated before the task finished');
     return new WorkerCrashedError(
@@ -1242,10 +1351,122 @@ export class Scheduler {
 
   /** Stops a worker the pool no longer wants (a draining one is already marked Stopping). */
   #retireNow(slot: WorkerSlot): void {
-    slot.killedFor = 'retire';
+    const why = slot.recycling ? 'recycle' : 'retire';
+    slot.killedFor = why;
     slot.state = SlotState.Stopping;
     if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
-    slot.handle.terminate('retire');
+    this.#stopWorker(slot, why);
+  }
+
+  /** Graceful where the module has a teardown (it runs, bounded by teardownTimeoutMs); otherwise terminate at once. */
+  #stopWorker(slot: WorkerSlot, why: 'retire' | 'recycle' | 'close'): void {
+    const h = slot.handle;
+    if ((slot.hooks & HookFlag.Teardown) !== 0 && h.stop !== undefined) h.stop(this.options.supervision.teardownTimeoutMs);
+    else h.terminate(why);
+  }
+
+  // ---- supervision hooks (logic in src/supervision/) ---------------------------
+
+  /**
+   * Retires a worker and replaces it. The replacement starts first and the
+   * old worker keeps taking work until it is ready (then it drains: no new
+   * work, finishes its tasks, runs teardown, exits). One recycle at a time,
+   * so at most max + 1 workers are alive; a deferred recycle is retried at
+   * the next check (or result batch, for maxTasks).
+   */
+  #recycle(slot: WorkerSlot, why: RecycleWhy): void {
+    if (this.#state !== 'running' || slot.state !== SlotState.Ready || slot.recycling || this.#recycling > 0) return;
+    this.#recycling++;
+    slot.recycling = true;
+    if (why === 'quarantine') this.#quarantined++;
+    if (channels.workerRecycled.hasSubscribers) {
+      channels.workerRecycled.publish({ pool: this.options.name, poolId: this.poolId, workerId: slot.handle.id, kind: this.options.kind, why });
+    }
+    // Quarantine and a failed health check mean the worker is bad: stop its new work now.
+    if (why === 'quarantine' || why === 'unhealthy') this.#drainRecycled(undefined, slot);
+    const spawned = this.#spawn();
+    if (spawned !== undefined) spawned.replaces = slot;
+  }
+
+  /** The replacement is ready (or the worker is bad): the old worker drains and leaves. */
+  #drainRecycled(replacement: WorkerSlot | undefined, old = replacement?.replaces): void {
+    if (replacement !== undefined) replacement.replaces = undefined;
+    if (old === undefined || old.state !== SlotState.Ready) return;
+    this.#recycled++;
+    if (old.inflightCount === 0) this.#retireNow(old);
+    else {
+      this.#draining.add(old);
+      old.state = SlotState.Stopping;
+    }
+  }
+
+  #onStalled(slot: WorkerSlot, report: StallReport, task: Task | undefined): void {
+    const err = new WorkerStalledError(report);
+    slot.stallError = err;
+    if (channels.workerStalled.hasSubscribers) {
+      channels.workerStalled.publish({ pool: this.options.name, poolId: this.poolId, workerId: slot.handle.id, kind: this.options.kind, task: task?.name, runningMs: report.runningMs, report, error: err });
+    }
+    this.#kill(slot, 'stalled');
+  }
+
+  /** Supervision's part of a worker exit: recycle bookkeeping and restart intensity. */
+  #supervisedExit(slot: WorkerSlot, info: ExitInfo): void {
+    this.#sup?.gone(slot);
+    if (slot.recycling) {
+      this.#recycling--;
+      slot.recycling = false;
+    }
+    // A replacement that died before it was ready: the old worker stays on.
+    const old = slot.replaces;
+    if (old !== undefined && old.recycling && old.state === SlotState.Ready) {
+      old.recycling = false;
+      this.#recycling--;
+    }
+    const why = slot.killedFor;
+    const restart = why === undefined || why === 'stalled' || why === 'init';
+    const intensity = this.#intensity;
+    if (!restart || intensity === undefined || this.#state === 'closing' || this.#state === 'closed') return;
+    if (this.#state === 'failed') {
+      if (this.#recoverable) this.#scheduleProbe();
+      return;
+    }
+    const cause = slot.stallError ?? info.error ?? new Error(`worker ${slot.handle.id} exited with code ${String(info.code)}${info.signal !== null ? ` (${info.signal})` : ''}`);
+    if (!intensity.record(this.#clock.now(), cause)) return;
+    // Too many restarts too fast: stop the spawn loop; fail recoverably.
+    const err = new PoolFailedError(intensity.recent, intensity.policy.withinMs, intensity.causes);
+    this.#fail(err);
+    this.#recoverable = true;
+    this.#emit('pool-failed', { error: err });
+    this.#scheduleProbe();
+  }
+
+  /** While failed by restart intensity: one probe worker after a growing backoff. */
+  #scheduleProbe(): void {
+    const intensity = this.#intensity as RestartIntensity;
+    const timer = (this.#probeTimer ??= new CallbackTimer(() => {
+      if (!this.#recoverable || this.#state !== 'failed') return;
+      // Workers stopped by the failure may still be exiting: wait for them (never more than max alive).
+      if (this.#slots.length === 0) this.#spawn();
+      else this.#timers.schedule(timer, this.#clock.now() + intensity.policy.backoffMs);
+    }));
+    if (timer.index !== -1) return;
+    this.#timers.schedule(timer, this.#clock.now() + intensity.nextProbeDelay());
+  }
+
+  /** A probe is ready: if it is still up after recoverAfterMs, the pool runs again. */
+  #probeReady(slot: WorkerSlot): void {
+    const intensity = this.#intensity as RestartIntensity;
+    const timer = new CallbackTimer(() => {
+      if (!this.#recoverable || this.#state !== 'failed' || slot.state !== SlotState.Ready) return;
+      this.#recoverable = false;
+      intensity.recovered();
+      this.#failure = undefined;
+      this.#state = 'running';
+      this.#emit('pool-recovered', { workerId: slot.handle.id });
+      this.#replenish();
+      this.#pump();
+    });
+    this.#timers.schedule(timer, this.#clock.now() + intensity.policy.recoverAfterMs);
   }
 
   // ---- settlement ------------------------------------------------------------
@@ -1279,6 +1500,7 @@ export class Scheduler {
     task.transfer = undefined;
     if (outcome === Outcome.Completed) {
       this.#completed++;
+      if (this.#breakers !== undefined) this.#breakers.record(task.name, false);
       if (channels.taskCompleted.hasSubscribers) {
         channels.taskCompleted.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), workerId: task.slot?.handle.id ?? 0, attempt: task.attempt, waitMs: task.waitMs, runMs: task.runMs });
       }
@@ -1288,6 +1510,7 @@ export class Scheduler {
       tagCorrelation(err, correlationId);
       if (outcome === Outcome.Failed) {
         this.#failed++;
+        if (this.#breakers !== undefined && countsAsFailure((err as { code?: unknown } | null)?.code)) this.#breakers.record(task.name, true);
         if (channels.taskFailed.hasSubscribers) {
           channels.taskFailed.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId, workerId: task.slot?.handle.id, attempt: task.attempt, error: err, reason: failureReason(err) });
         }
@@ -1321,11 +1544,18 @@ export class Scheduler {
 
   #checkDrained(): void {
     if (this.#state === 'closing' && this.#queue.size === 0 && this.#waiting.size === 0 && this.#running === 0 && this.#backoff.size === 0) {
-      // Phase two: nothing left to run; stop the workers (orphans included).
-      for (const s of [...this.#slots]) this.#kill(s, 'close');
+      // Phase two: nothing left to run; stop the workers (orphans included), with teardown where the module has one.
+      for (const s of [...this.#slots]) {
+        if (s.state === SlotState.Stopping && !this.#draining.delete(s)) continue;
+        s.killedFor = 'close';
+        s.state = SlotState.Stopping;
+        if (s.idleTimer !== undefined) this.#timers.cancel(s.idleTimer);
+        this.#stopWorker(s, 'close');
+      }
+      this.#sup?.stop();
       this.#state = 'closed';
     }
-    if ((this.#state === 'closed' || this.#state === 'failed') && this.#slots.length === 0) {
+    if ((this.#state === 'closed' || (this.#state === 'failed' && !this.#recoverable)) && this.#slots.length === 0) {
       if (this.#closeTimer !== undefined) this.#timers.cancel(this.#closeTimer);
       this.#timers.clear();
       this.options.deadLetter?.close();

@@ -62,6 +62,8 @@ export class Task {
   /** Timer for the deadline counted from submission. */
   deadline: TimerEntry | undefined = undefined;
   /** Settled early (aborted, timed out) while the worker may still run it. */
+  /** How long it may block its worker's event loop (RunOptions.stallMs / blocking), in ms; 0: not declared. */
+  stallMs = 0;
   orphaned = false;
   resolve!: (value: unknown) => void;
   reject!: (err: unknown) => void;

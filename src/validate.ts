@@ -50,6 +50,19 @@ export interface ResolvedPoolOptions {
   env: Record<string, string | undefined> | undefined;
   name: string;
   clock: Clock;
+  /** Structured-cloned to each worker's `sluice.init`. */
+  workerData: unknown;
+  supervision: ResolvedSupervision;
+}
+
+export interface ResolvedSupervision {
+  heartbeat: { intervalMs: number; missedBeats: number; processReport: boolean } | undefined;
+  recycle: { maxTasks: number; maxAgeMs: number; maxHeapBytes: number; maxRssBytes: number };
+  restartIntensity: { maxRestarts: number; withinMs: number; backoffMs: number; maxBackoffMs: number; recoverAfterMs: number } | undefined;
+  circuitBreaker: { threshold: number; minVolume: number; windowCount: number; windowMs: number; coolDownMs: number; halfOpenTrials: number; scope: 'task' | 'pool' | 'both'; onOpen: 'reject' | 'dead-letter' } | undefined;
+  quarantine: { factor: number; minErrorRate: number; minTasks: number } | undefined;
+  healthCheckMs: number;
+  teardownTimeoutMs: number;
 }
 
 const KINDS: readonly PoolKind[] = ['thread', 'process', 'async'];
@@ -81,7 +94,7 @@ function moduleUrl(value: unknown, option = 'module'): string {
 const KNOWN_POOL_OPTIONS = new Set([
   'kind', 'module', 'size', 'queue', 'timeoutMs', 'queueTimeoutMs', 'abortGraceMs', 'resourceLimits',
   'pipeline', 'execArgv', 'env', 'name', 'clock', 'retry', 'deadLetter', 'saturation', '__module', 'tasks',
-  'logger', 'workerSetup',
+  'logger', 'workerSetup', 'workerData', 'supervision',
 ]);
 
 function asyncTasks(value: unknown): [string, TaskFn][] {
@@ -97,7 +110,7 @@ function asyncTasks(value: unknown): [string, TaskFn][] {
 function checkKindOptions(kind: PoolKind, opts: Record<string, unknown>): void {
   if (kind === 'async') {
     if (opts.module !== undefined) throw new InvalidOptionError('module', "absent for kind 'async' (pass the functions as `tasks`)", opts.module);
-    for (const key of ['resourceLimits', 'execArgv', 'env', 'workerSetup'] as const) {
+    for (const key of ['resourceLimits', 'execArgv', 'env', 'workerSetup', 'workerData'] as const) {
       if (opts[key] !== undefined) throw new InvalidOptionError(key, "absent for kind 'async' (its tasks run in this process)", opts[key]);
     }
     if (opts.pipeline !== undefined && opts.pipeline !== 1) throw new InvalidOptionError('pipeline', "absent or 1 for kind 'async' (size is the concurrency limit)", opts.pipeline);
@@ -211,6 +224,119 @@ export function resolvePoolOptions<M extends TaskModule>(input: AnyPoolOptions<M
       return v;
     }),
     clock,
+    workerData: opts.workerData,
+    supervision: supervision(opts.supervision, kind),
+  };
+}
+
+function known(option: string, o: Record<string, unknown>, keys: readonly string[]): void {
+  for (const key of Object.keys(o)) {
+    if (!keys.includes(key)) throw new InvalidOptionError(`${option}.${key}`, `a known option (${keys.join(', ')})`, `an unknown option "${key}"`);
+  }
+}
+
+function positiveMs(option: string, v: unknown): number {
+  if (typeof v !== 'number' || !(v > 0)) throw new InvalidOptionError(option, 'a positive number of milliseconds', v);
+  return v;
+}
+
+function rate(option: string, v: unknown): number {
+  if (typeof v !== 'number' || !(v > 0) || v > 1) throw new InvalidOptionError(option, 'a number above 0 and at most 1', v);
+  return v;
+}
+
+/** `true` means the defaults, `false`/absent means off. */
+function toggle(option: string, v: unknown): Record<string, unknown> | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) return {};
+  return plainObject(option, v);
+}
+
+const MIB = 1024 * 1024;
+
+function supervision(value: unknown, kind: PoolKind): ResolvedSupervision {
+  const o = value === undefined ? {} : plainObject('supervision', value);
+  known('supervision', o, ['heartbeat', 'recycle', 'restartIntensity', 'circuitBreaker', 'quarantine', 'healthCheckMs', 'teardownTimeoutMs']);
+  const hb = toggle('supervision.heartbeat', o.heartbeat);
+  if (hb !== undefined && kind === 'async') throw new InvalidOptionError('supervision.heartbeat', "absent for kind 'async' (its tasks share the pool's event loop; use timeoutMs)", o.heartbeat);
+  if (hb !== undefined) known('supervision.heartbeat', hb, ['intervalMs', 'missedBeats', 'processReport']);
+  const rc = o.recycle === undefined ? {} : plainObject('supervision.recycle', o.recycle);
+  known('supervision.recycle', rc, ['maxTasks', 'maxAgeMs', 'maxHeapMb', 'maxRssMb']);
+  if (rc.maxHeapMb !== undefined && kind !== 'thread') throw new InvalidOptionError('supervision.recycle.maxHeapMb', `absent for kind '${kind}' (use maxRssMb for processes)`, rc.maxHeapMb);
+  if (rc.maxRssMb !== undefined && kind !== 'process') throw new InvalidOptionError('supervision.recycle.maxRssMb', `absent for kind '${kind}' (threads share one process: use maxHeapMb)`, rc.maxRssMb);
+  if (rc.maxHeapMb !== undefined && hb === undefined) throw new InvalidOptionError('supervision.recycle.maxHeapMb', 'set together with supervision.heartbeat (heap is reported with each beat)', rc.maxHeapMb);
+  const ri = o.restartIntensity === false ? undefined : o.restartIntensity === undefined ? {} : plainObject('supervision.restartIntensity', o.restartIntensity);
+  if (ri !== undefined) known('supervision.restartIntensity', ri, ['maxRestarts', 'withinMs', 'backoffMs', 'maxBackoffMs', 'recoverAfterMs']);
+  const cb = toggle('supervision.circuitBreaker', o.circuitBreaker);
+  let windowCount = 100;
+  let windowMs = 0;
+  if (cb !== undefined) {
+    known('supervision.circuitBreaker', cb, ['threshold', 'minVolume', 'window', 'coolDownMs', 'halfOpenTrials', 'scope', 'onOpen']);
+    if (cb.window !== undefined) {
+      const w = plainObject('supervision.circuitBreaker.window', cb.window);
+      if (w.count !== undefined && w.ms === undefined) windowCount = positiveInt('supervision.circuitBreaker.window.count', w.count);
+      else if (w.ms !== undefined && w.count === undefined) {
+        windowMs = positiveMs('supervision.circuitBreaker.window.ms', w.ms);
+        windowCount = 0;
+      } else throw new InvalidOptionError('supervision.circuitBreaker.window', '{ count } or { ms }', cb.window);
+    }
+  }
+  const q = toggle('supervision.quarantine', o.quarantine);
+  if (q !== undefined) known('supervision.quarantine', q, ['factor', 'minErrorRate', 'minTasks']);
+  return {
+    heartbeat:
+      hb === undefined
+        ? undefined
+        : {
+            intervalMs: optional(hb.intervalMs, 1000, (v) => positiveMs('supervision.heartbeat.intervalMs', v)),
+            missedBeats: optional(hb.missedBeats, 5, (v) => positiveInt('supervision.heartbeat.missedBeats', v)),
+            processReport: optional(hb.processReport, false, (v) => {
+              if (typeof v !== 'boolean') throw new InvalidOptionError('supervision.heartbeat.processReport', 'a boolean', v);
+              return v;
+            }),
+          },
+    recycle: {
+      maxTasks: optional(rc.maxTasks, Infinity, (v) => capacity('supervision.recycle.maxTasks', v)),
+      maxAgeMs: optional(rc.maxAgeMs, Infinity, (v) => positiveMs('supervision.recycle.maxAgeMs', v)),
+      maxHeapBytes: optional(rc.maxHeapMb, Infinity, (v) => positiveMs('supervision.recycle.maxHeapMb', v) * MIB),
+      maxRssBytes: optional(rc.maxRssMb, Infinity, (v) => positiveMs('supervision.recycle.maxRssMb', v) * MIB),
+    },
+    restartIntensity:
+      ri === undefined
+        ? undefined
+        : {
+            maxRestarts: optional(ri.maxRestarts, 100, (v) => nonNegativeInt('supervision.restartIntensity.maxRestarts', v)),
+            withinMs: optional(ri.withinMs, 10_000, (v) => positiveMs('supervision.restartIntensity.withinMs', v)),
+            backoffMs: optional(ri.backoffMs, 1000, (v) => duration('supervision.restartIntensity.backoffMs', v)),
+            maxBackoffMs: optional(ri.maxBackoffMs, 30_000, (v) => duration('supervision.restartIntensity.maxBackoffMs', v)),
+            recoverAfterMs: optional(ri.recoverAfterMs, 1000, (v) => duration('supervision.restartIntensity.recoverAfterMs', v)),
+          },
+    circuitBreaker:
+      cb === undefined
+        ? undefined
+        : {
+            threshold: optional(cb.threshold, 0.05, (v) => rate('supervision.circuitBreaker.threshold', v)),
+            minVolume: optional(cb.minVolume, 20, (v) => positiveInt('supervision.circuitBreaker.minVolume', v)),
+            windowCount,
+            windowMs,
+            coolDownMs: optional(cb.coolDownMs, 5000, (v) => duration('supervision.circuitBreaker.coolDownMs', v)),
+            halfOpenTrials: optional(cb.halfOpenTrials, 3, (v) => positiveInt('supervision.circuitBreaker.halfOpenTrials', v)),
+            scope: optional(cb.scope, 'task' as const, (v) => oneOf('supervision.circuitBreaker.scope', v, ['task', 'pool', 'both'] as const)),
+            onOpen: optional(cb.onOpen, 'reject' as const, (v) => oneOf('supervision.circuitBreaker.onOpen', v, ['reject', 'dead-letter'] as const)),
+          },
+    quarantine:
+      q === undefined
+        ? undefined
+        : {
+            factor: optional(q.factor, 5, (v) => {
+              if (typeof v !== 'number' || !(v >= 1) || v === Infinity) throw new InvalidOptionError('supervision.quarantine.factor', 'a finite number of at least 1', v);
+              return v;
+            }),
+            minErrorRate: optional(q.minErrorRate, 0.2, (v) => rate('supervision.quarantine.minErrorRate', v)),
+            minTasks: optional(q.minTasks, 20, (v) => positiveInt('supervision.quarantine.minTasks', v)),
+          },
+    healthCheckMs: optional(o.healthCheckMs, 10_000, (v) => positiveMs('supervision.healthCheckMs', v)),
+    teardownTimeoutMs: optional(o.teardownTimeoutMs, 5000, (v) => duration('supervision.teardownTimeoutMs', v)),
   };
 }
 
@@ -268,6 +394,8 @@ export function checkRunOptions(opts: RunOptions): void {
     if (typeof t.traceparent !== 'string') throw new InvalidOptionError('traceContext.traceparent', 'a W3C traceparent string', t.traceparent);
     if (t.tracestate !== undefined && typeof t.tracestate !== 'string') throw new InvalidOptionError('traceContext.tracestate', 'a string', t.tracestate);
   }
+  if (opts.stallMs !== undefined) duration('stallMs', opts.stallMs);
+  if (opts.blocking !== undefined && typeof opts.blocking !== 'boolean') throw new InvalidOptionError('blocking', 'a boolean', opts.blocking);
   if (opts.queueRetry !== undefined) {
     const q = plainObject('queueRetry', opts.queueRetry);
     duration('queueRetry.timeoutMs', q.timeoutMs);

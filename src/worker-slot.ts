@@ -44,6 +44,18 @@ export class WorkerSlot {
   idleTimer: TimerEntry | undefined = undefined;
   /** Set when the pool killed the worker on purpose (timeout, abort grace, retirement). */
   killedFor: StopReason | undefined = undefined;
+  /** HookFlag bits: the lifecycle hooks its module exports. */
+  hooks = 0;
+  /** Tasks that threw on this worker (quarantine compares it with `completed`). */
+  failures = 0;
+  /** A replacement is starting for it (recycling); it still takes work until that one is ready. */
+  recycling = false;
+  /** The worker this one replaces, while it starts. */
+  replaces: WorkerSlot | undefined = undefined;
+  /** Its heap keeps growing across tasks (leak heuristic, supervision/recycle.ts). */
+  leaking = false;
+  /** The error its tasks get when the watchdog killed it. */
+  stallError: Error | undefined = undefined;
 
   constructor(handle: WorkerHandle, depth: number) {
     this.handle = handle;

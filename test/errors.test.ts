@@ -22,6 +22,10 @@ test('every error class extends SluiceError and has a stable ERR_SLUICE_ code', 
     new sluice.TaskDroppedError('t', 'c', 10),
     new RedisUnavailableError('q', 'submit', new Error('down')),
     new JobLostError('q', '7'),
+    new sluice.WorkerStalledError({ workerId: 1, kind: 'thread', task: 't', taskId: 1, correlationId: 'c', runningMs: 5, missedBeats: 3, silentMs: 3000, heapUsed: undefined, rss: undefined, eventLoopUtilization: 1, pid: undefined, reportFile: undefined }),
+    new sluice.WorkerInitError(1, new Error('db down')),
+    new sluice.PoolFailedError(5, 1000, [new Error('boom')]),
+    new sluice.CircuitOpenError('t', 'task', 0.5, 10),
   ];
   const codes = new Set(made.map((e) => e.code));
   assert.deepEqual([...codes].sort(), Object.values(sluice.ErrorCodes).sort(), 'each code has a class and each class a code');

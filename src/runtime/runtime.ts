@@ -9,7 +9,8 @@
 
 import type { Transferable } from '../types.js';
 import { encodeError, type EncodedError } from '../error-codec.js';
-import { AbortKind, corrOf, epochNow, Op, TASK_STRIDE, traceOf, START_RING, Status, type WorkerInit } from '../protocol.js';
+import { AbortKind, corrOf, epochNow, HEAP_OFFSET, Op, TASK_STRIDE, traceOf, START_RING, Status, type WorkerInit } from '../protocol.js';
+import { checkHealth, findHooks, hookFlags, type LifecycleHooks } from './lifecycle.js';
 import type { TraceCarrier } from '../diagnostics.js';
 import { runTask } from '../task-hooks.js';
 import { collectTasks, type TaskFn } from './collect-tasks.js';
@@ -207,6 +208,15 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
         }
         break;
       }
+      case Op.WorkerData:
+        gotWorkerData(msg[1]);
+        break;
+      case Op.Health:
+        void checkHealth(hooks).then(([ok, detail]) => transport.post([Op.HealthReply, msg[1], ok, detail]));
+        break;
+      case Op.Close:
+        void closeGracefully();
+        break;
       case Op.Diag:
         transport.post([Op.DiagReply, msg[1], selfReport(init.state === null, () => performance.eventLoopUtilization())]);
         break;
@@ -222,24 +232,78 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     }
   };
 
+  let hooks: LifecycleHooks = {};
+  let gotWorkerData: (value: unknown) => void = () => undefined;
+  const workerData: Promise<unknown> = init.workerDataByMessage === true ? new Promise((resolve) => (gotWorkerData = resolve)) : Promise.resolve(init.workerData);
+  let closing = false;
+  // Teardown runs once; the pool kills the worker if it takes longer than teardownTimeoutMs.
+  const closeGracefully = async (): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    try {
+      await hooks.teardown?.();
+    } catch {
+      // Nothing to report to: the worker is leaving either way.
+    }
+    process.exit(0);
+  };
+
   transport.onMessage(onMessage);
+  startHeartbeat(transport, init);
 
   installLoaderHooks(process.execArgv)
     // The setup module (tracing, instrumentation) runs before the task module loads.
     .then(() => (init.setup === undefined ? undefined : import(init.setup)))
     .then(() => import(init.module) as Promise<Record<string, unknown>>)
     .then(
-    (ns: Record<string, unknown>) => {
+    async (ns: Record<string, unknown>) => {
       const collected = collectTasks(ns);
+      hooks = findHooks(ns);
+      if (hooks.init !== undefined) {
+        try {
+          await hooks.init(await workerData, { workerId: init.workerId });
+        } catch (err) {
+          transport.post([Op.InitError, encodeError(err), 'init']);
+          return;
+        }
+      }
       tasks = collected.map(([, fn]) => fn);
       names = collected.map(([name]) => name);
       syncMs = new Float64Array(tasks.length).fill(-1);
       runCount = new Uint32Array(tasks.length);
-      transport.post([Op.Ready, collected.map(([name]) => name)]);
+      transport.post([Op.Ready, collected.map(([name]) => name), hookFlags(hooks)]);
     },
-    (err: unknown) => {
+  )
+    .catch((err: unknown) => {
       const enc: EncodedError = encodeError(err);
       transport.post([Op.InitError, enc]);
-    },
-  );
+    });
+}
+
+/**
+ * The worker's heartbeat, on its own timer: it fires only while this event
+ * loop is free, so a worker stuck in synchronous code stops beating. Threads
+ * beat in shared memory (no message); processes send a tiny message. Each
+ * beat carries heap used (and RSS for processes) for recycling and leak
+ * detection.
+ */
+function startHeartbeat(transport: Transport, init: WorkerInit): void {
+  const ms = init.heartbeatMs;
+  if (ms === undefined) return;
+  let beat: () => void;
+  if (init.state !== null) {
+    const counter = new Int32Array(init.state, 4, 1);
+    const heap = new Float64Array(init.state, HEAP_OFFSET, 1);
+    beat = () => {
+      heap[0] = process.memoryUsage().heapUsed;
+      Atomics.add(counter, 0, 1);
+    };
+  } else {
+    beat = () => {
+      const m = process.memoryUsage();
+      transport.post([Op.Beat, m.heapUsed, m.rss]);
+    };
+  }
+  beat();
+  setInterval(beat, ms).unref();
 }

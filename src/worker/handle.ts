@@ -19,11 +19,15 @@ export interface ExitInfo {
 }
 
 /** Why the pool stops a worker; an in-process worker, which cannot be killed, acts on it. */
-export type StopReason = 'timeout' | 'abort' | 'retire' | 'close';
+export type StopReason = 'timeout' | 'abort' | 'retire' | 'close' | 'recycle' | 'stalled' | 'quarantine' | 'unhealthy' | 'init';
 
 export interface WorkerEvents {
-  ready(handle: WorkerHandle, taskNames: string[]): void;
-  initError(handle: WorkerHandle, error: EncodedError): void;
+  /** `hookFlags`: HookFlag bits, the lifecycle hooks the module exports. */
+  ready(handle: WorkerHandle, taskNames: string[], hookFlags?: number): void;
+  /** `phase` 'init': the module loaded but its `sluice.init` threw. */
+  initError(handle: WorkerHandle, error: EncodedError, phase?: string): void;
+  /** The answer to an `[Op.Health]` request. */
+  health?(handle: WorkerHandle, ok: boolean, detail: string | undefined): void;
   /** A `[Op.Results, ...]` message. */
   results(handle: WorkerHandle, message: unknown[]): void;
   /** Tasks `first`..`last` (per-worker sequence numbers) have started (only where the worker reports it). */
@@ -48,4 +52,12 @@ export interface WorkerHandle {
   startedAt(seq: number): number | undefined;
   /** Kills the worker now (an in-process worker aborts its tasks instead). `exit` follows. Idempotent. */
   terminate(why?: StopReason): void;
+  /** Heartbeats received so far (workers started with a heartbeat). */
+  beats?(): number;
+  /** Heap used at the last beat, in bytes. */
+  heapUsed?(): number | undefined;
+  /** Resident set size at the last beat (process workers), in bytes. */
+  rss?(): number | undefined;
+  /** Asks the worker to run its teardown and exit; kills it after `graceMs`. `exit` follows. */
+  stop?(graceMs: number): void;
 }

@@ -57,6 +57,8 @@ export interface ProcessSpawnOptions {
   resourceLimits: { maxOldGenerationSizeMb?: number } | undefined;
   execArgv: string[] | undefined;
   env: Record<string, string | undefined> | undefined;
+  heartbeatMs?: number | undefined;
+  workerData?: unknown;
 }
 
 /** Flags a child must not inherit: a second inspector on the same port fails to start. */
@@ -79,11 +81,24 @@ export class ProcessWorker implements WorkerHandle {
   #exited = false;
   #killTimer: NodeJS.Timeout | undefined;
   #exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  #beats = 0;
+  #heapUsed: number | undefined;
+  #rss: number | undefined;
+  #stopTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: ProcessSpawnOptions, events: WorkerEvents) {
     this.id = opts.id;
     this.#events = events;
-    const init: WorkerInit = { module: opts.moduleUrl, workerId: opts.id, state: null, corrPrefix: opts.corrPrefix, startMarkers: true, ...(opts.setup !== undefined ? { setup: opts.setup } : {}) };
+    const init: WorkerInit = {
+      module: opts.moduleUrl,
+      workerId: opts.id,
+      state: null,
+      corrPrefix: opts.corrPrefix,
+      startMarkers: true,
+      ...(opts.setup !== undefined ? { setup: opts.setup } : {}),
+      ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+      ...(opts.workerData !== undefined ? { workerDataByMessage: true } : {}),
+    };
     this.#child = fork(ENTRY, [JSON.stringify(init), String(process.pid)], {
       execArgv: childExecArgv(opts.execArgv ?? inheritedExecArgv(), opts.resourceLimits?.maxOldGenerationSizeMb),
       env: opts.env ?? process.env,
@@ -91,6 +106,7 @@ export class ProcessWorker implements WorkerHandle {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const child = this.#child;
+    if (opts.workerData !== undefined) child.send([Op.WorkerData, opts.workerData]);
     child.on('message', (msg: unknown[]) => this.#onMessage(msg));
     child.on('error', (err) => {
       // Spawn failures and sends on a closed channel land here; a spawn
@@ -131,11 +147,19 @@ export class ProcessWorker implements WorkerHandle {
         this.#events.started(this, first, last);
         break;
       }
+      case Op.Beat:
+        this.#beats++;
+        this.#heapUsed = msg[1] as number;
+        this.#rss = msg[2] as number;
+        break;
       case Op.Ready:
-        this.#events.ready(this, msg[1] as string[]);
+        this.#events.ready(this, msg[1] as string[], msg[2] as number | undefined);
+        break;
+      case Op.HealthReply:
+        this.#events.health?.(this, msg[2] as boolean, msg[3] as string | undefined);
         break;
       case Op.InitError:
-        this.#events.initError(this, msg[1] as Parameters<typeof decodeError>[0]);
+        this.#events.initError(this, msg[1] as Parameters<typeof decodeError>[0], msg[2] as string | undefined);
         break;
       case Op.DiagReply:
         this.#diag.reply(msg[1] as number, msg[2] as WorkerSelfReport);
@@ -161,6 +185,7 @@ export class ProcessWorker implements WorkerHandle {
     this.#exited = true;
     this.#diag.cancelAll();
     if (this.#killTimer !== undefined) clearTimeout(this.#killTimer);
+    if (this.#stopTimer !== undefined) clearTimeout(this.#stopTimer);
     const info: ExitInfo = { code, signal, error: this.#error, oom: this.#oom };
     this.#events.exit(this, info);
   }
@@ -190,6 +215,34 @@ export class ProcessWorker implements WorkerHandle {
     child.kill('SIGTERM');
     this.#killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
     this.#killTimer.unref();
+  }
+
+  beats(): number {
+    return this.#beats;
+  }
+
+  heapUsed(): number | undefined {
+    return this.#heapUsed;
+  }
+
+  rss(): number | undefined {
+    return this.#rss;
+  }
+
+  stop(graceMs: number): void {
+    if (this.#exited || this.#stopTimer !== undefined || this.#killTimer !== undefined) return;
+    if (!this.#child.connected) {
+      this.terminate();
+      return;
+    }
+    this.#child.send([Op.Close]);
+    this.#stopTimer = setTimeout(() => this.terminate(), graceMs);
+    this.#stopTimer.unref();
+  }
+
+  /** Sends a signal (SIGUSR2 for a diagnostic report where the child was started with --report-on-signal). */
+  signal(sig: NodeJS.Signals): void {
+    if (!this.#exited) this.#child.kill(sig);
   }
 
   /** Keeps or stops this worker from holding the parent's event loop open. */

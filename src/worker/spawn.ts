@@ -18,13 +18,13 @@ export function spawnerFor(options: ResolvedPoolOptions, corrPrefix: string): Sp
     case 'process':
       return (id, events) =>
         new ProcessWorker(
-          { id, moduleUrl: options.moduleUrl, corrPrefix, resourceLimits: options.resourceLimits, execArgv: options.execArgv, env: options.env, setup: options.workerSetup },
+          { id, moduleUrl: options.moduleUrl, corrPrefix, resourceLimits: options.resourceLimits, execArgv: options.execArgv, env: options.env, setup: options.workerSetup, heartbeatMs: options.supervision.heartbeat?.intervalMs, workerData: options.workerData },
           events,
         );
     default:
       return (id, events) =>
         new ThreadWorker(
-          { id, moduleUrl: options.moduleUrl, corrPrefix, resourceLimits: options.resourceLimits, execArgv: options.execArgv, env: options.env, setup: options.workerSetup },
+          { id, moduleUrl: options.moduleUrl, corrPrefix, resourceLimits: options.resourceLimits, execArgv: options.execArgv, env: options.env, setup: options.workerSetup, heartbeatMs: options.supervision.heartbeat?.intervalMs, workerData: options.workerData },
           events,
         );
   }

@@ -2,7 +2,7 @@ import type { Transferable } from '../types.js';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { decodeError } from '../error-codec.js';
-import { Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../protocol.js';
+import { HEAP_OFFSET, Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../protocol.js';
 import { inheritedExecArgv } from './exec-argv.js';
 import { DiagRequests, type ProcStatus, type WorkerSelfReport } from '../worker-diagnostics.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
@@ -17,6 +17,8 @@ export interface ThreadSpawnOptions {
   resourceLimits: ResourceLimitsLike | undefined;
   execArgv: string[] | undefined;
   env: Record<string, string | undefined> | undefined;
+  heartbeatMs?: number | undefined;
+  workerData?: unknown;
 }
 
 interface ResourceLimitsLike {
@@ -32,6 +34,9 @@ export class ThreadWorker implements WorkerHandle {
   #worker: Worker;
   #started: Int32Array;
   #startTimes: Float64Array;
+  #beats: Int32Array;
+  #heap: Float64Array;
+  #stopTimer: NodeJS.Timeout | undefined;
   #error: unknown;
   #exited = false;
   readonly #diag = new DiagRequests();
@@ -41,7 +46,17 @@ export class ThreadWorker implements WorkerHandle {
     const state = new SharedArrayBuffer(SHARED_STATE_BYTES);
     this.#started = new Int32Array(state, 0, 1);
     this.#startTimes = new Float64Array(state, 8, START_RING);
-    const init: WorkerInit = { module: opts.moduleUrl, workerId: opts.id, state, corrPrefix: opts.corrPrefix, ...(opts.setup !== undefined ? { setup: opts.setup } : {}) };
+    this.#beats = new Int32Array(state, 4, 1);
+    this.#heap = new Float64Array(state, HEAP_OFFSET, 1);
+    const init: WorkerInit = {
+      module: opts.moduleUrl,
+      workerId: opts.id,
+      state,
+      corrPrefix: opts.corrPrefix,
+      ...(opts.setup !== undefined ? { setup: opts.setup } : {}),
+      ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+      ...(opts.workerData !== undefined ? { workerData: opts.workerData } : {}),
+    };
     this.#worker = new Worker(ENTRY, {
       workerData: init,
       resourceLimits: opts.resourceLimits,
@@ -55,7 +70,10 @@ export class ThreadWorker implements WorkerHandle {
           events.results(this, msg);
           break;
         case Op.Ready:
-          events.ready(this, msg[1] as string[]);
+          events.ready(this, msg[1] as string[], msg[2] as number | undefined);
+          break;
+        case Op.HealthReply:
+          events.health?.(this, msg[2] as boolean, msg[3] as string | undefined);
           break;
         case Op.Started:
           events.started(this, msg[1] as number, msg[2] as number);
@@ -64,7 +82,7 @@ export class ThreadWorker implements WorkerHandle {
           this.#diag.reply(msg[1] as number, msg[2] as WorkerSelfReport);
           break;
         case Op.InitError:
-          events.initError(this, msg[1] as Parameters<typeof decodeError>[0]);
+          events.initError(this, msg[1] as Parameters<typeof decodeError>[0], msg[2] as string | undefined);
           break;
         default:
           break;
@@ -75,6 +93,7 @@ export class ThreadWorker implements WorkerHandle {
     });
     this.#worker.on('exit', (code) => {
       this.#exited = true;
+      if (this.#stopTimer !== undefined) clearTimeout(this.#stopTimer);
       this.#diag.cancelAll();
       const err = this.#error as { code?: string } | undefined;
       const info: ExitInfo = { code, signal: null, error: this.#error, oom: err?.code === 'ERR_WORKER_OUT_OF_MEMORY' };
@@ -102,6 +121,27 @@ export class ThreadWorker implements WorkerHandle {
     if (this.#exited) return;
     // terminate() settles when the thread is gone; the 'exit' event reports it.
     this.#worker.terminate().catch(() => undefined);
+  }
+
+  beats(): number {
+    return Atomics.load(this.#beats, 0);
+  }
+
+  heapUsed(): number | undefined {
+    const h = this.#heap[0] as number;
+    return h > 0 ? h : undefined;
+  }
+
+  stop(graceMs: number): void {
+    if (this.#exited || this.#stopTimer !== undefined) return;
+    try {
+      this.#worker.postMessage([Op.Close]);
+    } catch {
+      this.terminate();
+      return;
+    }
+    this.#stopTimer = setTimeout(() => this.terminate(), graceMs);
+    this.#stopTimer.unref();
   }
 
   /** Keeps or stops this worker from holding the parent's event loop open. */
