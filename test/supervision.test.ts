@@ -14,12 +14,19 @@ const SUPERVISED = new URL('./fixtures/supervised.js', import.meta.url);
 type M = typeof Supervised;
 
 /** Lets pending I/O (worker messages) in: a handshake loop, not a timing decision. */
+/**
+ * Waits for the pool to reach a state (workers starting, exiting): a bounded
+ * wait for an event outside the test's control, never a proof by sleeping.
+ * Bounded by wall time, not by iterations: a process worker takes hundreds of
+ * milliseconds to start on a loaded machine.
+ */
 async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 20_000; i++) {
+  const give = Date.now() + 30_000;
+  while (Date.now() < give) {
     if (cond()) return;
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 2));
   }
-  assert.fail(`never happened: ${what}`);
+  assert.fail(`never happened within 30 s: ${what}`);
 }
 
 async function waitFlag(sab: SharedArrayBuffer, index: number): Promise<void> {
@@ -104,7 +111,7 @@ describe('supervision units', () => {
 
 for (const kind of ['thread', 'process'] as const) {
   describe(`supervision, kind ${kind}`, () => {
-    test('init gets workerData once per worker; teardown runs on close; the hooks export is not a task', { skip: kind === 'process' ? 'process kind: the test loop ends with a pending promise (open investigation, see docs/supervision.md)' : false }, async () => {
+    test('init gets workerData once per worker; teardown runs on close; the hooks export is not a task', { skip: false }, async () => {
       const sab = new SharedArrayBuffer(16);
       const pool = createPool<M>({ kind, module: SUPERVISED, size: 2, workerData: kind === 'thread' ? { sab, tag: 'hello' } : { tag: 'hello' } });
       try {
@@ -153,7 +160,7 @@ for (const kind of ['thread', 'process'] as const) {
       }
     });
 
-    test('the watchdog kills a worker that stops beating and rejects its task with WorkerStalledError; a declared blocking task is spared until its stallMs', { skip: kind === 'process' ? 'process kind: the test loop ends with a pending promise (open investigation, see docs/supervision.md)' : false }, async () => {
+    test('the watchdog kills a worker that stops beating and rejects its task with WorkerStalledError; a declared blocking task is spared until its stallMs', { skip: kind === 'process' ? 'process kind: passes as a standalone script (same steps), but under node:test, after the thread-kind run of the same test, the event loop empties with the task pending; open investigation, see docs/supervision.md' : false }, async () => {
       const clock = new ManualClock();
       const sab = new SharedArrayBuffer(16);
       const stalled: unknown[] = [];
@@ -189,7 +196,7 @@ for (const kind of ['thread', 'process'] as const) {
       }
     });
 
-    test('restart intensity: a crash loop fails the pool with PoolFailedError; a probe that stays up recovers it', { skip: kind === 'process' ? 'process kind: the test loop ends with a pending promise (open investigation, see docs/supervision.md)' : false }, async () => {
+    test('restart intensity: a crash loop fails the pool with PoolFailedError; a probe that stays up recovers it', { skip: kind === 'process' ? 'process kind: passes as a standalone script (same steps), but under node:test, after the thread-kind run of the same test, the event loop empties with the task pending; open investigation, see docs/supervision.md' : false }, async () => {
       const clock = new ManualClock();
       const events: string[] = [];
       const pool: Pool<M> = createPool<M>({ kind, module: SUPERVISED, size: 1, clock, supervision: { restartIntensity: { maxRestarts: 2, withinMs: 10_000, backoffMs: 100, recoverAfterMs: 500 } } });
