@@ -14,8 +14,7 @@ import { checkHealth, findHooks, hookFlags, type LifecycleHooks } from './lifecy
 import type { TraceCarrier } from '../diagnostics.js';
 import { runTask } from '../task-hooks.js';
 import { collectTasks, type TaskFn } from './collect-tasks.js';
-import { installLoaderHooks } from './loader-hooks.js';
-import { selfReport } from '../worker-diagnostics.js';
+import { needsLoaderHooks } from './loader-flags.js';
 
 export interface Transport {
   post(message: unknown[], transfer?: Transferable[]): void;
@@ -218,7 +217,10 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
         void closeGracefully();
         break;
       case Op.Diag:
-        transport.post([Op.DiagReply, msg[1], selfReport(init.state === null, () => performance.eventLoopUtilization())]);
+        // Loaded on first use: most workers are never asked, and every module costs start-up time.
+        void import('../worker-diagnostics.js').then(({ selfReport }) =>
+          transport.post([Op.DiagReply, msg[1], selfReport(init.state === null, () => performance.eventLoopUtilization())]),
+        );
         break;
       case Op.Abort: {
         const seq = msg[1] as number;
@@ -251,7 +253,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   transport.onMessage(onMessage);
   startHeartbeat(transport, init);
 
-  installLoaderHooks(process.execArgv)
+  (needsLoaderHooks(process.execArgv) ? import('./loader-hooks.js').then((m) => m.installLoaderHooks(process.execArgv)) : Promise.resolve())
     // The setup module (tracing, instrumentation) runs before the task module loads.
     .then(() => (init.setup === undefined ? undefined : import(init.setup)))
     .then(() => import(init.module) as Promise<Record<string, unknown>>)
