@@ -1569,6 +1569,9 @@ export class Scheduler {
 
   #terminateAll(err: PoolClosedError): Promise<void> {
     if (this.#state !== 'failed') this.#state = 'closed';
+    // Hold the process open until every worker has really exited: an idle
+    // pool's unref'd child processes would otherwise let it end first.
+    this.#setRef(true);
     this.#rejectReadyWaiters(err);
     this.#startReject(err);
     for (const t of this.#waiting.drain()) this.#settle(t, err, undefined, Outcome.Rejected);

@@ -162,3 +162,19 @@ test('the module type checks names, inputs and outputs at compile time', async (
     await pool.close();
   }
 });
+
+test('terminate() of an idle pool waits for its workers to exit (regression: unreferenced child processes let the process end first)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  for (const kind of ['thread', 'process']) {
+    const script = `
+      import { createPool } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
+      const pool = createPool({ kind: ${JSON.stringify(kind)}, module: ${JSON.stringify(TASKS.href)}, size: 1 });
+      await pool.run('inc', 1);
+      await pool.terminate();
+      console.log('terminated', pool.stats().size);
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'terminated 0', kind);
+  }
+});

@@ -160,7 +160,7 @@ for (const kind of ['thread', 'process'] as const) {
       }
     });
 
-    test('the watchdog kills a worker that stops beating and rejects its task with WorkerStalledError; a declared blocking task is spared until its stallMs', { skip: kind === 'process' ? 'process kind: passes as a standalone script (same steps), but under node:test, after the thread-kind run of the same test, the event loop empties with the task pending; open investigation, see docs/supervision.md' : false }, async () => {
+    test('the watchdog kills a worker that stops beating and rejects its task with WorkerStalledError; a declared blocking task is spared until its stallMs', { skip: false }, async () => {
       const clock = new ManualClock();
       const sab = new SharedArrayBuffer(16);
       const stalled: unknown[] = [];
@@ -196,7 +196,7 @@ for (const kind of ['thread', 'process'] as const) {
       }
     });
 
-    test('restart intensity: a crash loop fails the pool with PoolFailedError; a probe that stays up recovers it', { skip: kind === 'process' ? 'process kind: passes as a standalone script (same steps), but under node:test, after the thread-kind run of the same test, the event loop empties with the task pending; open investigation, see docs/supervision.md' : false }, async () => {
+    test('restart intensity: a crash loop fails the pool with PoolFailedError; a probe that stays up recovers it', { skip: false }, async () => {
       const clock = new ManualClock();
       const events: string[] = [];
       const pool: Pool<M> = createPool<M>({ kind, module: SUPERVISED, size: 1, clock, supervision: { restartIntensity: { maxRestarts: 2, withinMs: 10_000, backoffMs: 100, recoverAfterMs: 500 } } });
