@@ -1,0 +1,111 @@
+/** Supervision parts exercised in live thread pools: health checks, age recycling, quarantine, dead-lettering breakers. */
+import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { test } from 'node:test';
+import { CircuitOpenError, createPool } from '../src/index.js';
+import { ManualClock } from '../src/testing.js';
+import type * as Supervised from './fixtures/supervised.js';
+
+const SUPERVISED = new URL('./fixtures/supervised.js', import.meta.url);
+type M = typeof Supervised;
+
+/** Waits for the pool to reach a state driven by worker messages (a bounded wait on an outside event, not a proof by sleeping). */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const give = Date.now() + 20_000;
+  while (!cond()) {
+    if (Date.now() > give) assert.fail(`never happened: ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+function recycledEvents(): { whys: string[]; stop: () => void } {
+  const whys: string[] = [];
+  const fn = (m: unknown): void => void whys.push((m as { why: string }).why);
+  subscribe('sluice:worker:recycled', fn);
+  return { whys, stop: () => unsubscribe('sluice:worker:recycled', fn) };
+}
+
+test('an unhealthy health() answer recycles the worker (why: unhealthy)', async () => {
+  const clock = new ManualClock();
+  const sab = new SharedArrayBuffer(16);
+  const ev = recycledEvents();
+  const pool = createPool<M>({ module: SUPERVISED, size: 1, clock, workerData: { sab }, supervision: { healthCheckMs: 1000 } });
+  try {
+    const first = await pool.run('whoAmI', undefined);
+    clock.advance(1000);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(ev.whys, [], 'healthy: kept');
+    Atomics.store(new Int32Array(sab), 3, 1); // the worker's health() now answers false
+    clock.advance(1000);
+    await until(() => ev.whys.includes('unhealthy'), 'recycled as unhealthy');
+    Atomics.store(new Int32Array(sab), 3, 0);
+    await until(() => pool.stats().workerList.length === 1 && pool.stats().workerList[0]?.id !== first, 'replaced');
+    assert.notEqual(await pool.run('whoAmI', undefined), first);
+    assert.equal(pool.stats().supervision.recycled, 1);
+  } finally {
+    ev.stop();
+    await pool.close();
+  }
+});
+
+test('maxAgeMs recycles an old worker, replacement first (why: max-age)', async () => {
+  const clock = new ManualClock();
+  const ev = recycledEvents();
+  const pool = createPool<M>({ module: SUPERVISED, size: 1, clock, supervision: { recycle: { maxAgeMs: 5000 } } });
+  try {
+    const first = await pool.run('whoAmI', undefined);
+    clock.advance(4000);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(ev.whys, []);
+    clock.advance(2000);
+    await until(() => ev.whys.includes('max-age'), 'recycled for age');
+    assert.ok(pool.stats().size <= 2, 'never more than max + 1 workers');
+    await until(() => pool.stats().workerList.length === 1 && pool.stats().workerList[0]?.id !== first, 'replaced');
+    assert.notEqual(await pool.run('whoAmI', undefined), first);
+  } finally {
+    ev.stop();
+    await pool.close();
+  }
+});
+
+test('quarantine: a worker failing far more than its peers is drained and replaced', async () => {
+  const clock = new ManualClock();
+  const ev = recycledEvents();
+  const pool = createPool<M>({ module: SUPERVISED, size: 2, pipeline: 1, clock, supervision: { quarantine: { factor: 5, minErrorRate: 0.2, minTasks: 10 } } });
+  try {
+    await until(() => pool.stats().workers.idle === 2, 'both workers ready');
+    const bad = pool.stats().workerList[0]?.id as number;
+    // Every task on `bad` fails, every task on the other succeeds.
+    const outcomes = await Promise.allSettled(Array.from({ length: 60 }, () => pool.run('failOn', bad)));
+    assert.ok(outcomes.some((o) => o.status === 'rejected') && outcomes.some((o) => o.status === 'fulfilled'));
+    clock.advance(1000); // the supervisor's periodic check
+    await until(() => ev.whys.includes('quarantine'), 'quarantined');
+    assert.equal(pool.stats().supervision.quarantined, 1);
+    await until(() => !pool.stats().workerList.some((w) => w.id === bad), 'the quarantined worker is gone');
+    const after = await Promise.all(Array.from({ length: 10 }, () => pool.run('failOn', bad)));
+    assert.ok(after.every((id) => id !== bad));
+  } finally {
+    ev.stop();
+    await pool.close();
+  }
+});
+
+test("breaker onOpen: 'dead-letter' fails fast into the dead-letter queue", async () => {
+  const clock = new ManualClock();
+  const pool = createPool<M>({ module: SUPERVISED, size: 1, clock, supervision: { circuitBreaker: { threshold: 0.5, minVolume: 4, coolDownMs: 1000, onOpen: 'dead-letter' } } });
+  try {
+    const bad = await pool.run('whoAmI', undefined);
+    for (let i = 0; i < 4; i++) await assert.rejects(pool.run('failOn', bad));
+    const refused = await pool.run('failOn', bad).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(refused instanceof CircuitOpenError);
+    const last = pool.deadLetters().at(-1);
+    assert.equal(last?.error.code, 'ERR_SLUICE_CIRCUIT_OPEN');
+    const s = pool.stats();
+    assert.equal(s.submitted, s.completed + s.failed + s.rejected);
+  } finally {
+    await pool.close();
+  }
+});
