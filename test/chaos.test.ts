@@ -12,22 +12,12 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { createPool } from '../src/index.js';
 import type { Fate } from './fixtures/chaos.js';
+import { eventually, mulberry32 } from './helpers.js';
 
 // npm test replays one fixed run; the long run (SLUICE_CHAOS_TASKS set) draws a new seed unless given one.
 const SEED = Number(process.env.SLUICE_SEED ?? (process.env.SLUICE_CHAOS_TASKS === undefined ? 20261128 : Date.now() % 100_000));
 const TASKS = Number(process.env.SLUICE_CHAOS_TASKS ?? 160);
 const CHAOS = new URL('./fixtures/chaos.js', import.meta.url);
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Faults are rare enough that the run stays short: each hang costs a timeout, each process exit a respawn. */
 function fateOf(r: number): Fate {
@@ -54,15 +44,6 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Waits for a condition outside the test's control (threads and processes going away), bounded by wall time. */
-async function eventually(cond: () => boolean, what: string): Promise<void> {
-  const give = Date.now() + 20_000;
-  while (!cond()) {
-    if (Date.now() > give) assert.fail(`${what} (seed ${SEED})`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

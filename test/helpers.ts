@@ -48,3 +48,28 @@ export async function outcome<T>(p: Promise<T>): Promise<{ ok: true; value: T } 
     return { ok: false, error: error as Error & { code?: string } };
   }
 }
+
+/** Deterministic pseudo-random numbers in [0, 1), so a randomised test can be replayed from its seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a |= 0;
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Waits for a condition that an outside event brings about (a worker
+ * starting or exiting, a child process going away): polls, bounded by wall
+ * time. A wait for an event, never a proof by sleeping.
+ */
+export async function eventually(cond: () => boolean, what: string, withinMs = 30_000): Promise<void> {
+  const give = Date.now() + withinMs;
+  while (!cond()) {
+    if (Date.now() > give) throw new Error(`never happened within ${withinMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createPool } from '../src/index.js';
+import { eventually } from './helpers.js';
 
 const HOST = new URL('./fixtures/pool-host.js', import.meta.url);
 const FIXTURE = new URL('./fixtures/kinds.js', import.meta.url);
@@ -38,15 +39,6 @@ function childrenOf(ppid: number): number[] {
     }
   }
   return out;
-}
-
-/** Polls for a condition; the deadline only bounds a failure, it never decides a pass. */
-async function eventually(cond: () => boolean, what: string, deadlineMs = 15_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`still not true after ${deadlineMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('process workers leave nothing behind', { skip: !linux && 'needs /proc' }, () => {

@@ -3,17 +3,9 @@ import { describe, test } from 'node:test';
 import { createPool, type ScalerMetrics } from '../src/index.js';
 import { ManualClock } from '../src/testing.js';
 import { Gate, taskPool } from './helpers.js';
+import { eventually as until } from './helpers.js';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-/** Polls a pool's state in a bounded loop: workers start and exit on their own time; this waits, it proves nothing by sleeping. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`never happened: ${what}`);
-}
 
 describe('adaptive size in the pool', () => {
   test('resize() grows by spawning and shrinks by retiring idle workers, within [min, max]', async () => {

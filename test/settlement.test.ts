@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createPool, WorkerCrashedError } from '../src/index.js';
-import { outcome, taskPool } from './helpers.js';
+import { mulberry32, outcome, taskPool } from './helpers.js';
 
 test('process.exit in a task rejects it with WorkerCrashedError (exit code, worker id, task) and the worker is replaced', async () => {
   const pool = taskPool({ size: 1 });
@@ -48,18 +48,6 @@ test('heap OOM under resourceLimits rejects with WorkerCrashedError (reason oom)
     await pool.close();
   }
 });
-
-/** Deterministic pseudo-random numbers, so a failing run can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('thousands of tasks with random crashes: every promise settles once and the books balance', async () => {
   const seed = Number(process.env.SLUICE_SEED ?? 1234);

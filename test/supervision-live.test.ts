@@ -5,18 +5,10 @@ import { test } from 'node:test';
 import { CircuitOpenError, createPool } from '../src/index.js';
 import { ManualClock } from '../src/testing.js';
 import type * as Supervised from './fixtures/supervised.js';
+import { eventually as until } from './helpers.js';
 
 const SUPERVISED = new URL('./fixtures/supervised.js', import.meta.url);
 type M = typeof Supervised;
-
-/** Waits for the pool to reach a state driven by worker messages (a bounded wait on an outside event, not a proof by sleeping). */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const give = Date.now() + 20_000;
-  while (!cond()) {
-    if (Date.now() > give) assert.fail(`never happened: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 function recycledEvents(): { whys: string[]; stop: () => void } {
   const whys: string[] = [];

@@ -9,26 +9,12 @@ import { findOutliers } from '../src/supervision/quarantine.js';
 import { LeakDetector } from '../src/supervision/recycle.js';
 import { isStalled, BeatWatch } from '../src/supervision/heartbeat.js';
 import type * as Supervised from './fixtures/supervised.js';
+import { eventually as until } from './helpers.js';
 
 const SUPERVISED = new URL('./fixtures/supervised.js', import.meta.url);
 type M = typeof Supervised;
 
 /** Lets pending I/O (worker messages) in: a handshake loop, not a timing decision. */
-/**
- * Waits for the pool to reach a state (workers starting, exiting): a bounded
- * wait for an event outside the test's control, never a proof by sleeping.
- * Bounded by wall time, not by iterations: a process worker takes hundreds of
- * milliseconds to start on a loaded machine.
- */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const give = Date.now() + 30_000;
-  while (Date.now() < give) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  assert.fail(`never happened within 30 s: ${what}`);
-}
-
 async function waitFlag(sab: SharedArrayBuffer, index: number): Promise<void> {
   const a = new Int32Array(sab);
   while (Atomics.load(a, index) === 0) await Atomics.waitAsync(a, index, 0, 10_000).value;
