@@ -1,6 +1,7 @@
 export { createPool, Pool, type TrySubmitResult } from './pool.js';
 export type { PoolStats, PoolState } from './scheduler.js';
 export type { LoadSummary } from './load-window.js';
+export type { LatencySummary } from './latency.js';
 export type { LittleSummary } from './little.js';
 export { hysteresisScaler, HysteresisScaler, HYSTERESIS_DEFAULTS, type HysteresisOptions, type Scaler, type ScalerMetrics, type ScaleDecision } from './scaler.js';
 export { cpuCount, cgroupCpuLimit } from './cpu-count.js';

@@ -50,6 +50,9 @@ import { AbortKind, epochNow, HookFlag, Op, Status } from './protocol.js';
 import { FifoQueue, type TaskQueue } from './queue/task-queue.js';
 import { PriorityQueue } from './queue/priority-queue.js';
 import { cloneInput, describeError, type DeadLetter } from './dead-letter.js';
+import { LatencyAlarm, SaturationAlarm } from './alarms.js';
+import { failureReason, tagCorrelation } from './failure.js';
+import { sampled, summarize, toMicros, type LatencySummary } from './latency.js';
 import { LoadWindow, type LoadSummary } from './load-window.js';
 import { LittleMeter, type LittleSummary } from './little.js';
 import { CpuSignal } from './cpu-signal.js';
@@ -119,15 +122,6 @@ export interface SupervisionStats {
   readonly breakers: Readonly<Record<string, BreakerState>>;
 }
 
-export interface LatencySummary {
-  readonly count: number;
-  readonly mean: number;
-  readonly p50: number;
-  readonly p95: number;
-  readonly p99: number;
-  readonly p999: number;
-  readonly max: number;
-}
 
 export interface WorkerStat {
   readonly id: number;
@@ -183,20 +177,14 @@ export class Scheduler {
   readonly #cpu: CpuSignal | undefined;
   #target: number;
   readonly #draining = new Set<WorkerSlot>();
-  #saturatedSince = -1;
-  #saturated = false;
+  readonly #saturation: SaturationAlarm;
+  readonly #latencyAlarm: LatencyAlarm;
   #dropped = 0;
   #retried = 0;
   #deadLettered = 0;
   /** Microseconds; Node's HDR histograms, no home-made percentile code. */
   readonly #waitHist: RecordableHistogram = createHistogram();
   readonly #runHist: RecordableHistogram = createHistogram();
-  /** End-to-end latency of the current sample interval, for the latency alarm. */
-  readonly #intervalHist: RecordableHistogram = createHistogram();
-  #latencyBaseline = -1;
-  #latencySamples = 0;
-  #latencyHighSince = -1;
-  #latencyAlarm = false;
   #completedAtLastSample = 0;
   readonly poolId: string;
   #detachLogger: (() => void) | undefined;
@@ -252,6 +240,8 @@ export class Scheduler {
     this.options = options;
     this.#emit = emit;
     this.#load = new LoadWindow(options.saturation.sampleMs, options.saturation.windowMs);
+    this.#saturation = new SaturationAlarm(options.saturation.afterMs, options.saturation.factor * options.max, emit);
+    this.#latencyAlarm = new LatencyAlarm(options.saturation.afterMs, options.saturation.latencyFactor, emit);
     this.#clock = options.clock;
     this.#timers = new TimerHeap(options.clock);
     this.corrPrefix = `${options.name}-${randomBytes(3).toString('hex')}-`;
@@ -900,7 +890,7 @@ export class Scheduler {
           task.runMs = wall - startedAt;
           this.#runHist.record(toMicros(task.runMs));
         }
-        this.#intervalHist.record(toMicros(now - task.submittedAt));
+        this.#latencyAlarm.record(toMicros(now - task.submittedAt));
       }
       // Little's W: dispatch to result, one clock reading per batch.
       this.#little.ran(now - task.dispatchedAt);
@@ -1239,63 +1229,11 @@ export class Scheduler {
     const now = this.#clock.now();
     this.#load.record(depth, ready === 0 ? 0 : busy / ready, this.#completed - this.#completedAtLastSample);
     this.#completedAtLastSample = this.#completed;
-    this.#checkLatency(now);
-    const { afterMs, factor } = this.options.saturation;
-    const threshold = factor * this.options.max;
-    if (depth > threshold) {
-      if (this.#saturatedSince < 0) this.#saturatedSince = now;
-      if (!this.#saturated && now - this.#saturatedSince >= afterMs) {
-        this.#saturated = true;
-        this.#emit('saturated', { queueDepth: depth, threshold, sinceMs: now - this.#saturatedSince });
-      }
-    } else {
-      this.#saturatedSince = -1;
-      if (this.#saturated) {
-        this.#saturated = false;
-        this.#emit('unsaturated', { queueDepth: depth, threshold });
-      }
-    }
+    this.#latencyAlarm.sample(now);
+    this.#saturation.sample(now, depth);
     this.#little.fold(now);
     if (this.#scaler !== undefined && this.#state === 'running') this.#scale(now, depth, busy, ready - busy);
     this.#timers.schedule(this.#sampler as CallbackTimer, now + this.options.saturation.sampleMs);
-  }
-
-  /**
-   * The guide's alarm: p99 latency (submission to result) of the last sample
-   * interval against a slowly moving baseline. `latency-alarm` fires when it
-   * stays above `latencyFactor` × baseline for `afterMs`; the baseline does
-   * not move while the alarm is on, so a sustained rise cannot become normal.
-   */
-  #checkLatency(now: number): void {
-    const h = this.#intervalHist;
-    if (h.count < 10) {
-      h.reset();
-      return;
-    }
-    const p99 = h.percentile(99) / 1000;
-    h.reset();
-    const { afterMs, latencyFactor } = this.options.saturation;
-    if (this.#latencyBaseline < 0) {
-      this.#latencyBaseline = p99;
-      this.#latencySamples = 1;
-      return;
-    }
-    const high = this.#latencySamples >= 3 && p99 > latencyFactor * this.#latencyBaseline;
-    if (high) {
-      if (this.#latencyHighSince < 0) this.#latencyHighSince = now;
-      if (!this.#latencyAlarm && now - this.#latencyHighSince >= afterMs) {
-        this.#latencyAlarm = true;
-        this.#emit('latency-alarm', { p99Ms: p99, baselineMs: this.#latencyBaseline, factor: latencyFactor });
-      }
-      return;
-    }
-    this.#latencyHighSince = -1;
-    if (this.#latencyAlarm) {
-      this.#latencyAlarm = false;
-      this.#emit('latency-normal', { p99Ms: p99, baselineMs: this.#latencyBaseline });
-    }
-    this.#latencySamples++;
-    this.#latencyBaseline = this.#latencyBaseline * 0.9 + p99 * 0.1;
   }
 
   // ---- adaptive size -----------------------------------------------------------
@@ -1586,58 +1524,4 @@ export class Scheduler {
     this.#checkDrained();
     return done;
   }
-}
-
-/**
- * Which tasks feed the latency histograms: all of the first 8192, then one in
- * four (by task id, which is independent of latency, so percentiles stay
- * unbiased). Each record is a call into native code; at hundreds of
- * thousands of tasks a second, sampling keeps it off the critical path.
- */
-function sampled(taskId: number): boolean {
-  return taskId < 8192 || (taskId & 3) === 0;
-}
-
-/** Milliseconds to whole microseconds, at least 1 (HDR histograms record positive integers). */
-function toMicros(ms: number): number {
-  const us = Math.round(ms * 1000);
-  return us < 1 ? 1 : us;
-}
-
-function summarize(h: RecordableHistogram): LatencySummary {
-  if (h.count === 0) return Object.freeze({ count: 0, mean: 0, p50: 0, p95: 0, p99: 0, p999: 0, max: 0 });
-  return Object.freeze({
-    count: h.count,
-    mean: h.mean / 1000,
-    p50: h.percentile(50) / 1000,
-    p95: h.percentile(95) / 1000,
-    p99: h.percentile(99) / 1000,
-    p999: h.percentile(99.9) / 1000,
-    max: h.max / 1000,
-  });
-}
-
-/** Every error a task settles with carries its correlation id (non-enumerable, so it does not change how it prints). */
-function tagCorrelation(err: unknown, correlationId: string): void {
-  if (err === null || typeof err !== 'object' || Object.prototype.hasOwnProperty.call(err, 'correlationId')) return;
-  try {
-    Object.defineProperty(err, 'correlationId', { value: correlationId, enumerable: false, configurable: true, writable: true });
-  } catch {
-    // a frozen object: leave it as it is
-  }
-}
-
-const REASONS: Record<string, string> = {
-  ERR_SLUICE_TASK_TIMEOUT: 'timeout',
-  ERR_SLUICE_WORKER_CRASHED: 'crash',
-  ERR_SLUICE_TASK_ABORTED: 'aborted',
-  ERR_SLUICE_DEADLINE_EXCEEDED: 'deadline',
-  ERR_SLUICE_TASK_DROPPED: 'dropped',
-  ERR_SLUICE_POOL_CLOSED: 'closed',
-  ERR_SLUICE_SERIALIZATION: 'serialization',
-};
-
-function failureReason(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return (typeof code === 'string' ? REASONS[code] : undefined) ?? 'error';
 }
