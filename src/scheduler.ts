@@ -57,6 +57,7 @@ import type { Scaler } from './scaler.js';
 import type { OverflowPolicy } from './options.js';
 import { resolveRetry, retryDelay, shouldRetry } from './retry.js';
 import { selectWorker } from './select.js';
+import { microtask } from './microtask.js';
 import { Task, TaskExtra, TaskState, TaskTimer } from './task.js';
 import { CallbackTimer, TimerHeap } from './timer-heap.js';
 import { checkRunOptions, type ResolvedPoolOptions } from './validate.js';
@@ -644,7 +645,7 @@ export class Scheduler {
       this.#dirty.push(slot);
       if (!this.#flushQueued) {
         this.#flushQueued = true;
-        queueMicrotask(this.#flushBound);
+        microtask(this.#flushBound);
       }
     }
     slot.outbox.push(task);
