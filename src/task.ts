@@ -31,6 +31,8 @@ export const enum TaskState {
 export class TaskExtra {
   /** The pool's defaults, never written through a task: see Task.own. */
   shared: boolean;
+  /** RunOptions.correlationId; null: derived from the task id. */
+  correlation: string | null = null;
   transfer: readonly Transferable[] | undefined = undefined;
   timeoutMs: number;
   deadlineMs: number;
@@ -67,6 +69,7 @@ export class TaskExtra {
   /** A task's own copy of these (the pool's defaults, or another task's). */
   copy(): TaskExtra {
     const c = new TaskExtra(false, this.timeoutMs, this.deadlineMs, this.queueTimeoutMs, this.retry);
+    c.correlation = this.correlation;
     c.transfer = this.transfer;
     c.signal = this.signal;
     c.priority = this.priority;
@@ -93,13 +96,9 @@ export class Task {
   readonly id: number;
   readonly name: string;
   input: unknown;
-  readonly correlation: string | null;
   readonly submittedAt: number;
-  state: TaskState = TaskState.Queued;
-  /** True while the task sits in a TaskQueue (a queue clears it when it lets the task go). */
-  queued = false;
-  /** Attempts made so far (retries). */
-  attempt = 0;
+  /** state (bits 0-2), queued (bit 3) and attempt (the rest) in one small integer: see the accessors. */
+  #bits = TaskState.Queued;
   slot: WorkerSlot | undefined = undefined;
   /** Per-worker sequence number once sent. */
   seq = 0;
@@ -112,9 +111,33 @@ export class Task {
     this.id = id;
     this.name = name;
     this.input = input;
-    this.correlation = correlation;
     this.submittedAt = submittedAt;
     this.x = defaults;
+    if (correlation !== null) this.own().correlation = correlation;
+  }
+
+  get state(): TaskState {
+    return (this.#bits & 7) as TaskState;
+  }
+  set state(v: TaskState) {
+    this.#bits = (this.#bits & ~7) | v;
+  }
+  /** True while the task sits in a TaskQueue (a queue clears it when it lets the task go). */
+  get queued(): boolean {
+    return (this.#bits & 8) !== 0;
+  }
+  set queued(v: boolean) {
+    this.#bits = v ? this.#bits | 8 : this.#bits & ~8;
+  }
+  /** Attempts made so far (retries). */
+  get attempt(): number {
+    return this.#bits >>> 4;
+  }
+  set attempt(v: number) {
+    this.#bits = (this.#bits & 15) | (v << 4);
+  }
+  get correlation(): string | null {
+    return this.x.correlation;
   }
 
   /** This task's own extra part, copied from the defaults on first write. */
