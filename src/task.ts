@@ -117,7 +117,7 @@ export class Task {
   }
 
   get state(): TaskState {
-    return (this.#bits & 7) as TaskState;
+    return this.#bits & 7;
   }
   set state(v: TaskState) {
     this.#bits = (this.#bits & ~7) | v;
