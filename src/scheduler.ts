@@ -60,7 +60,8 @@ import type { Scaler } from './scaler.js';
 import type { OverflowPolicy } from './options.js';
 import { resolveRetry, retryDelay, shouldRetry } from './retry.js';
 import { selectWorker } from './select.js';
-import { Task, TaskState, TaskTimer } from './task.js';
+import { microtask } from './microtask.js';
+import { Task, TaskExtra, TaskState, TaskTimer } from './task.js';
 import { CallbackTimer, TimerHeap } from './timer-heap.js';
 import { checkRunOptions, type ResolvedPoolOptions } from './validate.js';
 import { oneOf } from './validate-helpers.js';
@@ -202,6 +203,8 @@ export class Scheduler {
   #taskNames: Set<string> | undefined;
   #taskList: string[] = [];
   #nextTaskId = 1;
+  /** What a task without per-call options shares (see TaskExtra). */
+  readonly #taskDefaults: TaskExtra;
   #nextWorkerId = 1;
   #dirty: WorkerSlot[] = [];
   #flushQueued = false;
@@ -238,6 +241,7 @@ export class Scheduler {
 
   constructor(options: ResolvedPoolOptions, spawnWorker?: SpawnWorker, emit: EmitFn = () => undefined) {
     this.options = options;
+    this.#taskDefaults = new TaskExtra(true, options.timeoutMs, Infinity, options.queueTimeoutMs, options.retry.attempts > 1 ? options.retry : undefined);
     this.#emit = emit;
     this.#load = new LoadWindow(options.saturation.sampleMs, options.saturation.windowMs);
     this.#saturation = new SaturationAlarm(options.saturation.afterMs, options.saturation.factor * options.max, emit);
@@ -346,13 +350,19 @@ export class Scheduler {
     const now = this.#clock.now();
     const open = this.#breakers?.check(name, now);
     if (open !== undefined && (this.#breakers as Breakers).policy.onOpen === 'reject') return this.#refuse(open, name, opts);
-    const task = new Task(this.#nextTaskId++, name, input, correlation, now, timeoutMs, deadlineMs, queueTimeoutMs);
+    const task = new Task(this.#nextTaskId++, name, input, correlation, now, this.#taskDefaults);
+    if (opts !== undefined) {
+      // The setters copy the defaults only for a value that differs.
+      task.timeoutMs = timeoutMs;
+      task.deadlineMs = deadlineMs;
+      task.queueTimeoutMs = queueTimeoutMs;
+    }
     this.#little.arrived++;
     const promise = new Promise<unknown>((resolve, reject) => {
       task.resolve = resolve;
       task.reject = reject;
     });
-    if (retry.attempts > 1) task.retry = retry;
+    task.retry = retry.attempts > 1 ? retry : undefined;
     if (open !== undefined) {
       // onOpen 'dead-letter': accepted, failed at once, recorded for redrive.
       this.#deadLetter(task, open, 'failed');
@@ -625,7 +635,7 @@ export class Scheduler {
       this.#dirty.push(slot);
       if (!this.#flushQueued) {
         this.#flushQueued = true;
-        queueMicrotask(this.#flushBound);
+        microtask(this.#flushBound);
       }
     }
     slot.outbox.push(task);
@@ -720,8 +730,7 @@ export class Scheduler {
     task.seq = seq;
     task.attempt++;
     const waitMs = now - task.readyAt;
-    task.waitMs = waitMs;
-    task.dispatchedAt = now;
+    slot.sentAt[seq & INFLIGHT_MASK] = now;
     if (sampled(task.id)) this.#waitHist.record(toMicros(waitMs));
     if (channels.taskDispatched.hasSubscribers) {
       channels.taskDispatched.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), workerId: slot.handle.id, attempt: task.attempt, waitMs });
@@ -884,18 +893,19 @@ export class Scheduler {
         if (task.state === TaskState.Settled && task.timer !== undefined) this.#timers.cancel(task.timer);
         continue;
       }
+      let runMs = 0;
       if (sampled(task.id) || channels.taskCompleted.hasSubscribers) {
         const startedAt = handle.startedAt(seq);
         if (startedAt !== undefined) {
-          task.runMs = wall - startedAt;
-          this.#runHist.record(toMicros(task.runMs));
+          runMs = wall - startedAt;
+          this.#runHist.record(toMicros(runMs));
         }
         this.#latencyAlarm.record(toMicros(now - task.submittedAt));
       }
       // Little's W: dispatch to result, one clock reading per batch.
-      this.#little.ran(now - task.dispatchedAt);
+      this.#little.ran(now - (slot.sentAt[idx] as number));
       const status = msg[i + 1] as Status;
-      if (status === Status.Ok) this.#settle(task, undefined, msg[i + 2], Outcome.Completed);
+      if (status === Status.Ok) this.#settle(task, undefined, msg[i + 2], Outcome.Completed, runMs);
       else if (status === Status.Error) {
         slot.failures++;
         this.#taskFailed(task, decodeError(msg[i + 2] as EncodedError, task.name));
@@ -1090,7 +1100,7 @@ export class Scheduler {
           this.#timers.schedule(timer, this.#clock.now() + (task.timeoutMs - ran));
         } else {
           // A synchronous loop cannot be interrupted: the worker must go.
-          this.#little.ran(this.#clock.now() - task.dispatchedAt);
+          this.#little.ran(this.#clock.now() - (slot.sentAt[task.seq & INFLIGHT_MASK] as number));
           this.#kill(slot, 'timeout');
           this.#taskFailed(task, new TaskTimeoutError(task.name, task.timeoutMs));
         }
@@ -1417,7 +1427,7 @@ export class Scheduler {
     return Promise.reject(err);
   }
 
-  #settle(task: Task, err: unknown, value: unknown, outcome: Outcome): void {
+  #settle(task: Task, err: unknown, value: unknown, outcome: Outcome, runMs = 0): void {
     const state = task.state;
     if (state === TaskState.Settled) return;
     if (state === TaskState.Dispatched) {
@@ -1435,12 +1445,12 @@ export class Scheduler {
     if (task.timer !== undefined) this.#timers.cancel(task.timer);
     if (task.deadline !== undefined) this.#timers.cancel(task.deadline);
     task.input = undefined;
-    task.transfer = undefined;
+    if (task.transfer !== undefined) task.transfer = undefined;
     if (outcome === Outcome.Completed) {
       this.#completed++;
       if (this.#breakers !== undefined) this.#breakers.record(task.name, false);
       if (channels.taskCompleted.hasSubscribers) {
-        channels.taskCompleted.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), workerId: task.slot?.handle.id ?? 0, attempt: task.attempt, waitMs: task.waitMs, runMs: task.runMs });
+        channels.taskCompleted.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), workerId: task.slot?.handle.id ?? 0, attempt: task.attempt, waitMs: this.#waitOf(task), runMs });
       }
       task.resolve(value);
     } else {
@@ -1461,6 +1471,12 @@ export class Scheduler {
   }
 
   // ---- shutdown -----------------------------------------------------------------
+
+  /** Time from ready to dispatch of the task's last attempt (dispatch times live on the slot, by seq). */
+  #waitOf(task: Task): number {
+    const slot = task.slot;
+    return slot === undefined || task.seq === 0 ? 0 : (slot.sentAt[task.seq & INFLIGHT_MASK] as number) - task.readyAt;
+  }
 
   #fail(err: Error): void {
     if (this.#state === 'failed' || this.#state === 'closed') return;

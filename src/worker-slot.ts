@@ -25,6 +25,8 @@ export class WorkerSlot {
   /** Tasks sent and not yet answered, by `seq & INFLIGHT_MASK`. */
   readonly inflight: (Task | undefined)[] = new Array<Task | undefined>(START_RING);
   inflightCount = 0;
+  /** When each in-flight task was sent (pool clock), by `seq & INFLIGHT_MASK`: unboxed, unlike a field per task. */
+  readonly sentAt = new Float64Array(START_RING);
   /** Last sequence number given to a task sent to this worker. */
   seq = 0;
   /** Tasks assigned but not yet flushed, in order. */

@@ -21,6 +21,7 @@ import { TaskFailedError } from '../errors.js';
 import { AbortKind, corrOf, Op, START_RING, Status, TASK_STRIDE, traceOf } from '../protocol.js';
 import type { TraceCarrier } from '../diagnostics.js';
 import type { TaskFn } from '../runtime/collect-tasks.js';
+import { microtask } from '../microtask.js';
 import { runTask } from '../task-hooks.js';
 import { selfReport, type ProcStatus, type WorkerSelfReport } from '../worker-diagnostics.js';
 import type { TaskContext } from '../runtime/runtime.js';
@@ -38,6 +39,8 @@ export interface InlineSpawnOptions {
 const MASK = START_RING - 1;
 
 class InlineContext implements TaskContext {
+  /** The worker's sequence number for it. */
+  readonly seq: number;
   readonly taskId: number;
   readonly workerId: number;
   #corr: string | null;
@@ -45,7 +48,8 @@ class InlineContext implements TaskContext {
   #controller: AbortController | undefined = undefined;
   readonly traceContext: TraceCarrier | undefined;
 
-  constructor(taskId: number, corr: string | null, workerId: number, prefix: string, trace: TraceCarrier | null) {
+  constructor(seq: number, taskId: number, corr: string | null, workerId: number, prefix: string, trace: TraceCarrier | null) {
+    this.seq = seq;
     this.taskId = taskId;
     this.traceContext = trace ?? undefined;
     this.#corr = corr;
@@ -89,18 +93,21 @@ export class InlineWorker implements WorkerHandle {
   #received = 0;
   #startedSeq = 0;
   readonly #startTimes = new Float64Array(START_RING);
-  /** Tasks whose promise has not settled yet, so an abort can reach them. */
-  readonly #running = new Map<number, InlineContext>();
+  /**
+   * Tasks whose promise has not settled yet, so an abort can reach them, by
+   * `seq & MASK` (a ring, not a Map: no entry allocated per task). The
+   * scheduler never has two tasks in flight on one worker at the same ring
+   * place, so they cannot collide.
+   */
+  readonly #running: (InlineContext | undefined)[] = new Array<InlineContext | undefined>(START_RING).fill(undefined);
+  #runningCount = 0;
   readonly #abortedEarly = new Set<number>();
   #inbox: unknown[][] = [];
   #inboxQueued = false;
-  #out: unknown[] = [Op.Results];
-  #outQueued = false;
   #stopping = false;
   #exited = false;
   #grace: TimerHandle | undefined;
   readonly #runInbox = (): void => this.#drainInbox();
-  readonly #flushOut = (): void => this.#flush();
 
   constructor(opts: InlineSpawnOptions, events: WorkerEvents) {
     this.id = opts.id;
@@ -111,7 +118,7 @@ export class InlineWorker implements WorkerHandle {
     this.#graceMs = opts.abortGraceMs;
     this.#clock = opts.clock;
     // Never call back into the scheduler from inside its own spawn call.
-    queueMicrotask(() => {
+    microtask(() => {
       if (!this.#stopping) events.ready(this, this.#names);
     });
   }
@@ -124,12 +131,12 @@ export class InlineWorker implements WorkerHandle {
       this.#inbox.push(message);
       if (!this.#inboxQueued) {
         this.#inboxQueued = true;
-        queueMicrotask(this.#runInbox);
+        microtask(this.#runInbox);
       }
     } else if (message[0] === Op.Abort) {
       const seq = message[1] as number;
-      const ctx = this.#running.get(seq);
-      if (ctx !== undefined) ctx.abort(abortReason(message[2] as AbortKind));
+      const ctx = this.#running[seq & MASK];
+      if (ctx !== undefined && ctx.seq === seq) ctx.abort(abortReason(message[2] as AbortKind));
       else if (seq > this.#received) this.#abortedEarly.add(seq);
     }
   }
@@ -149,14 +156,14 @@ export class InlineWorker implements WorkerHandle {
     this.#stopping = true;
     this.#inbox = []; // never started: the scheduler requeues them on exit
     const reason = abortReason(why === 'timeout' ? AbortKind.TimedOut : 'stopped');
-    for (const ctx of this.#running.values()) ctx.abort(reason);
+    if (this.#runningCount > 0) for (const ctx of this.#running) ctx?.abort(reason);
     // Only a timeout has not yet given the task its grace (an abort's grace
     // already ran out; close and terminate mean now): hold the slot while
     // the function may still notice its signal.
-    if (why === 'timeout' && this.#running.size > 0 && this.#graceMs > 0) {
+    if (why === 'timeout' && this.#runningCount > 0 && this.#graceMs > 0) {
       this.#grace = this.#clock.setTimeout(() => this.#exit(), this.#graceMs);
     } else {
-      queueMicrotask(() => this.#exit());
+      microtask(() => this.#exit());
     }
   }
 
@@ -165,7 +172,8 @@ export class InlineWorker implements WorkerHandle {
     this.#exited = true;
     if (this.#grace !== undefined) this.#clock.clearTimeout(this.#grace);
     // Whatever still runs is abandoned; its result, if it ever comes, is dropped.
-    this.#running.clear();
+    this.#running.fill(undefined);
+    this.#runningCount = 0;
     this.#events.exit(this, { code: 0, signal: null, error: undefined, oom: false });
   }
 
@@ -189,13 +197,14 @@ export class InlineWorker implements WorkerHandle {
         const idx = msg[i] as number;
         const fn = this.#fns[idx] as TaskFn;
         const corr = msg[i + 3];
-        const ctx = new InlineContext(msg[i + 2] as number, corrOf(corr), this.id, this.#prefix, traceOf(corr));
+        const ctx = new InlineContext(seq, msg[i + 2] as number, corrOf(corr), this.id, this.#prefix, traceOf(corr));
         this.#runOne(fn, msg[i + 1], ctx, seq, idx);
       }
     }
   }
 
   #runOne(fn: TaskFn, input: unknown, ctx: InlineContext, seq: number, idx: number): void {
+    const running = this.#running;
     let out: unknown;
     try {
       out = runTask(fn, input, ctx, this.#names[idx] as string);
@@ -204,13 +213,21 @@ export class InlineWorker implements WorkerHandle {
       return;
     }
     if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<unknown>).then === 'function') {
-      this.#running.set(seq, ctx);
+      const at = seq & MASK;
+      running[at] = ctx;
+      this.#runningCount++;
       (out as PromiseLike<unknown>).then(
         (value) => {
-          if (this.#running.delete(seq)) this.#push(seq, Status.Ok, value);
+          if (running[at] !== ctx) return; // abandoned: the worker exited
+          running[at] = undefined;
+          this.#runningCount--;
+          this.#push(seq, Status.Ok, value);
         },
         (err: unknown) => {
-          if (this.#running.delete(seq)) this.#push(seq, Status.Thrown, this.#asError(err, idx));
+          if (running[at] !== ctx) return;
+          running[at] = undefined;
+          this.#runningCount--;
+          this.#push(seq, Status.Thrown, this.#asError(err, idx));
         },
       );
     } else {
@@ -223,22 +240,17 @@ export class InlineWorker implements WorkerHandle {
     return err instanceof Error ? err : new TaskFailedError(this.#names[idx] as string, err);
   }
 
+  /**
+   * Hands one result to the scheduler at once. Always called from a
+   * microtask (the inbox drain or a task's promise reaction), never from
+   * inside a scheduler call, so there is nothing to gain from batching a
+   * depth-1 worker's results behind one more microtask.
+   */
   #push(seq: number, status: Status, value: unknown): void {
     if (this.#stopping) {
-      if (this.#running.size === 0) this.#exit();
+      if (this.#runningCount === 0) this.#exit();
       return;
     }
-    this.#out.push(seq, status, value);
-    if (!this.#outQueued) {
-      this.#outQueued = true;
-      queueMicrotask(this.#flushOut);
-    }
-  }
-
-  #flush(): void {
-    this.#outQueued = false;
-    const out = this.#out;
-    this.#out = [Op.Results];
-    if (out.length > 1 && !this.#stopping) this.#events.results(this, out);
+    this.#events.results(this, [Op.Results, seq, status, value]);
   }
 }
