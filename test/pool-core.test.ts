@@ -178,3 +178,16 @@ test('terminate() of an idle pool waits for its workers to exit (regression: unr
     assert.equal(r.stdout.trim(), 'terminated 0', kind);
   }
 });
+
+test('a parent started with process-wide flags (--expose-gc) still gets thread workers: those flags are left out', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const script = `
+    import { createPool } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
+    const pool = createPool({ module: ${JSON.stringify(TASKS.href)}, size: 2 });
+    console.log(await pool.run('inc', 41), await pool.run('inc', 1));
+    await pool.close();
+  `;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '42 2');
+});

@@ -9,6 +9,17 @@ import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
 
 const ENTRY = new URL('../runtime/thread-entry.js', import.meta.url);
 
+/** The inherited flags threads accept, once a Worker has refused some (see the constructor). */
+let threadExecArgv: string[] | undefined;
+
+/** The flags named by ERR_WORKER_INVALID_EXEC_ARGV ("... invalid execArgv flags: --a, --b"), or undefined for any other error. */
+function refusedFlags(err: unknown): Set<string> | undefined {
+  if ((err as { code?: unknown } | null)?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return undefined;
+  const list = /flags?: (.*)$/.exec((err as Error).message)?.[1];
+  if (list === undefined) return undefined;
+  return new Set(list.split(/,\s*/).map((f) => f.trim()).filter((f) => f.length > 0));
+}
+
 export interface ThreadSpawnOptions {
   id: number;
   moduleUrl: string;
@@ -57,13 +68,28 @@ export class ThreadWorker implements WorkerHandle {
       ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
       ...(opts.workerData !== undefined ? { workerData: opts.workerData } : {}),
     };
-    this.#worker = new Worker(ENTRY, {
+    const options = (execArgv: string[]) => ({
       workerData: init,
       resourceLimits: opts.resourceLimits,
-      execArgv: opts.execArgv ?? inheritedExecArgv(),
+      execArgv,
       ...(opts.env !== undefined ? { env: opts.env } : {}),
       name: `sluice-worker-${opts.id}`,
     });
+    if (opts.execArgv !== undefined) this.#worker = new Worker(ENTRY, options(opts.execArgv));
+    else {
+      const argv = threadExecArgv ?? inheritedExecArgv();
+      try {
+        this.#worker = new Worker(ENTRY, options(argv));
+      } catch (err) {
+        // Process-wide flags of the parent (--expose-gc, V8 heap sizes...)
+        // cannot be given to a thread: drop the ones Node names and retry,
+        // once per process.
+        const refused = refusedFlags(err);
+        if (refused === undefined) throw err;
+        threadExecArgv = argv.filter((a) => !refused.has(a.includes('=') ? a.slice(0, a.indexOf('=')) : a) && !refused.has(a));
+        this.#worker = new Worker(ENTRY, options(threadExecArgv));
+      }
+    }
     this.#worker.on('message', (msg: unknown[]) => {
       switch (msg[0]) {
         case Op.Results:
