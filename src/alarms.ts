@@ -15,34 +15,53 @@ import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 export type AlarmEvent = 'saturated' | 'unsaturated' | 'latency-alarm' | 'latency-normal';
 export type AlarmEmit = (event: AlarmEvent, payload: unknown) => void;
 
-/** On for as long as a condition has held for `afterMs`; reports each change once. */
-export class SaturationAlarm {
+/**
+ * A condition that must hold for `afterMs` before it counts: `update` says
+ * `'rose'` once when it has held that long, `'fell'` once when it stops.
+ */
+class Sustained {
   #since = -1;
   #on = false;
   readonly #afterMs: number;
+
+  constructor(afterMs: number) {
+    this.#afterMs = afterMs;
+  }
+
+  /** How long it has held (0 when it does not). */
+  heldFor(now: number): number {
+    return this.#since < 0 ? 0 : now - this.#since;
+  }
+
+  update(now: number, holds: boolean): 'rose' | 'fell' | undefined {
+    if (holds) {
+      if (this.#since < 0) this.#since = now;
+      if (this.#on || now - this.#since < this.#afterMs) return undefined;
+      this.#on = true;
+      return 'rose';
+    }
+    this.#since = -1;
+    if (!this.#on) return undefined;
+    this.#on = false;
+    return 'fell';
+  }
+}
+
+export class SaturationAlarm {
+  readonly #held: Sustained;
   readonly #threshold: number;
   readonly #emit: AlarmEmit;
 
   constructor(afterMs: number, threshold: number, emit: AlarmEmit) {
-    this.#afterMs = afterMs;
+    this.#held = new Sustained(afterMs);
     this.#threshold = threshold;
     this.#emit = emit;
   }
 
   sample(now: number, queueDepth: number): void {
-    if (queueDepth > this.#threshold) {
-      if (this.#since < 0) this.#since = now;
-      if (!this.#on && now - this.#since >= this.#afterMs) {
-        this.#on = true;
-        this.#emit('saturated', { queueDepth, threshold: this.#threshold, sinceMs: now - this.#since });
-      }
-      return;
-    }
-    this.#since = -1;
-    if (this.#on) {
-      this.#on = false;
-      this.#emit('unsaturated', { queueDepth, threshold: this.#threshold });
-    }
+    const change = this.#held.update(now, queueDepth > this.#threshold);
+    if (change === 'rose') this.#emit('saturated', { queueDepth, threshold: this.#threshold, sinceMs: this.#held.heldFor(now) });
+    else if (change === 'fell') this.#emit('unsaturated', { queueDepth, threshold: this.#threshold });
   }
 }
 
@@ -56,14 +75,12 @@ export class LatencyAlarm {
   readonly #interval: RecordableHistogram = createHistogram();
   #baseline = -1;
   #samples = 0;
-  #highSince = -1;
-  #on = false;
-  readonly #afterMs: number;
+  readonly #held: Sustained;
   readonly #factor: number;
   readonly #emit: AlarmEmit;
 
   constructor(afterMs: number, factor: number, emit: AlarmEmit) {
-    this.#afterMs = afterMs;
+    this.#held = new Sustained(afterMs);
     this.#factor = factor;
     this.#emit = emit;
   }
@@ -86,19 +103,12 @@ export class LatencyAlarm {
       this.#samples = 1;
       return;
     }
-    if (this.#samples >= WARM_UP_SAMPLES && p99 > this.#factor * this.#baseline) {
-      if (this.#highSince < 0) this.#highSince = now;
-      if (!this.#on && now - this.#highSince >= this.#afterMs) {
-        this.#on = true;
-        this.#emit('latency-alarm', { p99Ms: p99, baselineMs: this.#baseline, factor: this.#factor });
-      }
-      return;
-    }
-    this.#highSince = -1;
-    if (this.#on) {
-      this.#on = false;
-      this.#emit('latency-normal', { p99Ms: p99, baselineMs: this.#baseline });
-    }
+    const high = this.#samples >= WARM_UP_SAMPLES && p99 > this.#factor * this.#baseline;
+    const change = this.#held.update(now, high);
+    if (change === 'rose') this.#emit('latency-alarm', { p99Ms: p99, baselineMs: this.#baseline, factor: this.#factor });
+    else if (change === 'fell') this.#emit('latency-normal', { p99Ms: p99, baselineMs: this.#baseline });
+    // The baseline holds still while latency is high.
+    if (high) return;
     this.#samples++;
     this.#baseline = this.#baseline * 0.9 + p99 * 0.1;
   }

@@ -700,8 +700,8 @@ export class Scheduler {
   #callerRuns(task: Task): void {
     let best: WorkerSlot | undefined;
     for (const s of this.#slots) {
-      // Its in-flight ring must have a free place for one more.
-      if (s.state !== SlotState.Ready || s.inflight[(s.seq + s.outbox.length + 1) & INFLIGHT_MASK] !== undefined) continue;
+      // Past its pipeline depth, but its in-flight ring must have a free place for one more.
+      if (s.state !== SlotState.Ready || !s.ringHasRoom) continue;
       if (best === undefined || s.load < best.load) best = s;
     }
     if (best !== undefined) this.#assign(task, best);
@@ -849,7 +849,7 @@ export class Scheduler {
     }
     this.#pump();
     this.#scheduleIdle(slot);
-    if (this.#running === 0 && this.#queue.size === 0 && this.#waiting.size === 0 && this.#backoff.size === 0 && this.#state === 'running') this.#setRef(false);
+    this.#unrefIfIdle();
   }
 
   #onInitError(handle: WorkerHandle, enc: EncodedError, phase?: string): void {
@@ -928,7 +928,7 @@ export class Scheduler {
     }
     this.#pump();
     if (slot.load === 0) this.#scheduleIdle(slot);
-    if (this.#running === 0 && this.#queue.size === 0 && this.#waiting.size === 0 && this.#backoff.size === 0 && this.#state === 'running') this.#setRef(false);
+    this.#unrefIfIdle();
   }
 
   /** The worker reported tasks first..last started (only sent while someone subscribes). */
@@ -1052,6 +1052,11 @@ export class Scheduler {
     slot.state = SlotState.Stopping;
     if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
     slot.handle.terminate(why);
+  }
+
+  /** A running pool with no work anywhere lets its workers stop holding the process open. */
+  #unrefIfIdle(): void {
+    if (this.#state === 'running' && this.#running === 0 && this.#queue.size === 0 && this.#waiting.size === 0 && this.#backoff.size === 0) this.#setRef(false);
   }
 
   #setRef(on: boolean): void {

@@ -71,7 +71,11 @@ export class WorkerSlot {
 
   /** Whether one more task may be sent: under its depth, and its ring slot is free. */
   get hasRoom(): boolean {
-    const load = this.inflightCount + this.outbox.length;
-    return this.state === SlotState.Ready && load < this.depth && this.inflight[(this.seq + this.outbox.length + 1) & INFLIGHT_MASK] === undefined;
+    return this.state === SlotState.Ready && this.inflightCount + this.outbox.length < this.depth && this.ringHasRoom;
+  }
+
+  /** The in-flight ring slot of the next task to send is free (a task that has not answered yet still holds it). */
+  get ringHasRoom(): boolean {
+    return this.inflight[(this.seq + this.outbox.length + 1) & INFLIGHT_MASK] === undefined;
   }
 }

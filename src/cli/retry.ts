@@ -20,6 +20,3 @@ export function isRetryable(err: unknown): boolean {
   return typeof code !== 'string' || !NEVER_RETRY.has(code);
 }
 
-/** Cap of one backoff wait, so a large --retries does not wait for hours. */
-export const MAX_BACKOFF_MS = 30_000;
-

@@ -26,7 +26,7 @@ import { LatencyHistogram } from './latency.js';
 import { prometheusText, startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { startProgress, type Progress, type ProgressSnapshot } from './progress.js';
 import { ReorderBuffer } from './reorder.js';
-import { isRetryable, MAX_BACKOFF_MS } from './retry.js';
+import { isRetryable } from './retry.js';
 import type { RunConfig } from './run-config.js';
 
 export interface RunIO {
@@ -197,7 +197,7 @@ class JobRunner {
     // worker, and comes back with `attempts` on its final error. The CLI keeps
     // its own rule of what is worth retrying (a timeout or a crash is; a bad
     // input or an unknown task is not).
-    if (c.retries > 0) options.retry = { attempts: c.retries + 1, backoff: 'exponential', baseMs: c.retryDelayMs, maxMs: MAX_BACKOFF_MS, jitter: 'none', retryOn: isRetryable };
+    if (c.retries > 0) options.retry = { attempts: c.retries + 1, backoff: 'exponential', baseMs: c.retryDelayMs, jitter: 'none', retryOn: isRetryable };
     // Failed lines go to the CLI's own dead-letter file, with their line numbers.
     options.deadLetter = false;
     return openTaskPool({ kind: c.kind, moduleUrl: c.moduleUrl, task: c.task }, options);
