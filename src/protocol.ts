@@ -10,6 +10,10 @@
  *       so untraced tasks pay nothing for tracing on the wire.
  *   [Op.RunMarked, ...same]  a Run batch for which the worker posts a Started marker
  *       (sent while someone subscribes to the `started` event)
+ *   [Op.RunAfter, ...same], [Op.RunAfterMarked, ...same]  a batch sent ahead
+ *       of need (the auto pipeline's prefetch for long tasks): the worker
+ *       holds it until no task of its own is still running, so a long async
+ *       task does not gain a concurrent neighbour it would not have had.
  *       a batch of tasks, in dispatch order. The worker numbers them by
  *       arrival (its own counter); the parent numbers them the same way, so
  *       no task id crosses the wire. `name` is the index in the task list the
@@ -58,6 +62,9 @@ export function traceOf(field: unknown): TraceCarrier | null {
 export const enum Op {
   Run = 1,
   RunMarked = 4,
+  /** A Run batch sent ahead: started only once the worker has no task running (see runtime.ts). */
+  RunAfter = 8,
+  RunAfterMarked = 9,
   Abort = 2,
   Close = 3,
   Ready = 10,

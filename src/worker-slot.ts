@@ -31,6 +31,8 @@ export class WorkerSlot {
   seq = 0;
   /** Tasks assigned but not yet flushed, in order. */
   outbox: Task[] = [];
+  /** The outbox holds a task sent ahead (auto pipeline prefetch): it goes as a RunAfter batch. */
+  ahead = false;
   /** Pipeline depth: how many tasks may be in flight here. */
   depth: number;
   /** Moving average of the time one task occupies this worker, in ms. */

@@ -158,6 +158,49 @@ for (const kind of KINDS) {
       assert.equal(await pool.run('inc', 1), 2);
     });
 
+    test("a task sent ahead (auto pipeline) waits in the worker until the running async task is done", { skip: kind === 'async' && 'in-process workers run one task each: nothing is sent ahead' }, async () => {
+      await using pool = make(kind);
+      const local = await Handshake.open();
+      try {
+        const a = pool.run('hold', { socket: local.socket, value: 'a' });
+        let bSettled = false;
+        const b = pool.run('echoAsync', 'b').finally(() => (bSettled = true));
+        await local.started(1);
+        assert.equal(pool.stats().running, 2, 'b was sent ahead to the busy worker');
+        // The worker answers diagnostics after every message before it, b's
+        // batch included; had b run, its result would have come back first.
+        await pool.diagnostics();
+        assert.equal(bSettled, false, 'b ran next to a running task');
+        local.release();
+        assert.deepEqual(await Promise.all([a, b]), ['a', 'b']);
+      } finally {
+        await local.close();
+      }
+    });
+
+    test('a task sent ahead can be cancelled while it waits in the worker', { skip: kind === 'async' && 'in-process workers run one task each: nothing is sent ahead' }, async () => {
+      await using pool = make(kind);
+      const local = await Handshake.open();
+      try {
+        const a = pool.run('hold', { socket: local.socket, value: 'a' });
+        const cancel = new AbortController();
+        const b = pool.run('echoAsync', 'b', { signal: cancel.signal });
+        await local.started(1);
+        await pool.diagnostics(); // b's batch has reached the worker and is held there
+        assert.equal(pool.stats().running, 2);
+        cancel.abort(new Error('changed my mind'));
+        await assert.rejects(b, TaskAbortedError);
+        local.release();
+        assert.equal(await a, 'a');
+        assert.equal(await pool.run('inc', 2), 3);
+        const s = pool.stats();
+        assert.equal(s.running, 0);
+        assert.equal(s.completed, 2);
+      } finally {
+        await local.close();
+      }
+    });
+
     test('tasks sent to a worker that never started them are requeued when it dies', { skip: kind === 'async' && 'a synchronous loop would block this process' }, async () => {
       await using pool = make(kind, { pipeline: 2 });
       await pool.start();

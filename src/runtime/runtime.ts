@@ -103,6 +103,26 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   const running = new Map<number, Context>();
   /** Aborts that arrived before their task started (still in this batch). */
   const abortedEarly = new Set<number>();
+  /**
+   * Batches held back, in arrival order: a RunAfter batch waits until no task
+   * is running here, and anything arriving behind a held batch waits behind
+   * it so tasks still start in sequence order. Held tasks are not counted in
+   * `received` yet, so an abort for one lands in `abortedEarly` as for a
+   * task still on the wire.
+   */
+  const held: unknown[][] = [];
+  const releaseHeld = (): void => {
+    while (held.length > 0) {
+      const next = held[0] as unknown[];
+      if (running.size > 0 && (next[0] === Op.RunAfter || next[0] === Op.RunAfterMarked)) return;
+      held.shift();
+      runBatch(next);
+    }
+  };
+  const settledAsync = (seq: number): void => {
+    running.delete(seq);
+    if (running.size === 0 && held.length > 0) releaseHeld();
+  };
   const outbox: Outbox = { items: [], transfer: [] };
   let flushQueued = false;
   const flush = (): void => {
@@ -153,12 +173,12 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       running.set(seq, ctx);
       (out as PromiseLike<unknown>).then(
         (value) => {
-          running.delete(seq);
           push(seq, Status.Ok, value);
+          settledAsync(seq);
         },
         (err: unknown) => {
-          running.delete(seq);
           push(seq, Status.Error, encodeError(err));
+          settledAsync(seq);
         },
       );
     } else {
@@ -166,47 +186,56 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     }
   };
 
+  const runBatch = (msg: unknown[]): void => {
+    // Written before the first task runs, so the pool learns the batch
+    // started even if a task then blocks or kills this process.
+    if (init.startMarkers === true || msg[0] === Op.RunMarked || msg[0] === Op.RunAfterMarked) transport.post([Op.Started, received + 1, received + (msg.length - 1) / TASK_STRIDE, epochNow()]);
+    for (let i = 1; i < msg.length; i += TASK_STRIDE) {
+      const seq = ++received;
+      const corr = msg[i + 3];
+      const ctx = new Context(seq, msg[i + 2] as number, corrOf(corr), init.workerId, init.corrPrefix, outbox, traceOf(corr));
+      if (abortedEarly.delete(seq)) {
+        push(seq, Status.Error, encodeError(new Error('aborted before it started')));
+        continue;
+      }
+      const nameIdx = msg[i] as number;
+      const fn = tasks[nameIdx];
+      if (fn === undefined) {
+        push(seq, Status.Error, encodeError(new Error(`no task at index ${String(nameIdx)}`)));
+        continue;
+      }
+      // Results of earlier tasks in this batch wait for the batch to end.
+      // If the next task may be long (or never seen), send them first: a
+      // task that blocks, hangs or kills the worker must not take
+      // finished results down with it.
+      const known = syncMs[nameIdx] as number;
+      if (outbox.items.length > 0 && (known < 0 || known > LONG_TASK_MS)) flush();
+      // Timing every task costs more than tiny tasks do; sample instead.
+      const runs = runCount[nameIdx] as number;
+      runCount[nameIdx] = runs + 1;
+      if (runs < 8 || (runs & 31) === 0) {
+        const t0 = performance.now();
+        runOne(fn, msg[i + 1], ctx, names[nameIdx] as string);
+        const took = performance.now() - t0;
+        syncMs[nameIdx] = known < 0 ? took : known * 0.8 + took * 0.2;
+      } else {
+        runOne(fn, msg[i + 1], ctx, names[nameIdx] as string);
+      }
+    }
+  };
+
   const onMessage = (msg: unknown[]): void => {
     switch (msg[0]) {
       case Op.Run:
-      case Op.RunMarked: {
-        // Written before the first task runs, so the pool learns the batch
-        // started even if a task then blocks or kills this process.
-        if (init.startMarkers === true || msg[0] === Op.RunMarked) transport.post([Op.Started, received + 1, received + (msg.length - 1) / TASK_STRIDE, epochNow()]);
-        for (let i = 1; i < msg.length; i += TASK_STRIDE) {
-          const seq = ++received;
-          const corr = msg[i + 3];
-          const ctx = new Context(seq, msg[i + 2] as number, corrOf(corr), init.workerId, init.corrPrefix, outbox, traceOf(corr));
-          if (abortedEarly.delete(seq)) {
-            push(seq, Status.Error, encodeError(new Error('aborted before it started')));
-            continue;
-          }
-          const nameIdx = msg[i] as number;
-          const fn = tasks[nameIdx];
-          if (fn === undefined) {
-            push(seq, Status.Error, encodeError(new Error(`no task at index ${String(nameIdx)}`)));
-            continue;
-          }
-          // Results of earlier tasks in this batch wait for the batch to end.
-          // If the next task may be long (or never seen), send them first: a
-          // task that blocks, hangs or kills the worker must not take
-          // finished results down with it.
-          const known = syncMs[nameIdx] as number;
-          if (outbox.items.length > 0 && (known < 0 || known > LONG_TASK_MS)) flush();
-          // Timing every task costs more than tiny tasks do; sample instead.
-          const runs = runCount[nameIdx] as number;
-          runCount[nameIdx] = runs + 1;
-          if (runs < 8 || (runs & 31) === 0) {
-            const t0 = performance.now();
-            runOne(fn, msg[i + 1], ctx, names[nameIdx] as string);
-            const took = performance.now() - t0;
-            syncMs[nameIdx] = known < 0 ? took : known * 0.8 + took * 0.2;
-          } else {
-            runOne(fn, msg[i + 1], ctx, names[nameIdx] as string);
-          }
-        }
+      case Op.RunMarked:
+        if (held.length > 0) held.push(msg);
+        else runBatch(msg);
         break;
-      }
+      case Op.RunAfter:
+      case Op.RunAfterMarked:
+        if (held.length > 0 || running.size > 0) held.push(msg);
+        else runBatch(msg);
+        break;
       case Op.WorkerData:
         gotWorkerData(msg[1]);
         break;

@@ -125,7 +125,7 @@ export class InlineWorker implements WorkerHandle {
 
   send(message: unknown[]): void {
     if (this.#stopping) return; // the exit that follows requeues what never started
-    if (message[0] === Op.Run || message[0] === Op.RunMarked) {
+    if (message[0] === Op.Run || message[0] === Op.RunMarked || message[0] === Op.RunAfter || message[0] === Op.RunAfterMarked) {
       // Run on the next microtask, not inside the scheduler's flush: a task
       // may call pool.run() synchronously, and must find the books settled.
       this.#inbox.push(message);
