@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '.test-build/', 'node_modules/', 'bench/node_modules/', 'bench/results*.json', 'coverage/'] },
+  { ignores: ['dist/', '.build/', '.test-build/', 'node_modules/', 'bench/node_modules/', 'bench/results*.json', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,31 +1,65 @@
 /**
- * The published build: `npm run build` bundles each worker entry into one
- * file (scripts/bundle-workers.mjs). Every other test runs the tsc output in
+ * The published build: `npm run build` bundles tsc's output into dist
+ * (scripts/bundle.mjs). Every other test runs the unbundled tsc output in
  * .test-build, so this one imports the package by its own name, which
- * resolves through package.json "exports" to dist/, and checks that pools
- * of both worker kinds start and work from the bundled entries.
+ * resolves through package.json "exports" to dist/, and checks that the
+ * bundles are what the build promises and that pools of both worker kinds
+ * and the CLI work from them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const sluice = await import('sluice');
-const ENTRY_DIR = fileURLToPath(new URL('./dist/runtime/', import.meta.resolve('sluice/package.json')));
+const ROOT = fileURLToPath(new URL('./', import.meta.resolve('sluice/package.json')));
+const ENTRY_DIR = join(ROOT, 'dist/runtime/');
+
+/** The static imports of a bundled file (esbuild writes them one per statement, double-quoted). */
+function staticImports(code: string): string[] {
+  return [...code.matchAll(/^import\s+(?:[^;]*?\s+from\s+)?"([^"]+)";$/gm)].map((m) => m[1] as string);
+}
 const FIXTURE = new URL('./fixtures/kinds.js', import.meta.url);
 
 test('the worker entries in dist are bundled: no static import of sluice modules', async () => {
   for (const entry of ['thread-entry.js', 'process-entry.js']) {
     const code = await readFile(ENTRY_DIR + entry, 'utf8');
-    const statics = [...code.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);
     assert.deepEqual(
-      statics.filter((s) => !s?.startsWith('node:')),
+      staticImports(code).filter((s) => !s.startsWith('node:')),
       [],
       `${entry} still imports other modules at load`,
     );
     // The modules loaded on demand stay outside the bundle, next to it.
     assert.match(code, /import\("\.\.\/worker-diagnostics\.js"\)/);
   }
+});
+
+test('the public entry points are bundled: they import shared chunks, Node and dependencies only', async () => {
+  for (const entry of ['index.js', 'testing.js', 'prometheus.js', 'otel.js', 'worker-api.js', 'bullmq/index.js', 'cli/main.js']) {
+    const imports = staticImports(await readFile(join(ROOT, 'dist', entry), 'utf8'));
+    assert.ok(imports.length > 0, `${entry}: no imports found; the pattern no longer matches esbuild's output`);
+    const unbundled = imports.filter((s) => (s.startsWith('.') && !/^\.{1,2}\/chunk-[A-Z0-9]+\.js$/.test(s)));
+    assert.deepEqual(unbundled, [], `${entry} imports unbundled modules`);
+  }
+});
+
+test('the CLI runs from dist', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-dist-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const cli = join(ROOT, 'dist/cli/main.js');
+  const version = spawnSync(process.execPath, [cli, '--version'], { encoding: 'utf8' });
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  assert.equal(version.stdout.trim(), pkg.version);
+  const input = join(dir, 'in.jsonl');
+  const output = join(dir, 'out.jsonl');
+  await writeFile(input, ['{"n":1}', '{"n":2}', '{"n":3}'].join('\n') + '\n');
+  const tasks = fileURLToPath(new URL('./fixtures/cli-tasks.js', import.meta.url));
+  const r = spawnSync(process.execPath, [cli, 'run', tasks, '--task', 'echo', '--input', input, '--output', output, '--size', '1', '--fresh', '--progress', 'none'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal((await readFile(output, 'utf8')).trimEnd().split('\n').length, 3);
 });
 
 for (const kind of ['thread', 'process'] as const) {

@@ -31,13 +31,14 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { PROCESS_ENTRY } from '../entries.js';
 import { decodeError } from '../error-codec.js';
 import { Op, START_RING, type WorkerInit } from '../protocol.js';
 import { DiagRequests, procStatus, type ProcStatus, type WorkerSelfReport } from '../worker-diagnostics.js';
 import { inheritedExecArgv } from './exec-argv.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
 
-const ENTRY = fileURLToPath(new URL('../runtime/process-entry.js', import.meta.url));
+const ENTRY = fileURLToPath(PROCESS_ENTRY);
 /** Time between SIGTERM and SIGKILL. */
 export const KILL_GRACE_MS = 2000;
 const MASK = START_RING - 1;

@@ -3,11 +3,11 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { decodeError } from '../error-codec.js';
 import { HEAP_OFFSET, Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../protocol.js';
+import { THREAD_ENTRY as ENTRY } from '../entries.js';
 import { inheritedExecArgv } from './exec-argv.js';
 import { DiagRequests, type ProcStatus, type WorkerSelfReport } from '../worker-diagnostics.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
 
-const ENTRY = new URL('../runtime/thread-entry.js', import.meta.url);
 
 /** The inherited flags threads accept, once a Worker has refused some (see the constructor). */
 let threadExecArgv: string[] | undefined;
