@@ -38,6 +38,7 @@ export {
 } from './shared-chunks.js';
 export type { TaskContext, TaskInput, TaskModule, TaskName, TaskOutput, UntypedModule } from './types.js';
 export { registerError } from './error-codec.js';
+export { CHANNEL_NAMES } from './diagnostics.js';
 export {
   DeadlineExceededError,
   ErrorCodes,

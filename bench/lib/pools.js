@@ -37,7 +37,7 @@ const adapters = {
       // Every lifecycle channel subscribed with a no-op listener: the price of
       // events when someone listens (unobserved pools only check hasSubscribers).
       const { subscribe } = await import('node:diagnostics_channel');
-      const { CHANNEL_NAMES } = await import('../../dist/diagnostics.js');
+      const { CHANNEL_NAMES } = await import('../../dist/index.js');
       for (const name of CHANNEL_NAMES) subscribe(name, () => undefined);
     }
     let pool;
