@@ -21,6 +21,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     threads: { type: 'string', default: '2' },
+    'warmup-ms': { type: 'string' },
     scenario: { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -28,7 +29,8 @@ const { values: args } = parseArgs({
 });
 
 if (args.help) {
-  console.log('usage: node bench/run.js [--quick] [--rounds N] [--threads 2,4,8] [--scenario ' + SCENARIOS.join('|') + '[,...]] [--out file]');
+  console.log('usage: node bench/run.js [--quick] [--rounds N] [--threads 2,4,8] [--warmup-ms MS] [--scenario ' + SCENARIOS.join('|') + '[,...]] [--out file]');
+  console.log('  --warmup-ms: open-loop warm-up before the latency scenario measures (default 1000; 200 with --quick)');
   process.exit(0);
 }
 
@@ -38,6 +40,8 @@ const threadList = args.threads.split(',').map(Number);
 const chosen = args.scenario === undefined ? SCENARIOS : args.scenario.split(',');
 for (const s of chosen) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario '${s}' (one of ${SCENARIOS.join(', ')})`);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
+const warmupMs = args['warmup-ms'] === undefined ? undefined : Number(args['warmup-ms']);
+if (warmupMs !== undefined && !(Number.isInteger(warmupMs) && warmupMs >= 0)) throw new Error('--warmup-ms must be a non-negative integer');
 if (threadList.some((t) => !Number.isInteger(t) || t < 1)) throw new Error('--threads must be a list of positive integers');
 const outFile = args.out ?? fileURLToPath(new URL('./results.json', import.meta.url));
 const childFile = fileURLToPath(new URL('./child.js', import.meta.url));
@@ -93,7 +97,7 @@ async function main() {
       const order = r % 2 === 0 ? g.entries : [...g.entries].reverse();
       for (const e of order) {
         if (e.skipped !== undefined) continue;
-        const res = await measure({ scenario: g.scenario, entry: e.id, threads: g.threads, quick });
+        const res = await measure({ scenario: g.scenario, entry: e.id, threads: g.threads, quick, warmupMs });
         if (res.ok) e.runs.push(res.metrics);
         else if (res.skipped !== undefined) e.skipped = res.skipped;
         else {
@@ -127,6 +131,7 @@ async function main() {
     quick,
     rounds,
     threads: threadList,
+    warmupMs,
     seconds: Math.round((Date.now() - started) / 1000),
   };
   writeFileSync(outFile, `${JSON.stringify({ meta, targets, groups }, null, 1)}\n`);

@@ -9,7 +9,8 @@ export default {
   title: 'CPU-bound: fib(30) x 240 (quick: x 16), wall time vs ideal = serial / workers',
   sweep: true,
   // raw-echo: the same fib calls on bare workers, round robin, no pool: what the machine allows right now.
-  entries: () => [...THREAD_PEERS, 'raw-echo'],
+  // sluice pipeline=1: no task sent ahead, so every task waits out a round trip (what the prefetch buys).
+  entries: (quick) => (quick ? [...THREAD_PEERS, 'raw-echo'] : [...THREAD_PEERS, 'sluice pipeline=1', 'raw-echo']),
   metrics: [
     { key: 'vsIdeal', label: 'wall/ideal', better: 'lower', digits: 3 },
     { key: 'wallMs', label: 'wall ms', better: 'lower' },

@@ -12,9 +12,12 @@ export default {
     { key: 'p50', label: 'p50 us', better: 'lower' },
     { key: 'p999', label: 'p99.9 us', better: 'lower' },
   ],
-  async measure(id, { threads, quick }) {
+  // warmupMs (--warmup-ms): the open-loop warm-up before measuring. The
+  // default second measures pools still settling (JIT tier-up); a longer one
+  // measures steady state. docs/performance.md reports both.
+  async measure(id, { threads, quick, warmupMs }) {
     const e = entries[id];
     const pool = await open(e.lib, { ...e.config, threads });
-    return openLoop((i) => pool.run('inc', i), { rate: 5000, ms: quick ? 600 : 3000, warmupMs: quick ? 200 : 1000 });
+    return openLoop((i) => pool.run('inc', i), { rate: 5000, ms: quick ? 600 : 3000, warmupMs: warmupMs ?? (quick ? 200 : 1000) });
   },
 };
