@@ -27,7 +27,8 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const from = join(root, '.build/js');
 const dist = join(root, 'dist');
 
-// Last build's bundles and chunks (tsc has just written the declarations).
+// dist holds only tsc's declarations here (scripts/clean.mjs emptied it
+// first); if the bundle step is run alone, drop the last bundles and chunks.
 for (const f of await readdir(dist, { recursive: true })) {
   if (f.endsWith('.js') || f.endsWith('.js.map')) await rm(join(dist, f));
 }

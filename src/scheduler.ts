@@ -781,6 +781,10 @@ export class Scheduler {
     while (queue.size > 0) {
       let slot = this.#pick();
       if (slot === undefined) {
+        // A task with a transfer list is never sent ahead: its buffers would
+        // leave with it, so it could not be requeued if the task before it
+        // killed the worker.
+        if ((queue.peek() as Task).transfer !== undefined) break;
         slot = this.#prefetchSlot(queue.size);
         if (slot === undefined) break;
         slot.ahead = true;
@@ -826,6 +830,8 @@ export class Scheduler {
   #requeue(task: Task): void {
     this.#running--;
     task.slot = undefined;
+    // Sent but never started: that send was not an attempt (retries count runs).
+    if (task.seq !== 0) task.attempt--;
     task.seq = 0;
     if (task.timer !== undefined) this.#timers.cancel(task.timer);
     task.state = TaskState.Queued;
@@ -1158,7 +1164,15 @@ export class Scheduler {
       case TaskState.Settled: {
         // Abort grace ran out: the worker is still running an orphan.
         const slot = task.slot;
-        if (slot !== undefined && slot.inflight[task.seq & INFLIGHT_MASK] === task) this.#kill(slot, 'abort');
+        if (slot === undefined || slot.inflight[task.seq & INFLIGHT_MASK] !== task) return;
+        if (slot.handle.startedAt(task.seq) === undefined) {
+          // It never started: it waits behind another task in the worker
+          // (pipelined, or sent ahead and held), and the worker will drop it
+          // when it gets there. Killing now would fail the task it waits behind.
+          this.#timers.schedule(task.timer as TaskTimer, this.#clock.now() + this.options.abortGraceMs);
+          return;
+        }
+        this.#kill(slot, 'abort');
         return;
       }
       default:

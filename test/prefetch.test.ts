@@ -8,13 +8,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Gate, eventually, taskPool } from './helpers.js';
+import { ManualClock } from '../src/testing.js';
+import { Gate, eventually, outcome, taskPool } from './helpers.js';
 
 type Pool = ReturnType<typeof taskPool>;
 
 async function readyPool(opts: Parameters<typeof taskPool>[0]): Promise<Pool> {
   const pool = taskPool(opts);
-  await eventually(() => pool.stats().workerList.filter((w) => w.state === 'ready').length === 2, 'both workers ready');
+  const size = typeof opts?.size === 'number' ? opts.size : 2;
+  await eventually(() => pool.stats().workerList.filter((w) => w.state === 'ready').length === size, `${size} workers ready`);
   return pool;
 }
 
@@ -84,6 +86,70 @@ test('a task sent ahead to a worker that dies before starting it runs elsewhere,
     assert.equal(await crash, 'ERR_SLUICE_WORKER_CRASHED');
     assert.deepEqual(await Promise.all(rest), [0, 1, 2, 3, 4]);
     assert.equal(pool.stats().completed, 5);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('cancelling a task sent ahead does not kill its worker or the task it waits behind', async () => {
+  const clock = new ManualClock();
+  const pool = await readyPool({ size: 1, clock, abortGraceMs: 50 });
+  const gate = new Gate();
+  try {
+    const workerBefore = pool.stats().workerList[0]?.id;
+    const a = pool.run('gate', { flag: gate.flag, value: 'a' });
+    const cancel = new AbortController();
+    const b = outcome(pool.run('gate', { flag: gate.flag, value: 'b' }, { signal: cancel.signal }));
+    const c = pool.run('gate', { flag: gate.flag, value: 'c' });
+    await gate.waitStarted(1);
+    assert.deepEqual(placement(pool), { inflight: [2], queued: 1 }, 'b was sent ahead');
+    cancel.abort();
+    const rb = await b;
+    assert.equal(rb.ok ? 'resolved' : rb.error.code, 'ERR_SLUICE_TASK_ABORTED');
+    // The abort grace runs out while b still waits behind a: b never
+    // started, so there is no orphan to stop, and a must not be killed.
+    clock.advance(50);
+    clock.advance(50);
+    gate.release();
+    assert.equal(await a, 'a');
+    assert.equal(await c, 'c');
+    assert.equal(pool.stats().workerList[0]?.id, workerBefore, 'the worker was replaced');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a task with a transfer list is never sent ahead (its buffers could not be requeued)', async () => {
+  const pool = await readyPool({ size: 1 });
+  const gate = new Gate();
+  try {
+    const a = pool.run('gate', { flag: gate.flag, value: 'a' });
+    const buf = new ArrayBuffer(8);
+    const b = pool.run('byteLength', buf, { transfer: [buf] });
+    const c = pool.run('gate', { flag: gate.flag, value: 'c' });
+    await gate.waitStarted(1);
+    // b heads the queue and may not go ahead; c behind it waits its turn too.
+    assert.deepEqual(placement(pool), { inflight: [1], queued: 2 });
+    gate.release();
+    assert.deepEqual(await Promise.all([a, b, c]), ['a', 8, 'c']);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a task requeued because its worker died before starting it keeps all its retry attempts', async () => {
+  // pipeline 2: the failing task goes in the same batch as the exit and never starts.
+  const pool = await readyPool({ size: 1, pipeline: 2, retry: { attempts: 2, backoff: 'fixed', baseMs: 0 } });
+  try {
+    const crash = outcome(pool.run('exit', 1, { retry: { attempts: 1 } }));
+    const failing = outcome(pool.run('fail', 'error'));
+    const rc = await crash;
+    assert.equal(rc.ok ? 'resolved' : rc.error.code, 'ERR_SLUICE_WORKER_CRASHED');
+    const rf = await failing;
+    assert.ok(!rf.ok);
+    const err = rf.error as Error & { attempts?: number; previousErrors?: unknown[] };
+    assert.equal(err.attempts, 2, 'two runs');
+    assert.equal(err.previousErrors?.length, 1, 'the send to the dead worker used up an attempt');
   } finally {
     await pool.close();
   }

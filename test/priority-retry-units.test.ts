@@ -19,6 +19,21 @@ test('PriorityQueue: higher key first, FIFO among equal keys', () => {
   assert.deepEqual(q.drain().map((i) => i.name), ['b', 'd', 'a', 'c', 'f', 'e']);
 });
 
+test('PriorityQueue: peek returns what shift would, past deleted tasks, without taking it', () => {
+  const q = new PriorityQueue<Item>();
+  assert.equal(q.peek(), undefined);
+  const low = item('low', 0);
+  const high = item('high', 9);
+  q.push(low);
+  q.push(high);
+  assert.equal(q.peek(), high);
+  q.delete(high);
+  assert.equal(q.peek(), low);
+  assert.equal(q.size, 1);
+  assert.equal(q.shift(), low);
+  assert.equal(q.peek(), undefined);
+});
+
 test('PriorityQueue: unshift puts tasks back at the very front, last put back first', () => {
   const q = new PriorityQueue<Item>();
   q.push(item('high', 100));

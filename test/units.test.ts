@@ -40,6 +40,20 @@ test('FifoQueue deletes from the middle in O(1) and compacts tombstones', () => 
   assert.equal(q.shift(), undefined);
 });
 
+test('FifoQueue.peek returns what shift would, past deleted tasks, without taking it', () => {
+  const q = new FifoQueue<{ queued: boolean; n: number }>();
+  assert.equal(q.peek(), undefined);
+  const a = { queued: false, n: 1 };
+  const b = { queued: false, n: 2 };
+  q.push(a);
+  q.push(b);
+  q.delete(a);
+  assert.equal(q.peek(), b);
+  assert.equal(q.size, 1);
+  assert.equal(q.shift(), b);
+  assert.equal(q.peek(), undefined);
+});
+
 test('selectWorker picks the least-loaded worker with room, or none', () => {
   const w = (load: number, hasRoom = true) => ({ load, hasRoom });
   assert.equal(selectWorker([]), undefined);

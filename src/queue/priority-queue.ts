@@ -55,6 +55,14 @@ export class PriorityQueue<T extends Prioritized> implements TaskQueue<T> {
     return e === undefined ? undefined : this.#take(e);
   }
 
+  peek(): T | undefined {
+    for (;;) {
+      const e = this.#max[0];
+      if (e === undefined || alive(e)) return e?.task;
+      heapPop(this.#max, higherFirst); // stale: its task left by another door
+    }
+  }
+
   delete(task: T): void {
     if (!task.queued) return;
     task.queued = false;

@@ -7,7 +7,7 @@ export interface Queueable {
 
 /**
  * The queue contract the scheduler relies on. Small on purpose: a FIFO today,
- * a priority heap behind the same five methods.
+ * a priority heap behind the same methods.
  */
 export interface TaskQueue<T extends Queueable> {
   /** Tasks waiting (not counting those deleted early). */
@@ -16,6 +16,8 @@ export interface TaskQueue<T extends Queueable> {
   /** Requeues at the front: a task whose worker died before it started. */
   unshift(task: T): void;
   shift(): T | undefined;
+  /** The task `shift` would return, left in place. */
+  peek(): T | undefined;
   /** Takes a task out before its turn (aborted, deadline passed). */
   delete(task: T): void;
   /** Empties the queue and returns what was waiting, in order. */
@@ -48,6 +50,14 @@ export class FifoQueue<T extends Queueable> implements TaskQueue<T> {
     task.queued = true;
     this.#ring.unshift(task);
     this.#live++;
+  }
+
+  peek(): T | undefined {
+    for (;;) {
+      const task = this.#ring.peek();
+      if (task === undefined || task.queued) return task;
+      this.#ring.shift(); // a tombstone: drop it now rather than at the next shift
+    }
   }
 
   shift(): T | undefined {

@@ -111,12 +111,22 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
    * task still on the wire.
    */
   const held: unknown[][] = [];
+  let releasing = false;
   const releaseHeld = (): void => {
-    while (held.length > 0) {
-      const next = held[0] as unknown[];
-      if (running.size > 0 && (next[0] === Op.RunAfter || next[0] === Op.RunAfterMarked)) return;
-      held.shift();
-      runBatch(next);
+    // A task that returns a thenable which settles synchronously calls back
+    // in here from inside runBatch; the loop below goes on once that batch
+    // is done, so a nested call must not start the next one early.
+    if (releasing) return;
+    releasing = true;
+    try {
+      while (held.length > 0) {
+        const next = held[0] as unknown[];
+        if (running.size > 0 && (next[0] === Op.RunAfter || next[0] === Op.RunAfterMarked)) return;
+        held.shift();
+        runBatch(next);
+      }
+    } finally {
+      releasing = false;
     }
   };
   const settledAsync = (seq: number): void => {
