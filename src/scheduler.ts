@@ -470,11 +470,15 @@ export class Scheduler {
    * could run it has nothing to do. The task sent ahead always travels in a
    * message of its own (the worker's outbox must be empty), so a process
    * worker's per-batch start marker stays exact: it arrives when the worker
-   * picks the task up, not with the task it waits behind. Returns a full
-   * depth-1 worker, or none.
+   * picks the task up, not with the task it waits behind. A task with a
+   * transfer list is never sent ahead: its buffers would leave with it, so
+   * it could not be requeued if the task before it killed the worker.
+   * Returns a full depth-1 worker for the task at the head of the queue, or
+   * none.
    */
-  #prefetchSlot(backlog: number): WorkerSlot | undefined {
-    if (this.options.pipeline !== 'auto' || backlog < this.#slots.length) return undefined;
+  #prefetchSlot(queue: TaskQueue<Task>): WorkerSlot | undefined {
+    if (this.options.pipeline !== 'auto' || queue.size < this.#slots.length) return undefined;
+    if ((queue.peek() as Task).transfer !== undefined) return undefined;
     for (const s of this.#slots) {
       if (s.state === SlotState.Ready && s.depth === 1 && s.inflightCount === 1 && s.outbox.length === 0 && s.ringHasRoom) return s;
     }
@@ -781,11 +785,7 @@ export class Scheduler {
     while (queue.size > 0) {
       let slot = this.#pick();
       if (slot === undefined) {
-        // A task with a transfer list is never sent ahead: its buffers would
-        // leave with it, so it could not be requeued if the task before it
-        // killed the worker.
-        if ((queue.peek() as Task).transfer !== undefined) break;
-        slot = this.#prefetchSlot(queue.size);
+        slot = this.#prefetchSlot(queue);
         if (slot === undefined) break;
         slot.ahead = true;
       }
