@@ -19,7 +19,7 @@
 //   with the public modules (task hooks, the error brand) lives on global
 //   symbols, so the copies agree.
 import { build } from 'esbuild';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,11 +27,8 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const from = join(root, '.build/js');
 const dist = join(root, 'dist');
 
-// dist holds only tsc's declarations here (scripts/clean.mjs emptied it
-// first); if the bundle step is run alone, drop the last bundles and chunks.
-for (const f of await readdir(dist, { recursive: true })) {
-  if (f.endsWith('.js') || f.endsWith('.js.map')) await rm(join(dist, f));
-}
+// dist holds only tsc's declarations here: `npm run build` empties it
+// first (scripts/clean.mjs), so no bundle or chunk of an earlier build is left.
 
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', outdir: dist, outbase: from, sourcemap: true, logLevel: 'warning' };
 

@@ -4,7 +4,7 @@
  * functions and the input and output against that function's signature.
  */
 import type { TransferListItem } from 'node:worker_threads';
-import type { TaskContext } from './runtime/runtime.js';
+import type { TaskContext } from './task-context.js';
 
 /** What may be moved rather than copied to a worker: ArrayBuffers, MessagePorts and the like. */
 export type Transferable = TransferListItem;

@@ -3,5 +3,5 @@
  * `workerSetup` module) may import from sluice.
  */
 export { registerTaskHook, type TaskHook, type TaskHookInfo } from './task-hooks.js';
-export type { TaskContext } from './runtime/runtime.js';
+export type { TaskContext } from './task-context.js';
 export type { TraceCarrier } from './diagnostics.js';

@@ -11,8 +11,8 @@ import type { Transferable } from '../types.js';
 import { encodeError, type EncodedError } from '../error-codec.js';
 import { AbortKind, corrOf, epochNow, HEAP_OFFSET, Op, TASK_STRIDE, traceOf, START_RING, Status, type WorkerInit } from '../protocol.js';
 import { checkHealth, findHooks, hookFlags, type LifecycleHooks } from './lifecycle.js';
-import type { TraceCarrier } from '../diagnostics.js';
 import { runTask } from '../task-hooks.js';
+import { abortReason, TaskCtx } from '../task-context.js';
 import { collectTasks, type TaskFn } from './collect-tasks.js';
 import { needsLoaderHooks } from './loader-flags.js';
 
@@ -21,70 +21,9 @@ export interface Transport {
   onMessage(listener: (message: unknown[]) => void): void;
 }
 
-/** What a task receives as its second argument. */
-export interface TaskContext {
-  /** Aborted when the caller cancels the task or its time runs out. */
-  readonly signal: AbortSignal;
-  /** The pool's id for this task. */
-  readonly taskId: number;
-  /** Given at submit, or generated: the same id the pool's events and errors carry. */
-  readonly correlationId: string;
-  /** The id of the worker running the task. */
-  readonly workerId: number;
-  /** Transfer these objects with the result instead of copying them (ArrayBuffers, MessagePorts). */
-  transfer(...items: Transferable[]): void;
-  /** W3C trace context of the submitting span, when a tracing adapter is on (see sluice/otel). */
-  readonly traceContext?: TraceCarrier | undefined;
-}
-
-class Context implements TaskContext {
-  readonly taskId: number;
-  readonly workerId: number;
-  readonly seq: number;
-  #corr: string | null;
-  #prefix: string;
-  #controller: AbortController | undefined;
-  #outbox: Outbox;
-  readonly traceContext: TraceCarrier | undefined;
-
-  constructor(seq: number, taskId: number, corr: string | null, workerId: number, prefix: string, outbox: Outbox, trace: TraceCarrier | null) {
-    this.seq = seq;
-    this.traceContext = trace ?? undefined;
-    this.taskId = taskId;
-    this.#corr = corr;
-    this.workerId = workerId;
-    this.#prefix = prefix;
-    this.#outbox = outbox;
-  }
-
-  get correlationId(): string {
-    return (this.#corr ??= `${this.#prefix}${this.taskId}`);
-  }
-
-  // Created on first use: most tasks never look at their signal, and an
-  // AbortController per task is the largest allocation on this path.
-  get signal(): AbortSignal {
-    return (this.#controller ??= new AbortController()).signal;
-  }
-
-  abort(reason: unknown): void {
-    (this.#controller ??= new AbortController()).abort(reason);
-  }
-
-  transfer(...items: Transferable[]): void {
-    this.#outbox.transfer.push(...items);
-  }
-}
-
 interface Outbox {
   items: unknown[];
   transfer: Transferable[];
-}
-
-function abortReason(kind: AbortKind): DOMException {
-  return kind === AbortKind.TimedOut
-    ? new DOMException('The task ran out of time', 'TimeoutError')
-    : new DOMException('The task was cancelled', 'AbortError');
 }
 
 /** A task whose synchronous part averages more than this is "long": finished results are sent before it starts. */
@@ -100,7 +39,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   let runCount = new Uint32Array(0);
   let received = 0;
   /** Tasks still running asynchronously, by seq, so an abort can reach them. */
-  const running = new Map<number, Context>();
+  const running = new Map<number, TaskCtx>();
   /** Aborts that arrived before their task started (still in this batch). */
   const abortedEarly = new Set<number>();
   /**
@@ -166,7 +105,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     }
   };
 
-  const runOne = (fn: TaskFn, input: unknown, ctx: Context, name: string): void => {
+  const runOne = (fn: TaskFn, input: unknown, ctx: TaskCtx, name: string): void => {
     const seq = ctx.seq;
     if (startTimes !== null && started !== null) {
       startTimes[seq % START_RING] = epochNow();
@@ -203,7 +142,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     for (let i = 1; i < msg.length; i += TASK_STRIDE) {
       const seq = ++received;
       const corr = msg[i + 3];
-      const ctx = new Context(seq, msg[i + 2] as number, corrOf(corr), init.workerId, init.corrPrefix, outbox, traceOf(corr));
+      const ctx = new TaskCtx(seq, msg[i + 2] as number, corrOf(corr), init.workerId, init.corrPrefix, outbox, traceOf(corr));
       if (abortedEarly.delete(seq)) {
         push(seq, Status.Error, encodeError(new Error('aborted before it started')));
         continue;

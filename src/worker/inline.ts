@@ -19,13 +19,11 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import { TaskFailedError } from '../errors.js';
 import { AbortKind, corrOf, Op, START_RING, Status, TASK_STRIDE, traceOf } from '../protocol.js';
-import type { TraceCarrier } from '../diagnostics.js';
 import type { TaskFn } from '../runtime/collect-tasks.js';
 import { microtask } from '../microtask.js';
 import { runTask } from '../task-hooks.js';
 import { selfReport, type ProcStatus, type WorkerSelfReport } from '../worker-diagnostics.js';
-import type { TaskContext } from '../runtime/runtime.js';
-import type { Transferable } from '../types.js';
+import { abortReason, TaskCtx } from '../task-context.js';
 import type { StopReason, WorkerEvents, WorkerHandle } from './handle.js';
 
 export interface InlineSpawnOptions {
@@ -37,49 +35,6 @@ export interface InlineSpawnOptions {
 }
 
 const MASK = START_RING - 1;
-
-class InlineContext implements TaskContext {
-  /** The worker's sequence number for it. */
-  readonly seq: number;
-  readonly taskId: number;
-  readonly workerId: number;
-  #corr: string | null;
-  #prefix: string;
-  #controller: AbortController | undefined = undefined;
-  readonly traceContext: TraceCarrier | undefined;
-
-  constructor(seq: number, taskId: number, corr: string | null, workerId: number, prefix: string, trace: TraceCarrier | null) {
-    this.seq = seq;
-    this.taskId = taskId;
-    this.traceContext = trace ?? undefined;
-    this.#corr = corr;
-    this.workerId = workerId;
-    this.#prefix = prefix;
-  }
-
-  get correlationId(): string {
-    return (this.#corr ??= `${this.#prefix}${this.taskId}`);
-  }
-
-  // Lazy, as in the worker runtime: most tasks never read their signal.
-  get signal(): AbortSignal {
-    return (this.#controller ??= new AbortController()).signal;
-  }
-
-  abort(reason: unknown): void {
-    const c = (this.#controller ??= new AbortController());
-    if (!c.signal.aborted) c.abort(reason);
-  }
-
-  /** Nothing crosses a boundary in-process: a no-op kept for API parity. */
-  transfer(..._items: Transferable[]): void {}
-}
-
-function abortReason(kind: AbortKind | 'stopped'): DOMException {
-  if (kind === AbortKind.TimedOut) return new DOMException('The task ran out of time', 'TimeoutError');
-  if (kind === 'stopped') return new DOMException('The pool stopped the task', 'AbortError');
-  return new DOMException('The task was cancelled', 'AbortError');
-}
 
 export class InlineWorker implements WorkerHandle {
   readonly id: number;
@@ -99,7 +54,7 @@ export class InlineWorker implements WorkerHandle {
    * scheduler never has two tasks in flight on one worker at the same ring
    * place, so they cannot collide.
    */
-  readonly #running: (InlineContext | undefined)[] = new Array<InlineContext | undefined>(START_RING).fill(undefined);
+  readonly #running: (TaskCtx | undefined)[] = new Array<TaskCtx | undefined>(START_RING).fill(undefined);
   #runningCount = 0;
   readonly #abortedEarly = new Set<number>();
   #inbox: unknown[][] = [];
@@ -197,13 +152,13 @@ export class InlineWorker implements WorkerHandle {
         const idx = msg[i] as number;
         const fn = this.#fns[idx] as TaskFn;
         const corr = msg[i + 3];
-        const ctx = new InlineContext(seq, msg[i + 2] as number, corrOf(corr), this.id, this.#prefix, traceOf(corr));
+        const ctx = new TaskCtx(seq, msg[i + 2] as number, corrOf(corr), this.id, this.#prefix, null, traceOf(corr));
         this.#runOne(fn, msg[i + 1], ctx, seq, idx);
       }
     }
   }
 
-  #runOne(fn: TaskFn, input: unknown, ctx: InlineContext, seq: number, idx: number): void {
+  #runOne(fn: TaskFn, input: unknown, ctx: TaskCtx, seq: number, idx: number): void {
     const running = this.#running;
     let out: unknown;
     try {

@@ -1,0 +1,78 @@
+/**
+ * The `ctx` a task function receives, one class for every kind: the worker
+ * runtime (threads, processes) and the in-process worker (kind 'async')
+ * build the same object, so a task sees the same context wherever it runs.
+ */
+import { AbortKind } from './protocol.js';
+import type { TraceCarrier } from './diagnostics.js';
+import type { Transferable } from './types.js';
+
+/** What a task receives as its second argument. */
+export interface TaskContext {
+  /** Aborted when the caller cancels the task or its time runs out. */
+  readonly signal: AbortSignal;
+  /** The pool's id for this task. */
+  readonly taskId: number;
+  /** Given at submit, or generated: the same id the pool's events and errors carry. */
+  readonly correlationId: string;
+  /** The id of the worker running the task. */
+  readonly workerId: number;
+  /** Transfer these objects with the result instead of copying them (ArrayBuffers, MessagePorts). */
+  transfer(...items: Transferable[]): void;
+  /** W3C trace context of the submitting span, when a tracing adapter is on (see sluice/otel). */
+  readonly traceContext?: TraceCarrier | undefined;
+}
+
+/** Where `transfer()` collects objects to move with the results; null in-process, where nothing is copied. */
+export interface TransferSink {
+  transfer: Transferable[];
+}
+
+export class TaskCtx implements TaskContext {
+  readonly taskId: number;
+  readonly workerId: number;
+  /** The worker's sequence number for the task. */
+  readonly seq: number;
+  #corr: string | null;
+  #prefix: string;
+  #controller: AbortController | undefined = undefined;
+  #sink: TransferSink | null;
+  readonly traceContext: TraceCarrier | undefined;
+
+  constructor(seq: number, taskId: number, corr: string | null, workerId: number, prefix: string, sink: TransferSink | null, trace: TraceCarrier | null) {
+    this.seq = seq;
+    this.traceContext = trace ?? undefined;
+    this.taskId = taskId;
+    this.#corr = corr;
+    this.workerId = workerId;
+    this.#prefix = prefix;
+    this.#sink = sink;
+  }
+
+  get correlationId(): string {
+    return (this.#corr ??= `${this.#prefix}${this.taskId}`);
+  }
+
+  // Created on first use: most tasks never look at their signal, and an
+  // AbortController per task is the largest allocation on this path.
+  get signal(): AbortSignal {
+    return (this.#controller ??= new AbortController()).signal;
+  }
+
+  /** Aborts the signal; later calls keep the first reason. */
+  abort(reason: unknown): void {
+    (this.#controller ??= new AbortController()).abort(reason);
+  }
+
+  transfer(...items: Transferable[]): void {
+    // In-process nothing crosses a boundary: a no-op kept for API parity.
+    this.#sink?.transfer.push(...items);
+  }
+}
+
+/** The reason `ctx.signal` carries: time ran out, the caller cancelled, or (in-process) the pool stopped the task. */
+export function abortReason(kind: AbortKind | 'stopped'): DOMException {
+  if (kind === AbortKind.TimedOut) return new DOMException('The task ran out of time', 'TimeoutError');
+  if (kind === 'stopped') return new DOMException('The pool stopped the task', 'AbortError');
+  return new DOMException('The task was cancelled', 'AbortError');
+}
