@@ -31,6 +31,12 @@ export const ErrorCodes = {
   WORKER_INIT: 'ERR_SLUICE_WORKER_INIT',
   POOL_FAILED: 'ERR_SLUICE_POOL_FAILED',
   CIRCUIT_OPEN: 'ERR_SLUICE_CIRCUIT_OPEN',
+  /** The task returned, but its worker died before the result could reach the pool. */
+  RESULT_LOST: 'ERR_SLUICE_RESULT_LOST',
+  /** A worker did not become ready (module load and `sluice.init`) within `startTimeoutMs`. */
+  START_TIMEOUT: 'ERR_SLUICE_START_TIMEOUT',
+  /** The dead-letter sink failed to take an entry; the entry is kept in memory. */
+  DEAD_LETTER_FAILED: 'ERR_SLUICE_DEAD_LETTER_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -149,6 +155,23 @@ export class WorkerCrashedError extends SluiceError {
     this.exitCode = details.exitCode;
     this.signal = details.signal;
     this.reason = details.reason;
+  }
+}
+
+/**
+ * The task returned in its worker, but the worker died before the result
+ * reached the pool: killed from outside (SIGKILL), out of memory, or
+ * terminated because another task on it hung. The task did run to its end,
+ * so it is not requeued as if it never started; it is retried only if its
+ * retry policy says so.
+ */
+export class ResultLostError extends SluiceError {
+  readonly workerId: number;
+  readonly taskName: string;
+  constructor(workerId: number, taskName: string, why: string, cause?: unknown) {
+    super(ErrorCodes.RESULT_LOST, `task "${taskName}" finished on worker ${workerId}, but its result was lost: ${why}`, cause === undefined ? undefined : { cause });
+    this.workerId = workerId;
+    this.taskName = taskName;
   }
 }
 

@@ -55,6 +55,7 @@ export {
   TaskTimeoutError,
   UnknownTaskError,
   WorkerCrashedError,
+  ResultLostError,
   WorkerStalledError,
   WorkerInitError,
   PoolFailedError,

@@ -50,6 +50,21 @@ export interface WorkerHandle {
    * per task.
    */
   startedAt(seq: number): number | undefined;
+  /**
+   * Whether the task with this sequence number returned inside the worker:
+   * its result is on its way, or was lost if the worker died before sending
+   * it. Threads read it from shared memory; processes from the worker's
+   * reports (its final words before an exit, or a probe). Kinds that cannot
+   * tell leave it out.
+   */
+  finished?(seq: number): boolean;
+  /**
+   * Asks the worker for exact per-task starts and finishes, even while its
+   * main thread is stuck (processes: the watchdog thread answers). Settles
+   * within a bounded time whether or not anyone answers; afterwards
+   * `startedAt` and `finished` reflect what was learnt.
+   */
+  probe?(): Promise<void>;
   /** Kills the worker now (an in-process worker aborts its tasks instead). `exit` follows. Idempotent. */
   terminate(why?: StopReason): void;
   /** Heartbeats received so far (workers started with a heartbeat). */
