@@ -39,6 +39,7 @@ import {
   WorkerInitError,
   WorkerStalledError,
   PoolFailedError,
+  ResultLostError,
   type StallReport,
 } from './errors.js';
 import { Supervisor } from './supervision/supervisor.js';
@@ -62,7 +63,7 @@ import { resolveRetry, retryDelay, shouldRetry } from './retry.js';
 import { selectWorker } from './select.js';
 import { microtask } from './microtask.js';
 import { Task, TaskExtra, TaskState, TaskTimer } from './task.js';
-import { CallbackTimer, TimerHeap } from './timer-heap.js';
+import { CallbackTimer, TimerHeap, type TimerEntry } from './timer-heap.js';
 import { checkRunOptions, type ResolvedPoolOptions } from './validate.js';
 import { oneOf } from './validate-helpers.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './worker/handle.js';
@@ -776,6 +777,7 @@ export class Scheduler {
       channels.taskDispatched.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), workerId: slot.handle.id, attempt: task.attempt, waitMs });
     }
     slot.inflight[seq & INFLIGHT_MASK] = task;
+    slot.seqAt[seq & INFLIGHT_MASK] = seq;
     slot.inflightCount++;
   }
 
@@ -931,12 +933,12 @@ export class Scheduler {
       const seq = msg[i] as number;
       const idx = seq & INFLIGHT_MASK;
       const task = inflight[idx];
-      if (task === undefined || task.seq !== seq) continue;
+      if (task === undefined || slot.seqAt[idx] !== seq) continue;
       inflight[idx] = undefined;
       n++;
-      if (task.state !== TaskState.Dispatched || task.slot !== slot) {
-        // An orphan: its caller already got an error; its grace timer can stop.
-        if (task.state === TaskState.Settled && task.timer !== undefined) this.#timers.cancel(task.timer);
+      if (task.state !== TaskState.Dispatched || task.slot !== slot || task.seq !== seq) {
+        // An orphan: its caller already has its outcome; its grace timer can stop.
+        this.#endGrace(slot, seq);
         continue;
       }
       let runMs = 0;
@@ -1019,25 +1021,32 @@ export class Scheduler {
       channels.workerExited.publish({ pool: this.options.name, poolId: this.poolId, workerId: handle.id, kind: this.options.kind, code: info.code, signal: info.signal, reason: slot.killedFor ?? 'crash', error: info.error, completed: slot.completed });
     }
 
-    // In-flight tasks, in the order they were sent.
-    const tasks: Task[] = [];
-    for (const t of slot.inflight) if (t !== undefined) tasks.push(t);
+    // In-flight tasks, in the order they were sent. Each gets its own fate:
+    // finished (its result should have come: it was lost), never started
+    // (requeued), or running when the worker died (the crash is its fate).
+    const seqs: number[] = [];
+    for (let idx = 0; idx < slot.inflight.length; idx++) if (slot.inflight[idx] !== undefined) seqs.push(slot.seqAt[idx] as number);
+    seqs.sort((a, b) => a - b);
+    const inflight = slot.inflight.slice();
     slot.inflight.fill(undefined);
     slot.inflightCount = 0;
-    tasks.sort((a, b) => a.seq - b.seq);
     const toRequeue: Task[] = [];
-    for (const task of tasks) {
-      if (task.state !== TaskState.Dispatched || task.slot !== slot) {
-        if (task.state === TaskState.Settled && task.timer !== undefined) this.#timers.cancel(task.timer);
-        continue;
-      }
-      const started = handle.startedAt(task.seq) !== undefined;
-      if (!started && task.transfer === undefined && this.#state !== 'failed' && this.#state !== 'closed') {
+    const canRequeue = this.#state !== 'failed' && this.#state !== 'closed';
+    for (const seq of seqs) {
+      const task = inflight[seq & INFLIGHT_MASK] as Task;
+      this.#endGrace(slot, seq);
+      if (task.state !== TaskState.Dispatched || task.slot !== slot || task.seq !== seq) continue; // an orphan
+      if (handle.finished?.(seq) === true) {
+        this.#taskFailed(task, this.#state === 'failed' && this.#failure !== undefined ? this.#failure : new ResultLostError(handle.id, task.name, this.#lostWhy(slot, info)));
+      } else if (handle.startedAt(seq) === undefined && task.transfer === undefined && canRequeue) {
         toRequeue.push(task);
       } else {
+        // Never started but its transfer list already moved its buffers into the dead worker: it cannot be sent again.
         this.#taskFailed(task, this.#crashError(slot, info, task.name));
       }
     }
+    for (const g of slot.graces.values()) this.#timers.cancel(g);
+    slot.graces.clear();
     for (const t of slot.outbox) if (t.state === TaskState.Dispatched && t.slot === slot) toRequeue.push(t);
     slot.outbox = [];
     for (let k = toRequeue.length - 1; k >= 0; k--) this.#requeue(toRequeue[k] as Task);
@@ -1057,6 +1066,24 @@ export class Scheduler {
       this.#pump();
     }
     this.#checkDrained();
+  }
+
+  /** Why a finished task's result never arrived, for ResultLostError. */
+  #lostWhy(slot: WorkerSlot, info: ExitInfo): string {
+    switch (slot.killedFor) {
+      case 'timeout':
+        return 'its worker was stopped because another task on it ran past its time limit';
+      case 'abort':
+        return 'its worker was stopped because a cancelled task on it did not stop within abortGraceMs';
+      case 'stalled':
+        return 'its worker was stopped because another task blocked its event loop (stalled)';
+      case 'close':
+        return 'its worker was stopped by terminate()';
+      default:
+        if (info.oom) return 'the worker ran out of memory before sending it';
+        if (info.signal !== null) return `the worker was killed by ${info.signal} before sending it`;
+        return `the worker exited with code ${String(info.code)} before sending it`;
+    }
   }
 
   #crashError(slot: WorkerSlot, info: ExitInfo, taskName: string): Error {
@@ -1116,21 +1143,114 @@ export class Scheduler {
     const reason: unknown = task.signal?.reason;
     const state = task.state;
     if (state === TaskState.Settled) return;
+    const { slot, seq } = task;
     this.#settle(task, new TaskAbortedError(task.name, reason), undefined, Outcome.Failed);
-    if (state === TaskState.Dispatched) this.#stopRunning(task, AbortKind.Cancelled);
+    if (state === TaskState.Dispatched) this.#stopRunning(slot, seq, task, AbortKind.Cancelled);
   }
 
-  /** A settled task still on a worker: ask the worker to abort it, and kill the worker if it does not stop in time. */
-  #stopRunning(task: Task, kind: AbortKind): void {
-    const slot = task.slot;
-    if (slot === undefined || task.seq === 0) return; // not sent yet; #flush skips it
+  /**
+   * A task whose caller already has its outcome (cancelled, timed out, past
+   * its deadline) may still be on its worker: ask the worker to abort it,
+   * and replace the worker only if the task has not stopped within
+   * `abortGraceMs`. The grace timer belongs to the (worker, seq) pair, not
+   * the task: a timed-out task may be retried while this attempt lingers.
+   */
+  #stopRunning(slot: WorkerSlot | undefined, seq: number, task: Task, kind: AbortKind): void {
+    if (slot === undefined || seq === 0) return; // not sent yet; #flush skips it
     try {
-      slot.handle.send([Op.Abort, task.seq, kind]);
+      slot.handle.send([Op.Abort, seq, kind]);
     } catch {
       // The worker is already gone; its exit cleans up.
     }
-    task.timer ??= new TaskTimer(task, this.#onTimerBound);
-    this.#timers.schedule(task.timer, this.#clock.now() + this.options.abortGraceMs);
+    const grace = new CallbackTimer(() => this.#graceOver(slot, seq, task, kind, false));
+    slot.graces.set(seq, grace);
+    this.#timers.schedule(grace, this.#clock.now() + this.options.abortGraceMs);
+  }
+
+  #endGrace(slot: WorkerSlot, seq: number): void {
+    const grace = slot.graces.get(seq);
+    if (grace === undefined) return;
+    this.#timers.cancel(grace);
+    slot.graces.delete(seq);
+  }
+
+  /** Abort grace ran out for an orphan: replace its worker if it is still running it. */
+  #graceOver(slot: WorkerSlot, seq: number, task: Task, kind: AbortKind, probed: boolean): void {
+    const idx = seq & INFLIGHT_MASK;
+    if (slot.inflight[idx] !== task || slot.seqAt[idx] !== seq || slot.state === SlotState.Stopping) {
+      slot.graces.delete(seq);
+      return;
+    }
+    const h = slot.handle;
+    // It returned: the answer is on its way, the worker needs no killing.
+    if (h.finished?.(seq) === true) {
+      slot.graces.delete(seq);
+      return;
+    }
+    if (h.startedAt(seq) === undefined || (!probed && h.probe !== undefined)) {
+      if (!probed && h.probe !== undefined) {
+        // A process only knows batches were picked up: ask which task really runs before killing anything.
+        this.#probe(slot, () => this.#graceOver(slot, seq, task, kind, true));
+        return;
+      }
+      // It never started: it waits behind another task in the worker
+      // (pipelined, or sent ahead and held), and the worker will drop it
+      // when it gets there. Killing now would fail the task it waits behind.
+      this.#timers.schedule(slot.graces.get(seq) as TimerEntry, this.#clock.now() + this.options.abortGraceMs);
+      return;
+    }
+    slot.graces.delete(seq);
+    this.#kill(slot, kind === AbortKind.TimedOut ? 'timeout' : 'abort');
+  }
+
+  /** Asks a worker that can say (WorkerHandle.probe) which tasks really started and finished, then runs `then`. */
+  #probe(slot: WorkerSlot, then: () => void): void {
+    if (slot.probing !== undefined) {
+      slot.probing.push(then);
+      return;
+    }
+    slot.probing = [then];
+    void (slot.handle.probe as () => Promise<void>)().then(() => {
+      const waiting = slot.probing ?? [];
+      slot.probing = undefined;
+      for (const f of waiting) f();
+    });
+  }
+
+  /**
+   * A running-time timer fired. Only the task's own running time counts:
+   * a task still in its worker's inbox gets its full budget again, and a
+   * task that already returned (its result on the way) is not timed out.
+   * On expiry the caller hears at once; the task is asked to stop
+   * (ctx.signal aborts with a timeout reason) and its worker is replaced
+   * only if it has not stopped within abortGraceMs, as for cancellation.
+   */
+  #checkTimeout(task: Task, probed: boolean): void {
+    const slot = task.slot as WorkerSlot;
+    const seq = task.seq;
+    const timer = task.timer as TaskTimer;
+    const h = slot.handle;
+    const now = this.#clock.now();
+    const startedAt = seq === 0 || h.finished?.(seq) === true ? undefined : h.startedAt(seq);
+    if (startedAt === undefined) {
+      this.#timers.schedule(timer, now + task.timeoutMs);
+      return;
+    }
+    const ran = epochNow() - startedAt;
+    if (ran < task.timeoutMs) {
+      this.#timers.schedule(timer, now + (task.timeoutMs - ran));
+      return;
+    }
+    if (!probed && h.probe !== undefined) {
+      // A process only knows when a batch was picked up: ask which of its tasks really started and finished.
+      this.#probe(slot, () => {
+        if (task.state === TaskState.Dispatched && task.slot === slot && task.seq === seq) this.#checkTimeout(task, true);
+      });
+      return;
+    }
+    this.#little.ran(now - (slot.sentAt[seq & INFLIGHT_MASK] as number));
+    this.#taskFailed(task, new TaskTimeoutError(task.name, task.timeoutMs));
+    this.#stopRunning(slot, seq, task, AbortKind.TimedOut);
   }
 
   #onTimer(task: Task): void {
@@ -1139,42 +1259,13 @@ export class Scheduler {
         this.#waiting.delete(task);
         this.#settle(task, new QueueTimeoutError(task.queueTimeoutMs), undefined, Outcome.Rejected);
         return;
-      case TaskState.Dispatched: {
-        const slot = task.slot as WorkerSlot;
-        const startedAt = task.seq === 0 ? undefined : slot.handle.startedAt(task.seq);
-        const ran = startedAt === undefined ? undefined : epochNow() - startedAt;
-        const timer = task.timer as TaskTimer;
-        if (ran === undefined) {
-          // Still in the worker's inbox: queue time does not count.
-          this.#timers.schedule(timer, this.#clock.now() + task.timeoutMs);
-        } else if (ran < task.timeoutMs) {
-          this.#timers.schedule(timer, this.#clock.now() + (task.timeoutMs - ran));
-        } else {
-          // A synchronous loop cannot be interrupted: the worker must go.
-          this.#little.ran(this.#clock.now() - (slot.sentAt[task.seq & INFLIGHT_MASK] as number));
-          this.#kill(slot, 'timeout');
-          this.#taskFailed(task, new TaskTimeoutError(task.name, task.timeoutMs));
-        }
+      case TaskState.Dispatched:
+        this.#checkTimeout(task, false);
         return;
-      }
       case TaskState.Backoff:
         this.#backoff.delete(task);
         this.#requeueAfterBackoff(task);
         return;
-      case TaskState.Settled: {
-        // Abort grace ran out: the worker is still running an orphan.
-        const slot = task.slot;
-        if (slot === undefined || slot.inflight[task.seq & INFLIGHT_MASK] !== task) return;
-        if (slot.handle.startedAt(task.seq) === undefined) {
-          // It never started: it waits behind another task in the worker
-          // (pipelined, or sent ahead and held), and the worker will drop it
-          // when it gets there. Killing now would fail the task it waits behind.
-          this.#timers.schedule(task.timer as TaskTimer, this.#clock.now() + this.options.abortGraceMs);
-          return;
-        }
-        this.#kill(slot, 'abort');
-        return;
-      }
       default:
         return;
     }
@@ -1184,9 +1275,10 @@ export class Scheduler {
     const state = task.state;
     if (state === TaskState.Settled) return;
     const err = new DeadlineExceededError(task.name, task.deadlineMs, state !== TaskState.Dispatched);
+    const { slot, seq } = task;
     this.#deadLetter(task, err, 'deadline');
     this.#settle(task, err, undefined, Outcome.Failed);
-    if (state === TaskState.Dispatched) this.#stopRunning(task, AbortKind.TimedOut);
+    if (state === TaskState.Dispatched) this.#stopRunning(slot, seq, task, AbortKind.TimedOut);
   }
 
   // ---- retries and dead letters ---------------------------------------------

@@ -27,6 +27,17 @@ export class WorkerSlot {
   inflightCount = 0;
   /** When each in-flight task was sent (pool clock), by `seq & INFLIGHT_MASK`: unboxed, unlike a field per task. */
   readonly sentAt = new Float64Array(START_RING);
+  /**
+   * The sequence number each ring entry was sent under. A task's own `seq`
+   * is not enough to match a result to its entry: a task that timed out or
+   * was cancelled may be retried, elsewhere or here, while its first attempt
+   * still occupies this ring as an orphan.
+   */
+  readonly seqAt = new Int32Array(START_RING);
+  /** Abort-grace timers of orphans on this worker (settled tasks it may still be running), by seq. */
+  readonly graces = new Map<number, TimerEntry>();
+  /** A probe (WorkerHandle.probe) is under way: what to re-check once it ends. */
+  probing: (() => void)[] | undefined = undefined;
   /** Last sequence number given to a task sent to this worker. */
   seq = 0;
   /** Tasks assigned but not yet flushed, in order. */
