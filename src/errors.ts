@@ -68,8 +68,10 @@ Object.defineProperty(SluiceError.prototype, kBrand, { value: true });
 /** The queue holds `capacity` tasks and the overflow policy is `reject`. */
 export class QueueFullError extends SluiceError {
   readonly capacity: number;
-  constructor(capacity: number, running: number) {
-    super(ErrorCodes.QUEUE_FULL, `queue is full: ${capacity} waiting, ${running} running`);
+  /** `callers`: with `overflow: 'wait'`, the callers already waiting for room (queue.maxWaiting reached). */
+  constructor(capacity: number, running: number, callers?: number) {
+    const also = callers === undefined ? '' : `, and ${callers} callers already waiting for room (queue.maxWaiting)`;
+    super(ErrorCodes.QUEUE_FULL, `queue is full: ${capacity} waiting, ${running} running${also}`);
     this.capacity = capacity;
   }
 }
@@ -301,9 +303,11 @@ export class PoolFailedError extends SluiceError {
   readonly restarts: number;
   readonly withinMs: number;
   readonly causes: readonly unknown[];
-  constructor(restarts: number, withinMs: number, causes: readonly unknown[]) {
+  /** `barren`: how many workers in a row exited before finishing any task, when that is what failed the pool. */
+  constructor(restarts: number, withinMs: number, causes: readonly unknown[], barren = 0) {
     const last = causes.slice(-3).map((c) => (c instanceof Error ? c.message : String(c)));
-    super(ErrorCodes.POOL_FAILED, `pool failed: ${restarts} worker restarts within ${withinMs} ms; last causes: ${last.join('; ') || '(none)'}`, { cause: causes[causes.length - 1] });
+    const what = barren > 0 ? `${barren} workers in a row exited before finishing any task` : `${restarts} worker restarts within ${withinMs} ms`;
+    super(ErrorCodes.POOL_FAILED, `pool failed: ${what}; last causes: ${last.join('; ') || '(none)'}`, { cause: causes[causes.length - 1] });
     this.restarts = restarts;
     this.withinMs = withinMs;
     this.causes = causes;

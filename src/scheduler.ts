@@ -170,6 +170,8 @@ function runOp(slot: WorkerSlot): Op {
 
 /** Consecutive worker start failures (after the pool once started) that fail the pool instead of respawning. */
 const MAX_START_FAILURES = 3;
+/** Work stealing: leave a worker's inbox alone when it holds less than this much work (ms, by its measured service time). */
+const STEAL_MIN_MS = 0.5;
 /** Auto pipeline: keep about this many milliseconds of work queued on each worker. */
 const PIPELINE_TARGET_MS = 1;
 const PIPELINE_MAX = 128;
@@ -195,6 +197,8 @@ export class Scheduler {
   readonly #saturation: SaturationAlarm;
   readonly #latencyAlarm: LatencyAlarm;
   #dropped = 0;
+  /** Tasks taken back from one worker's inbox for another (work stealing). */
+  #stolen = 0;
   #retried = 0;
   #deadLettered = 0;
   /** Microseconds; Node's HDR histograms, no home-made percentile code. */
@@ -220,6 +224,8 @@ export class Scheduler {
   /** What a task without per-call options shares (see TaskExtra). */
   readonly #taskDefaults: TaskExtra;
   #nextWorkerId = 1;
+  /** Workers spawned and not yet ready (nor gone). */
+  #starting = 0;
   #dirty: WorkerSlot[] = [];
   #flushQueued = false;
   #flushBound = (): void => this.#flush();
@@ -247,6 +253,9 @@ export class Scheduler {
   /** Failed by restart intensity (recoverable), not by a module that cannot load. */
   #recoverable = false;
   #probeTimer: CallbackTimer | undefined;
+  /** Restart intensity's respawn delay: no replacement spawns before this time (pool clock); 0: none. */
+  #spawnHeldUntil = 0;
+  #respawnTimer: CallbackTimer | undefined;
   #running = 0;
   #submitted = 0;
   #completed = 0;
@@ -450,12 +459,45 @@ export class Scheduler {
    * another path) are dropped when popped.
    */
   #pick(): WorkerSlot | undefined {
-    if (this.options.pipeline !== 1) return selectWorker(this.#slots);
+    if (this.#draining.size > 0) return this.#pickWhileDraining();
+    if (this.options.pipeline !== 1) return selectWorker(this.#slots) ?? (this.#starting > 0 ? this.#pickStarting() : undefined);
     const idle = this.#idle;
     while (idle.length > 0) {
       const s = idle.pop() as WorkerSlot;
       s.inIdle = false;
       if (s.hasRoom) return s;
+    }
+    return this.#starting > 0 ? this.#pickStarting() : undefined;
+  }
+
+  /**
+   * After a shrink, draining workers still run their last tasks. Until they
+   * are gone no idle worker takes up work while the workers with work
+   * (draining ones included) already number the target size, so the pool
+   * never runs more at once than `resize(n)` asked for. Rare, so a scan.
+   */
+  #pickWhileDraining(): WorkerSlot | undefined {
+    let busy = this.#draining.size;
+    for (const s of this.#slots) if (s.state !== SlotState.Stopping && s.load > 0) busy++;
+    const mayWake = busy < this.#target;
+    let best: WorkerSlot | undefined;
+    for (const s of this.#slots) {
+      if (!s.hasRoom || (s.load === 0 && !mayWake)) continue;
+      if (best === undefined || s.load < best.load) best = s;
+    }
+    if (best !== undefined || !mayWake || this.#starting === 0) return best;
+    return this.#pickStarting();
+  }
+
+  /**
+   * A worker still starting, with pipeline room: a task submitted while the
+   * pool starts is assigned to it (and sent the moment it is ready) rather
+   * than queued, so the queue's capacity counts only what lies beyond the
+   * room of live and starting workers.
+   */
+  #pickStarting(): WorkerSlot | undefined {
+    for (const s of this.#slots) {
+      if (s.state === SlotState.Starting && s.outbox.length < s.depth && s.outbox.length < s.maxTasks && s.ringHasRoom) return s;
     }
     return undefined;
   }
@@ -488,6 +530,7 @@ export class Scheduler {
 
   /** Whether some worker could take a task now, without taking it. */
   #anyRoom(): boolean {
+    if (this.#starting > 0 && this.#pickStarting() !== undefined) return true;
     if (this.options.pipeline !== 1) return selectWorker(this.#slots) !== undefined;
     const idle = this.#idle;
     while (idle.length > 0 && !(idle[idle.length - 1] as WorkerSlot).hasRoom) (idle.pop() as WorkerSlot).inIdle = false;
@@ -534,6 +577,11 @@ export class Scheduler {
         this.#settle(task, new QueueFullError(this.options.capacity, this.#running), undefined, Outcome.Rejected);
         return;
       case 'wait':
+        if (this.#waiting.size >= this.options.maxWaiting) {
+          // Callers that never await would otherwise grow memory without bound.
+          this.#settle(task, new QueueFullError(this.options.capacity, this.#running, this.#waiting.size), undefined, Outcome.Rejected);
+          return;
+        }
         task.state = TaskState.Waiting;
         this.#waiting.push(task);
         if (task.queueTimeoutMs !== Infinity) {
@@ -693,6 +741,8 @@ export class Scheduler {
     // One clock reading for the whole flush: every task in it is dispatched now.
     const now = this.#clock.now();
     for (const slot of dirty) {
+      // Still starting: its batch goes out when it is ready (#onReady).
+      if (slot.state === SlotState.Starting) continue;
       const batch = slot.outbox;
       slot.outbox = [];
       const op = runOp(slot);
@@ -816,17 +866,17 @@ export class Scheduler {
   #grow(): void {
     if (this.#state !== 'running' && this.#state !== 'starting') return;
     const pending = this.#queue.size;
-    if (pending === 0 || this.#slots.length >= this.options.max) return;
-    let starting = 0;
+    if (pending === 0 || this.#slots.length >= this.options.max || this.#spawnsHeld()) return;
     let stopping = 0;
-    for (const s of this.#slots) {
-      if (s.state === SlotState.Starting) starting++;
-      else if (s.state === SlotState.Stopping) stopping++;
-    }
+    for (const s of this.#slots) if (s.state === SlotState.Stopping) stopping++;
     if (this.#slots.length - stopping >= this.#target) return;
-    // Every started worker is busy (the queue would be empty otherwise); add
-    // one unless enough are already on their way for the work waiting.
-    if (starting < pending && (this.#everReady || starting === 0)) this.#spawn();
+    // Every worker, started or starting, is full (the queue would be empty
+    // otherwise): a backlog grows the pool toward max at once, also before
+    // the first worker is ready. The new worker takes queued work now.
+    const slot = this.#spawn();
+    if (slot === undefined) return;
+    const queue = this.#queue;
+    while (queue.size > 0 && slot.outbox.length < slot.depth) this.#assign(queue.shift() as Task, slot);
   }
 
   #requeue(task: Task): void {
@@ -852,8 +902,14 @@ export class Scheduler {
       return undefined;
     }
     const depth = this.options.pipeline === 'auto' ? 1 : this.options.pipeline;
-    const slot = new WorkerSlot(handle, depth);
+    const slot = new WorkerSlot(handle, depth, this.#maxTasks);
+    this.#starting++;
     slot.spawnedAt = this.#clock.now();
+    const startMs = this.options.startTimeoutMs;
+    if (startMs !== Infinity && this.options.kind !== 'async') {
+      slot.startTimer = new CallbackTimer(() => this.#startTimedOut(slot, startMs));
+      this.#timers.schedule(slot.startTimer, slot.spawnedAt + startMs);
+    }
     this.#slots.push(slot);
     this.#byId.set(id, slot);
     if (channels.workerSpawned.hasSubscribers) {
@@ -863,12 +919,43 @@ export class Scheduler {
     return slot;
   }
 
+  /**
+   * A worker did not become ready within startTimeoutMs (a module whose top
+   * level never finishes, an init() that never settles). Before the pool was
+   * ever ready that fails the pool like a module that cannot load; later it
+   * is a failed start, which restart intensity counts.
+   */
+  #startTimedOut(slot: WorkerSlot, ms: number): void {
+    slot.startTimer = undefined;
+    if (slot.state !== SlotState.Starting) return;
+    const cause = new Error(`worker ${slot.handle.id} did not become ready within ${ms} ms (startTimeoutMs)`);
+    if (!this.#everReady) {
+      this.#fail(new ModuleLoadError(this.options.moduleUrl, cause));
+      return;
+    }
+    // Not marked as killed on purpose: its exit counts as a failed start (and a restart).
+    slot.stallError = cause;
+    slot.handle.terminate('init');
+  }
+
   #onReady(handle: WorkerHandle, names: string[], hookFlags = 0): void {
     const slot = this.#byId.get(handle.id);
     if (slot === undefined || slot.state !== SlotState.Starting) return;
+    if (slot.startTimer !== undefined) {
+      this.#timers.cancel(slot.startTimer);
+      slot.startTimer = undefined;
+    }
+    this.#starting--;
     slot.names = new Map(names.map((n, i) => [n, i]));
     slot.state = SlotState.Ready;
-    this.#freed(slot);
+    if (slot.outbox.length > 0) {
+      // Tasks assigned while it started go out now.
+      this.#dirty.push(slot);
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        microtask(this.#flushBound);
+      }
+    } else this.#freed(slot);
     slot.hooks = hookFlags;
     this.#sup?.ready(slot, this.#clock.now());
     if (slot.replaces !== undefined) this.#drainRecycled(slot);
@@ -929,12 +1016,21 @@ export class Scheduler {
     const wall = epochNow();
     if (this.#breakers !== undefined) this.#breakers.now = now;
     let n = 0;
+    let revoked = 0;
     for (let i = 1; i < msg.length; i += 3) {
       const seq = msg[i] as number;
       const idx = seq & INFLIGHT_MASK;
       const task = inflight[idx];
       if (task === undefined || slot.seqAt[idx] !== seq) continue;
       inflight[idx] = undefined;
+      if (msg[i + 1] === Status.Revoked) {
+        // Taken back before it started (work stealing): it goes to a worker with room.
+        revoked++;
+        slot.revoking--;
+        if (task.state === TaskState.Dispatched && task.slot === slot && task.seq === seq) this.#requeue(task);
+        else this.#endGrace(slot, seq);
+        continue;
+      }
       n++;
       if (task.state !== TaskState.Dispatched || task.slot !== slot || task.seq !== seq) {
         // An orphan: its caller already has its outcome; its grace timer can stop.
@@ -963,7 +1059,8 @@ export class Scheduler {
       }
       else this.#taskFailed(task, new SerializationError(task.name, 'output', decodeError(msg[i + 2] as EncodedError, task.name)));
     }
-    slot.inflightCount -= n;
+    slot.inflightCount -= n + revoked;
+    if (slot.completed === 0 && n > 0) this.#intensity?.productive();
     slot.completed += n;
     if (slot.completed >= this.#maxTasks) this.#recycle(slot, 'max-tasks');
     if (slot.load === 0 && this.#draining.delete(slot)) this.#retireNow(slot);
@@ -975,8 +1072,62 @@ export class Scheduler {
       return;
     }
     this.#pump();
-    if (slot.load === 0) this.#scheduleIdle(slot);
+    if (slot.load === 0) {
+      if (this.#queue.size === 0 && this.#slots.length > 1) this.#steal(slot);
+      this.#scheduleIdle(slot);
+    }
     this.#unrefIfIdle();
+  }
+
+  /**
+   * Work stealing. A worker has room and nothing to do, while another holds
+   * tasks in its inbox that have not started (sent in a pipelined batch
+   * before their cost was known, or sent ahead): take the newer half of
+   * them back. The worker answers `Status.Revoked` for each one it had not
+   * started, and drops it; one that started meanwhile simply runs and
+   * answers as usual, so no task runs twice. Revoked tasks go back to the
+   * head of the queue and from there to the idle worker. Not worth it when
+   * the victim's backlog will be gone within a round trip or so.
+   */
+  #steal(idle: WorkerSlot): void {
+    if (idle.state !== SlotState.Ready || !idle.hasRoom) return;
+    let victim: WorkerSlot | undefined;
+    let most = 0;
+    for (const s of this.#slots) {
+      if (s === idle || s.state !== SlotState.Ready || s.revoking > 0 || s.inflightCount < 2) continue;
+      const waiting = this.#unstarted(s);
+      if (waiting > most && (s.serviceMs < 0 || s.serviceMs * waiting > STEAL_MIN_MS)) {
+        victim = s;
+        most = waiting;
+      }
+    }
+    if (victim === undefined) return;
+    const take = Math.ceil(most / 2);
+    const msg: unknown[] = [Op.Revoke];
+    for (let seq = victim.seq; seq > victim.seq - most && msg.length <= take; seq--) {
+      const task: Task | undefined = victim.inflight[seq & INFLIGHT_MASK];
+      if (task === undefined || victim.seqAt[seq & INFLIGHT_MASK] !== seq || task.state !== TaskState.Dispatched || task.slot !== victim || task.seq !== seq) continue;
+      msg.push(seq);
+    }
+    if (msg.length === 1) return;
+    try {
+      victim.handle.send(msg);
+    } catch {
+      return; // gone: its exit requeues what never started
+    }
+    victim.revoking += msg.length - 1;
+    this.#stolen += msg.length - 1;
+  }
+
+  /** Tasks sent to this worker that it has not started, newest first until one has (tasks start in send order). */
+  #unstarted(slot: WorkerSlot): number {
+    const h = slot.handle;
+    let n = 0;
+    for (let seq = slot.seq; seq > slot.seq - slot.inflightCount && seq > 0; seq--) {
+      if (h.startedAt(seq) !== undefined) break;
+      n++;
+    }
+    return n;
   }
 
   /** The worker reported tasks first..last started (only sent while someone subscribes). */
@@ -1010,10 +1161,12 @@ export class Scheduler {
     const slot = this.#byId.get(handle.id);
     if (slot === undefined) return;
     this.#byId.delete(handle.id);
+    if (slot.names === undefined) this.#starting--;
     slot.state = SlotState.Stopping; // gone: a stale entry in #idle must not be picked
     const i = this.#slots.indexOf(slot);
     if (i !== -1) this.#slots.splice(i, 1);
     if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
+    if (slot.startTimer !== undefined) this.#timers.cancel(slot.startTimer);
     this.#draining.delete(slot);
     const wasReady = slot.names !== undefined;
     const deliberate = slot.killedFor !== undefined;
@@ -1106,14 +1259,16 @@ export class Scheduler {
   #replenish(): void {
     if (this.#state !== 'running' && this.#state !== 'starting' && this.#state !== 'closing') return;
     const want = Math.max(this.options.min, this.#queue.size > 0 || this.#waiting.size > 0 ? 1 : 0);
+    if (this.#slots.length < want && this.#spawnsHeld()) return;
     while (this.#slots.length < want) this.#spawn();
   }
 
   #scheduleIdle(slot: WorkerSlot): void {
     if (this.options.idleTimeoutMs === Infinity || slot.state !== SlotState.Ready || slot.load > 0) return;
-    if (this.#slots.length <= this.options.min) return;
+    if (this.#live() <= this.options.min) return;
+    // Workers already stopping do not count toward min: they are going.
     slot.idleTimer ??= new CallbackTimer(() => {
-      if (slot.state === SlotState.Ready && slot.load === 0 && this.#slots.length > this.options.min) this.#kill(slot, 'retire');
+      if (slot.state === SlotState.Ready && slot.load === 0 && this.#live() > this.options.min) this.#kill(slot, 'retire');
     });
     this.#timers.schedule(slot.idleTimer, this.#clock.now() + this.options.idleTimeoutMs);
   }
@@ -1514,6 +1669,15 @@ export class Scheduler {
     if (slot.recycling) {
       this.#recycling--;
       slot.recycling = false;
+      // One recycle at a time: a worker that came due meanwhile goes next, even in an idle pool.
+      if (this.#maxTasks !== Infinity) {
+        for (const s of this.#slots) {
+          if (s !== slot && s.state === SlotState.Ready && s.completed >= this.#maxTasks) {
+            this.#recycle(s, 'max-tasks');
+            break;
+          }
+        }
+      }
     }
     // A replacement that died before it was ready: the old worker stays on.
     const old = slot.replaces;
@@ -1530,13 +1694,35 @@ export class Scheduler {
       return;
     }
     const cause = slot.stallError ?? info.error ?? new Error(`worker ${slot.handle.id} exited with code ${String(info.code)}${info.signal !== null ? ` (${info.signal})` : ''}`);
-    if (!intensity.record(this.#clock.now(), cause)) return;
-    // Too many restarts too fast: stop the spawn loop; fail recoverably.
-    const err = new PoolFailedError(intensity.recent, intensity.policy.withinMs, intensity.causes);
+    const now = this.#clock.now();
+    if (!intensity.record(now, cause, slot.completed === 0)) {
+      // Restarts in a row that did no work wait a growing delay: a crash loop then costs little CPU until it is stopped.
+      const delay = intensity.respawnDelay();
+      if (delay > 0) this.#holdSpawns(now + delay);
+      return;
+    }
+    // Too many restarts too fast, or too many in a row that did no work: stop the spawn loop; fail recoverably.
+    const err = new PoolFailedError(intensity.recent, intensity.policy.withinMs, intensity.causes, intensity.barren);
     this.#fail(err);
     this.#recoverable = true;
     this.#emit('pool-failed', { error: err });
     this.#scheduleProbe();
+  }
+
+  /** No replacement or growth spawns before `until` (restart intensity's respawn delay); then the pool fills up again. */
+  #holdSpawns(until: number): void {
+    this.#spawnHeldUntil = until;
+    const timer = (this.#respawnTimer ??= new CallbackTimer(() => {
+      if (this.#state !== 'running' && this.#state !== 'starting' && this.#state !== 'closing') return;
+      this.#replenish();
+      this.#pump();
+    }));
+    this.#timers.schedule(timer, until);
+  }
+
+  /** Whether restart intensity holds spawning back right now. */
+  #spawnsHeld(): boolean {
+    return this.#spawnHeldUntil > 0 && this.#clock.now() < this.#spawnHeldUntil;
   }
 
   /** While failed by restart intensity: one probe worker after a growing backoff. */

@@ -36,6 +36,8 @@ export class WorkerSlot {
   readonly seqAt = new Int32Array(START_RING);
   /** Abort-grace timers of orphans on this worker (settled tasks it may still be running), by seq. */
   readonly graces = new Map<number, TimerEntry>();
+  /** Tasks asked back from it (work stealing) whose answer has not come yet. */
+  revoking = 0;
   /** A probe (WorkerHandle.probe) is under way: what to re-check once it ends. */
   probing: (() => void)[] | undefined = undefined;
   /** Last sequence number given to a task sent to this worker. */
@@ -55,6 +57,8 @@ export class WorkerSlot {
   inIdle = false;
   /** When it was spawned, on the pool's clock. */
   spawnedAt = 0;
+  /** Start-up timer (startTimeoutMs) while it loads its module and runs `sluice.init`. */
+  startTimer: TimerEntry | undefined = undefined;
   /** Retirement timer while idle (dynamic pools). */
   idleTimer: TimerEntry | undefined = undefined;
   /** Set when the pool killed the worker on purpose (timeout, abort grace, retirement). */
@@ -72,9 +76,13 @@ export class WorkerSlot {
   /** The error its tasks get when the watchdog killed it. */
   stallError: Error | undefined = undefined;
 
-  constructor(handle: WorkerHandle, depth: number) {
+  /** Tasks it may be sent in its life (supervision.recycle.maxTasks; Infinity: no limit). */
+  readonly maxTasks: number;
+
+  constructor(handle: WorkerHandle, depth: number, maxTasks = Infinity) {
     this.handle = handle;
     this.depth = depth;
+    this.maxTasks = maxTasks;
   }
 
   /** In flight plus waiting in the outbox. */
@@ -84,7 +92,7 @@ export class WorkerSlot {
 
   /** Whether one more task may be sent: under its depth, and its ring slot is free. */
   get hasRoom(): boolean {
-    return this.state === SlotState.Ready && this.inflightCount + this.outbox.length < this.depth && this.ringHasRoom;
+    return this.state === SlotState.Ready && this.inflightCount + this.outbox.length < this.depth && this.seq + this.outbox.length < this.maxTasks && this.ringHasRoom;
   }
 
   /** The in-flight ring slot of the next task to send is free (a task that has not answered yet still holds it). */

@@ -2,7 +2,14 @@
  * Restart intensity, as an Erlang/OTP supervisor counts it: more than
  * `maxRestarts` worker restarts within `withinMs` means restarting is not
  * helping (a crash loop), so the pool stops respawning at full speed and
- * fails, recoverably. While failed it starts one probe worker after a
+ * fails, recoverably. A rate alone misses the slow loop: a process worker
+ * takes 50 to 100 ms to start, so workers that die right after loading
+ * restart fewer than 100 times in 10 s and burn a core for ever. So it also
+ * counts consecutive restarts of workers that finished no task in their
+ * life (`maxBarrenRestarts`): more of those in a row fails the pool too,
+ * however slowly they come, and each one in a row waits a growing respawn
+ * delay (`respawnDelay`) so that the loop costs little CPU meanwhile. A
+ * worker that finished a task ends the streak. While failed it starts one probe worker after a
  * backoff that doubles per failed probe; a probe that stays up for
  * `recoverAfterMs` ends the failed state. Pure bookkeeping on the pool's
  * clock; the scheduler acts on what it says.
@@ -14,7 +21,12 @@ export interface IntensityPolicy {
   backoffMs: number;
   maxBackoffMs: number;
   recoverAfterMs: number;
+  /** Consecutive restarts of workers that finished no task before the pool fails. @default 5 */
+  maxBarrenRestarts?: number;
 }
+
+/** First respawn delay within a barren streak; it doubles per restart, up to `backoffMs`. */
+const RESPAWN_BASE_MS = 25;
 
 /** How many crash causes a PoolFailedError names. */
 const KEEP_CAUSES = 5;
@@ -28,14 +40,23 @@ export class RestartIntensity {
   #probes = 0;
   /** Restarts counted over the pool's life. */
   total = 0;
+  /** Consecutive restarts of workers that finished no task. */
+  #barren = 0;
 
   constructor(policy: IntensityPolicy) {
     this.policy = policy;
   }
 
-  /** Counts one restart; true when the intensity is exceeded. */
-  record(now: number, cause: unknown): boolean {
+  /** Counts one restart (`barren`: the worker finished no task in its life); true when the intensity is exceeded. */
+  record(now: number, cause: unknown, barren = false): boolean {
     this.total++;
+    this.#barren = barren ? this.#barren + 1 : 0;
+    if (this.#barren > (this.policy.maxBarrenRestarts ?? 5)) {
+      this.#causes.push(cause);
+      if (this.#causes.length > KEEP_CAUSES) this.#causes.shift();
+      this.#times.push(now);
+      return true;
+    }
     this.#causes.push(cause);
     if (this.#causes.length > KEEP_CAUSES) this.#causes.shift();
     const times = this.#times;
@@ -43,6 +64,22 @@ export class RestartIntensity {
     const from = now - this.policy.withinMs;
     while (times.length > 0 && (times[0] as number) <= from) times.shift();
     return times.length > this.policy.maxRestarts;
+  }
+
+  /** Restarts in a row of workers that finished no task; past `maxBarrenRestarts` it is what failed the pool. */
+  get barren(): number {
+    return this.#barren > (this.policy.maxBarrenRestarts ?? 5) ? this.#barren : 0;
+  }
+
+  /** A worker finished a task: whatever came before was not a crash loop. */
+  productive(): void {
+    this.#barren = 0;
+  }
+
+  /** How long to wait before replacing a worker now: 0 unless restarts in a row have done no work. */
+  respawnDelay(): number {
+    if (this.#barren <= 1) return 0;
+    return Math.min(this.policy.backoffMs, RESPAWN_BASE_MS * 2 ** (this.#barren - 2));
   }
 
   /** Restarts in the window now. */
@@ -65,6 +102,7 @@ export class RestartIntensity {
   /** A probe stayed up: forget the crash loop. */
   recovered(): void {
     this.#times = [];
+    this.#barren = 0;
     this.#probes = 0;
   }
 }
