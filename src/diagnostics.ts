@@ -87,6 +87,12 @@ export interface TaskDeadLetteredEvent extends TaskEventBase {
   error: unknown;
 }
 
+/** The dead-letter sink could not record an entry (a full disk, a callback that threw or rejected); the entry is kept in memory. */
+export interface DeadLetterErrorEvent extends TaskEventBase {
+  /** What the sink's file or callback failed with. */
+  error: unknown;
+}
+
 export interface TaskRejectedEvent {
   pool: string;
   poolId: string;
@@ -151,6 +157,7 @@ export const channels = {
   taskDropped: ch<TaskDroppedEvent>('sluice:task:dropped'),
   taskDeadLettered: ch<TaskDeadLetteredEvent>('sluice:task:dead-lettered'),
   taskRejected: ch<TaskRejectedEvent>('sluice:task:rejected'),
+  deadLetterError: ch<DeadLetterErrorEvent>('sluice:deadletter:error'),
   workerSpawned: ch<WorkerSpawnedEvent>('sluice:worker:spawned'),
   workerReady: ch<WorkerReadyEvent>('sluice:worker:ready'),
   workerExited: ch<WorkerExitedEvent>('sluice:worker:exited'),

@@ -4,8 +4,8 @@
  * Works with pino or anything with pino's `level(obj, msg)` methods.
  *
  * Levels: every task transition and worker start at `debug`; retries,
- * drops and task failures at `warn`; a worker that died unexpectedly at
- * `error`. Each line carries the pool, task id, correlation id, worker id,
+ * drops and task failures at `warn`; a worker that died unexpectedly, and
+ * a dead-letter entry the sink could not record, at `error`. Each line carries the pool, task id, correlation id, worker id,
  * the state it entered and durations in ms.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
@@ -44,6 +44,9 @@ export function attachLogger(poolId: string, logger: Logger): () => void {
     ),
     on(channels.taskDeadLettered, (m: import('./diagnostics.js').TaskDeadLetteredEvent) =>
       logger.warn({ pool: m.pool, taskId: m.taskId, task: m.task, correlationId: m.correlationId, reason: m.reason }, 'task dead-lettered'),
+    ),
+    on(channels.deadLetterError, (m: import('./diagnostics.js').DeadLetterErrorEvent) =>
+      logger.error({ pool: m.pool, taskId: m.taskId, task: m.task, correlationId: m.correlationId, err: errorFields(m.error) }, 'dead-letter sink failed; entry kept in memory'),
     ),
     on(channels.taskRejected, (m: import('./diagnostics.js').TaskRejectedEvent) =>
       logger.debug({ pool: m.pool, task: m.task, correlationId: m.correlationId, state: 'REJECTED', err: errorFields(m.error) }, 'task refused'),

@@ -89,6 +89,15 @@ export interface QueueOptions {
    * @default { everyMs: 1000, step: 1 }
    */
   aging?: AgingOptions | false;
+  /**
+   * With `overflow: 'wait'` (or a function that picks it), how many calls
+   * may wait for room at once. Past it a call rejects at once with
+   * `QueueFullError`, so a caller that never awaits cannot pile up waiting
+   * tasks without bound. A non-negative integer or `Infinity` (0: nobody
+   * waits, as with `'reject'`). Only for `overflow: 'wait'` or a function.
+   * @default 10 × `capacity`, at least 1000 (`Infinity` when `capacity` is `Infinity`)
+   */
+  maxWaiting?: number;
 }
 
 export interface DynamicSize {
@@ -242,7 +251,12 @@ export interface CommonPoolOptions {
    * Where finally failed, dropped and deadline-missed tasks are recorded.
    * `{ kind: 'memory', capacity }` (oldest evicted past capacity),
    * `{ kind: 'file', path }` (append-only JSON lines, fsynced on close),
-   * `{ kind: 'callback', onEntry }`, or `false`.
+   * `{ kind: 'callback', onEntry }` (it may return a promise), or `false`.
+   * `deadLetter.path` must be in an existing directory. A sink never fails
+   * a task: an entry the file or callback cannot take (a full disk, a
+   * callback that throws or rejects) is kept in memory (up to 1000, so
+   * `deadLetters()` and `redrive()` still see it) and reported on the
+   * `sluice:deadletter:error` channel.
    * @default { kind: 'memory', capacity: 1000 }
    */
   deadLetter?: DeadLetterOption;
@@ -251,10 +265,16 @@ export interface CommonPoolOptions {
   /**
    * Structured logs (pino recommended; none by default): JSON lines with task
    * id, correlation id, worker id, state and durations. Transitions at
-   * `debug`, failures at `warn`, worker crashes at `error`.
+   * `debug`, failures at `warn`, worker crashes and dead-letter sink failures
+   * at `error`.
    */
   logger?: Logger;
-  /** Per-worker V8 resource limits (thread workers; process workers take `maxOldGenerationSizeMb` only). */
+  /**
+   * Per-worker V8 resource limits (thread workers; process workers take
+   * `maxOldGenerationSizeMb` only). Thread workers cannot take V8 heap flags
+   * such as `--max-old-space-size` in `execArgv`: these are the way to cap
+   * a thread's heap.
+   */
   resourceLimits?: ResourceLimits;
   /**
    * Tasks sent ahead to one worker before earlier ones finish. Pipelining
@@ -263,7 +283,14 @@ export interface CommonPoolOptions {
    * @default 'auto'
    */
   pipeline?: number | 'auto';
-  /** Node CLI flags for workers. @default process.execArgv (so `--import tsx` reaches the workers) */
+  /**
+   * Node CLI flags for workers. Thread workers refuse V8 and process-wide
+   * flags (`--max-old-space-size`, `--expose-gc`, `--stack-size`...): given
+   * here for kind `'thread'` they fail `createPool` with
+   * `InvalidOptionError` (use `resourceLimits` for heap sizes, or kind
+   * `'process'`). Inherited flags a thread refuses are dropped silently.
+   * @default process.execArgv (so `--import tsx` reaches the workers)
+   */
   execArgv?: string[];
   /** Environment of the workers. @default process.env */
   env?: Record<string, string | undefined>;
@@ -297,6 +324,13 @@ export interface PoolOptions<M extends TaskModule = UntypedModule> extends Commo
    * @default undefined
    */
   workerData?: unknown;
+  /**
+   * How long a worker may take to become ready (load the module, run
+   * `workerSetup` and `sluice.init`), in ms. A positive number or `Infinity`.
+   * (Kind `'async'` has no such option: its tasks are ready at once.)
+   * @default 30_000
+   */
+  startTimeoutMs?: number;
   /** Type-only: lets the module type flow from options. Never set at run time. */
   readonly __module?: M;
 }

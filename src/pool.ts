@@ -65,6 +65,7 @@ export class Pool<M extends TaskModule = UntypedModule> extends EventEmitter imp
   map<K extends TaskName<M>>(name: K, source: Iterable<TaskInput<M, K>> | AsyncIterable<TaskInput<M, K>>, options: MapOptions & { errors: 'yield' }): AsyncGenerator<MapResult<TaskOutput<M, K>>, void, undefined>;
   map<K extends TaskName<M>>(name: K, source: Iterable<TaskInput<M, K>> | AsyncIterable<TaskInput<M, K>>, options?: MapOptions & { errors?: 'throw' }): AsyncGenerator<TaskOutput<M, K>, void, undefined>;
   map<K extends TaskName<M>>(name: K, source: Iterable<TaskInput<M, K>> | AsyncIterable<TaskInput<M, K>>, options: MapOptions = {}): AsyncGenerator<unknown, void, undefined> {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) return rejectingGenerator(new InvalidOptionError('options', 'an object', options));
     const concurrency = options.concurrency ?? 2 * this.#engine.options.max;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       return rejectingGenerator(new InvalidOptionError('concurrency', 'a positive integer', concurrency));

@@ -38,3 +38,16 @@ export function plainObject(option: string, value: unknown): Record<string, unkn
   return value as Record<string, unknown>;
 }
 
+
+/** A positive number of `unit` (`Infinity` allowed): `'milliseconds'`, `'MiB'`... */
+export function positive(option: string, value: unknown, unit: string): number {
+  if (typeof value !== 'number' || !(value > 0)) throw new InvalidOptionError(option, `a positive number of ${unit}`, value);
+  return value;
+}
+
+/** A non-negative integer or `Infinity`. */
+export function limit(option: string, value: unknown): number {
+  if (value === Infinity) return value;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new InvalidOptionError(option, 'a non-negative integer or Infinity', value);
+  return value;
+}

@@ -7,11 +7,12 @@
 
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock } from './clock.js';
 import { availableCpus } from './cpu-count.js';
 import { resolveScaler, type Scaler } from './scaler.js';
 import { InvalidOptionError } from './errors.js';
-import { capacity, duration, nonNegativeInt, oneOf, plainObject, positiveInt } from './validate-helpers.js';
+import { capacity, duration, limit, nonNegativeInt, oneOf, plainObject, positive, positiveInt } from './validate-helpers.js';
 import { createDeadLetterSink, type DeadLetterSink } from './dead-letter.js';
 import type { AnyPoolOptions, CloseOptions, Logger, OverflowFunction, OverflowPolicy, PoolKind, ResourceLimits, RunOptions } from './options.js';
 import { collectTasks, type TaskFn } from './runtime/collect-tasks.js';
@@ -33,6 +34,8 @@ export interface ResolvedPoolOptions {
   cpus: number;
   capacity: number;
   overflow: OverflowPolicy | OverflowFunction;
+  /** `queue.maxWaiting`: calls that may wait for room at once (overflow 'wait'); past it QueueFullError. */
+  maxWaiting: number;
   /** Priority points gained per millisecond of waiting (0: no aging). */
   agingRate: number;
   retry: RetryPolicy;
@@ -44,6 +47,8 @@ export interface ResolvedPoolOptions {
   timeoutMs: number;
   queueTimeoutMs: number;
   abortGraceMs: number;
+  /** How long a worker may take to become ready (module load, workerSetup, `sluice.init`), in ms; Infinity: no limit. */
+  startTimeoutMs: number;
   resourceLimits: ResourceLimits | undefined;
   pipeline: number | 'auto';
   execArgv: string[] | undefined;
@@ -94,8 +99,11 @@ function moduleUrl(value: unknown, option = 'module'): string {
 const KNOWN_POOL_OPTIONS = new Set([
   'kind', 'module', 'size', 'queue', 'timeoutMs', 'queueTimeoutMs', 'abortGraceMs', 'resourceLimits',
   'pipeline', 'execArgv', 'env', 'name', 'clock', 'retry', 'deadLetter', 'saturation', '__module', 'tasks',
-  'logger', 'workerSetup', 'workerData', 'supervision',
+  'logger', 'workerSetup', 'workerData', 'supervision', 'startTimeoutMs',
 ]);
+const QUEUE_OPTIONS = ['capacity', 'overflow', 'aging', 'maxWaiting'] as const;
+/** `queue.maxWaiting` when not given: 10 × capacity, at least this. */
+export const MIN_DEFAULT_MAX_WAITING = 1000;
 
 function asyncTasks(value: unknown): [string, TaskFn][] {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function') || Array.isArray(value)) {
@@ -110,7 +118,7 @@ function asyncTasks(value: unknown): [string, TaskFn][] {
 function checkKindOptions(kind: PoolKind, opts: Record<string, unknown>): void {
   if (kind === 'async') {
     if (opts.module !== undefined) throw new InvalidOptionError('module', "absent for kind 'async' (pass the functions as `tasks`)", opts.module);
-    for (const key of ['resourceLimits', 'execArgv', 'env', 'workerSetup', 'workerData'] as const) {
+    for (const key of ['resourceLimits', 'execArgv', 'env', 'workerSetup', 'workerData', 'startTimeoutMs'] as const) {
       if (opts[key] !== undefined) throw new InvalidOptionError(key, "absent for kind 'async' (its tasks run in this process)", opts[key]);
     }
     if (opts.pipeline !== undefined && opts.pipeline !== 1) throw new InvalidOptionError('pipeline', "absent or 1 for kind 'async' (size is the concurrency limit)", opts.pipeline);
@@ -163,6 +171,13 @@ export function resolvePoolOptions<M extends TaskModule>(input: AnyPoolOptions<M
     scaler = resolveScaler(s.scaler);
   }
   const queue = opts.queue === undefined ? {} : plainObject('queue', opts.queue);
+  known('queue', queue, QUEUE_OPTIONS);
+  const queueCapacity = optional(queue.capacity, 10_000, (v) => capacity('queue.capacity', v));
+  const overflow = optional<OverflowPolicy | OverflowFunction>(queue.overflow, 'reject', (v) => (typeof v === 'function' ? (v as OverflowFunction) : oneOf('queue.overflow', v, OVERFLOWS)));
+  if (queue.maxWaiting !== undefined && typeof overflow !== 'function' && overflow !== 'wait') {
+    throw new InvalidOptionError('queue.maxWaiting', `absent unless queue.overflow is 'wait' or a function (with '${overflow}' no call waits for room)`, queue.maxWaiting);
+  }
+  const maxWaiting = optional(queue.maxWaiting, Math.max(10 * queueCapacity, MIN_DEFAULT_MAX_WAITING), (v) => limit('queue.maxWaiting', v));
   const pipeline = optional<number | 'auto'>(opts.pipeline, 'auto', (v) => {
     if (v === 'auto') return v;
     const n = positiveInt('pipeline', v);
@@ -179,6 +194,7 @@ export function resolvePoolOptions<M extends TaskModule>(input: AnyPoolOptions<M
   }
   const execArgv = optional<string[] | undefined>(opts.execArgv, undefined, (v) => {
     if (!Array.isArray(v) || !v.every((a) => typeof a === 'string')) throw new InvalidOptionError('execArgv', 'an array of strings', v);
+    if (kind === 'thread') checkThreadExecArgv(v);
     return v;
   });
   const clock = optional<Clock>(opts.clock, systemClock, (v) => {
@@ -189,7 +205,7 @@ export function resolvePoolOptions<M extends TaskModule>(input: AnyPoolOptions<M
     return c as Clock;
   });
   const tasks = kind === 'async' ? asyncTasks(opts.tasks) : undefined;
-  return {
+  const resolved: Omit<ResolvedPoolOptions, 'deadLetter'> = {
     kind,
     moduleUrl: kind === 'async' ? ASYNC_TASKS_LABEL : moduleUrl(opts.module),
     tasks,
@@ -198,11 +214,11 @@ export function resolvePoolOptions<M extends TaskModule>(input: AnyPoolOptions<M
     idleTimeoutMs,
     scaler,
     cpus,
-    capacity: optional(queue.capacity, 10_000, (v) => capacity('queue.capacity', v)),
-    overflow: optional<OverflowPolicy | OverflowFunction>(queue.overflow, 'reject', (v) => (typeof v === 'function' ? (v as OverflowFunction) : oneOf('queue.overflow', v, OVERFLOWS))),
+    capacity: queueCapacity,
+    overflow,
+    maxWaiting,
     agingRate: agingRate(queue.aging),
     retry: resolveRetry('retry', opts.retry),
-    deadLetter: createDeadLetterSink(opts.deadLetter),
     saturation: saturation(opts.saturation),
     logger: optional<Logger | undefined>(opts.logger, undefined, (v) => {
       const l = v as Partial<Logger> | null;
@@ -215,6 +231,7 @@ export function resolvePoolOptions<M extends TaskModule>(input: AnyPoolOptions<M
     timeoutMs: optional(opts.timeoutMs, Infinity, (v) => duration('timeoutMs', v)),
     queueTimeoutMs: optional(opts.queueTimeoutMs, Infinity, (v) => duration('queueTimeoutMs', v)),
     abortGraceMs: optional(opts.abortGraceMs, 1000, (v) => duration('abortGraceMs', v)),
+    startTimeoutMs: optional(opts.startTimeoutMs, 30_000, (v) => positive('startTimeoutMs', v, 'milliseconds (or Infinity)')),
     resourceLimits,
     pipeline: kind === 'async' ? 1 : pipeline,
     execArgv,
@@ -227,6 +244,55 @@ export function resolvePoolOptions<M extends TaskModule>(input: AnyPoolOptions<M
     workerData: opts.workerData,
     supervision: supervision(opts.supervision, kind),
   };
+  // Last: a file sink opens its file, which no later mistake should leave open.
+  return { ...resolved, deadLetter: createDeadLetterSink(opts.deadLetter) };
+}
+
+/** Which `resourceLimits` field replaces a V8 heap flag a thread refuses (names with dashes). */
+const HEAP_FLAG_LIMITS: Record<string, keyof ResourceLimits> = {
+  '--max-old-space-size': 'maxOldGenerationSizeMb',
+  '--max-young-generation-size': 'maxYoungGenerationSizeMb',
+  '--max-semi-space-size': 'maxYoungGenerationSizeMb',
+  '--stack-size': 'stackSizeMb',
+};
+
+/**
+ * Node refuses V8 and process-wide flags (`--max-old-space-size`,
+ * `--expose-gc`...) for a worker thread, and unknown flags too. Ask Node
+ * itself which it refuses, without starting a thread: the Worker
+ * constructor checks `execArgv` first and throws
+ * ERR_WORKER_INVALID_EXEC_ARGV; given flags it accepts, it then fails to
+ * clone the probe's `workerData` (a symbol) before it starts the thread. If
+ * some Node version ever starts one anyway, it runs an empty script and is
+ * terminated at once.
+ */
+function checkThreadExecArgv(argv: string[]): void {
+  if (argv.length === 0) return;
+  let refused: string[] | undefined;
+  try {
+    const probe = new Worker('', { eval: true, execArgv: argv, workerData: Symbol('sluice execArgv probe'), stdout: true, stderr: true });
+    probe.unref();
+    void probe.terminate();
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return;
+    const list = /flags?: (.*)$/.exec((err as Error).message)?.[1];
+    refused = list === undefined ? [] : list.split(/,\s*/).map((f) => f.trim()).filter((f) => f.length > 0);
+  }
+  if (refused === undefined) return;
+  const hints: string[] = [];
+  const others: string[] = [];
+  for (const flag of refused) {
+    const name = (flag.includes('=') ? flag.slice(0, flag.indexOf('=')) : flag).replaceAll('_', '-');
+    const field = HEAP_FLAG_LIMITS[name];
+    if (field !== undefined) hints.push(`resourceLimits.${field} instead of ${flag}`);
+    else others.push(flag);
+  }
+  if (others.length > 0) hints.push(`kind 'process' for ${others.join(', ')}`);
+  throw new InvalidOptionError(
+    'execArgv',
+    `flags a worker thread accepts for kind 'thread' (Node refuses V8 and process-wide flags for threads: use ${hints.join('; use ')})`,
+    refused.length === 0 ? argv : refused.length === 1 ? refused[0] : refused,
+  );
 }
 
 function known(option: string, o: Record<string, unknown>, keys: readonly string[]): void {
@@ -298,8 +364,8 @@ function supervision(value: unknown, kind: PoolKind): ResolvedSupervision {
     recycle: {
       maxTasks: optional(rc.maxTasks, Infinity, (v) => capacity('supervision.recycle.maxTasks', v)),
       maxAgeMs: optional(rc.maxAgeMs, Infinity, (v) => positiveMs('supervision.recycle.maxAgeMs', v)),
-      maxHeapBytes: optional(rc.maxHeapMb, Infinity, (v) => positiveMs('supervision.recycle.maxHeapMb', v) * MIB),
-      maxRssBytes: optional(rc.maxRssMb, Infinity, (v) => positiveMs('supervision.recycle.maxRssMb', v) * MIB),
+      maxHeapBytes: optional(rc.maxHeapMb, Infinity, (v) => positive('supervision.recycle.maxHeapMb', v, 'MiB') * MIB),
+      maxRssBytes: optional(rc.maxRssMb, Infinity, (v) => positive('supervision.recycle.maxRssMb', v, 'MiB') * MIB),
     },
     restartIntensity:
       ri === undefined
@@ -380,8 +446,9 @@ export function checkPriority(value: unknown): number {
   return value;
 }
 
-/** Per-call options; the common case (no options) allocates nothing. */
+/** Per-call options; the common case (no options) allocates nothing. Options that are not an object (null, a number, a string) are refused as `options`. */
 export function checkRunOptions(opts: RunOptions): void {
+  plainObject('options', opts);
   if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new InvalidOptionError('signal', 'an AbortSignal', opts.signal);
   if (opts.timeoutMs !== undefined) duration('timeoutMs', opts.timeoutMs);
   if (opts.deadlineMs !== undefined) duration('deadlineMs', opts.deadlineMs);

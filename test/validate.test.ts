@@ -30,6 +30,10 @@ test('invalid pool options name the option, the expectation and what was got', (
   rejects({ pipeline: 1000 }, /^pipeline must be 'auto' or an integer from 1 to 256, got 1000/);
   rejects({ execArgv: 'x' }, 'execArgv must be an array of strings, got "x" (string)');
   rejects({ sizee: 2 }, /^sizee must be a known option/);
+  rejects({ startTimeoutMs: 0 }, 'startTimeoutMs must be a positive number of milliseconds (or Infinity), got 0 (number)');
+  rejects({ queue: { overflow: 'wait', maxWaiting: -1 } }, 'queue.maxWaiting must be a non-negative integer or Infinity, got -1 (number)');
+  rejects({ execArgv: ['--max-old-space-size=64'] }, /^execArgv must be flags a worker thread accepts .*resourceLimits\.maxOldGenerationSizeMb/);
+  rejects({ deadLetter: { kind: 'file', path: '/no/such/dir/dead.jsonl' } }, /^deadLetter\.path must be a file in an existing directory/);
 });
 
 test('module must be a file URL or an absolute path', () => {
@@ -47,6 +51,13 @@ test('invalid run options reject the returned promise (never a synchronous throw
     });
     await assert.rejects(p as Promise<unknown>, { code: 'ERR_SLUICE_INVALID_OPTION', message: 'timeoutMs must be a non-negative number of milliseconds, got -1 (number)' });
     await assert.rejects(pool.run('inc', 1, { signal: {} as AbortSignal }), { code: 'ERR_SLUICE_INVALID_OPTION', message: /^signal must be an AbortSignal/ });
+    for (const bad of [null, 42, 'fast']) {
+      let q: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => {
+        q = pool.run('inc', 1, bad as never);
+      });
+      await assert.rejects(q as Promise<unknown>, { code: 'ERR_SLUICE_INVALID_OPTION', option: 'options', message: /^options must be an object, got / });
+    }
     await assert.rejects(pool.close({ timeoutMs: -1 }), { code: 'ERR_SLUICE_INVALID_OPTION' });
     assert.equal(await pool.run('inc', 1), 2, 'the pool keeps working');
   } finally {
