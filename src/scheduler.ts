@@ -97,6 +97,10 @@ export interface PoolStats {
   readonly backoff: number;
   /** Entries written to the dead-letter queue. */
   readonly deadLettered: number;
+  /** Entries the dead-letter sink failed to record (a full disk, a throwing callback); they are kept in memory (`deadLetters()`). */
+  readonly deadLetterErrors: number;
+  /** Tasks taken back, unstarted, from one worker's inbox and run by another (work stealing). */
+  readonly stolen: number;
   /** Queue depth, worker utilization and throughput over the sliding window. */
   readonly window: LoadSummary;
   /** Wait (submission to dispatch) and run (inside the worker) times since the pool started, in ms. */
@@ -199,6 +203,8 @@ export class Scheduler {
   #dropped = 0;
   /** Tasks taken back from one worker's inbox for another (work stealing). */
   #stolen = 0;
+  /** Entries the dead-letter sink failed to record (kept in memory instead). */
+  #deadLetterErrors = 0;
   #retried = 0;
   #deadLettered = 0;
   /** Microseconds; Node's HDR histograms, no home-made percentile code. */
@@ -271,6 +277,7 @@ export class Scheduler {
     this.#latencyAlarm = new LatencyAlarm(options.saturation.afterMs, options.saturation.latencyFactor, emit);
     this.#clock = options.clock;
     this.#timers = new TimerHeap(options.clock);
+    if (options.deadLetter !== undefined) options.deadLetter.onError = (err, entry) => this.#deadLetterFailed(err, entry);
     this.corrPrefix = `${options.name}-${randomBytes(3).toString('hex')}-`;
     this.poolId = this.corrPrefix.slice(0, -1);
     if (options.logger !== undefined) this.#detachLogger = attachLogger(this.poolId, options.logger);
@@ -661,6 +668,8 @@ export class Scheduler {
       retried: this.#retried,
       backoff: this.#backoff.size,
       deadLettered: this.#deadLettered,
+      deadLetterErrors: this.#deadLetterErrors,
+      stolen: this.#stolen,
       window: this.#load.summary(),
       latency: Object.freeze({ wait: summarize(this.#waitHist), run: summarize(this.#runHist) }),
       workerList: Object.freeze(
@@ -1488,7 +1497,7 @@ export class Scheduler {
     if (sink === undefined) return;
     const { input, cloneable } = cloneInput(task.input);
     const now = Date.now();
-    sink.write({
+    const entry: DeadLetter = {
       taskId: task.id,
       taskName: task.name,
       input,
@@ -1499,10 +1508,29 @@ export class Scheduler {
       correlationId: this.#corrOf(task),
       submittedAt: now - (this.#clock.now() - task.submittedAt),
       finishedAt: now,
-    });
+    };
+    try {
+      sink.write(entry);
+    } catch (sinkErr) {
+      // The built-in sinks never throw; whatever does must not take the settlement path (and the task's own outcome) with it.
+      this.#deadLetterFailed(sinkErr, entry);
+    }
     this.#deadLettered++;
     if (channels.taskDeadLettered.hasSubscribers) {
       channels.taskDeadLettered.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), reason, error: err });
+    }
+  }
+
+  /**
+   * The dead-letter sink could not record an entry (a full disk, a callback
+   * that threw or rejected). The sink keeps the entry in memory; the task
+   * keeps its own outcome; the failure is published, logged (the logger
+   * subscribes to the channel) and counted.
+   */
+  #deadLetterFailed(err: unknown, entry: DeadLetter): void {
+    this.#deadLetterErrors++;
+    if (channels.deadLetterError.hasSubscribers) {
+      channels.deadLetterError.publish({ pool: this.options.name, poolId: this.poolId, taskId: entry.taskId, task: entry.taskName, correlationId: entry.correlationId, error: err });
     }
   }
 
