@@ -1,5 +1,5 @@
 // sluice task module: each exported function is a task.
-import { inc as incFn, fib as fibFn } from './work.js';
+import { inc as incFn, fib as fibFn, busy as busyFn } from './work.js';
 
 export function inc(x) {
   return incFn(x);
@@ -7,6 +7,10 @@ export function inc(x) {
 
 export function fib(n) {
   return fibFn(n);
+}
+
+export function busy(us) {
+  return busyFn(us);
 }
 
 /** Sends the buffer back without copying. */

@@ -9,3 +9,18 @@ export function inc(x) {
 export function fib(n) {
   return n < 2 ? n : fib(n - 1) + fib(n - 2);
 }
+
+/**
+ * Busy for `us` microseconds of wall time (0: returns at once), then returns
+ * `us`. The duration travels in the input, so one task name can be tiny or
+ * long (scenario `changing`).
+ */
+export function busy(us) {
+  if (us > 0) {
+    const end = performance.now() + us / 1000;
+    while (performance.now() < end) {
+      /* busy */
+    }
+  }
+  return us;
+}
