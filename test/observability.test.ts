@@ -21,7 +21,7 @@ async function recordEvents(poolId: () => string, fn: () => Promise<void>): Prom
 
 test('channels are declared once, named sluice:<subject>:<event>', () => {
   assert.equal(new Set(CHANNEL_NAMES).size, CHANNEL_NAMES.length);
-  for (const n of CHANNEL_NAMES) assert.match(n, /^sluice:(task|worker):[a-z-]+$/);
+  for (const n of CHANNEL_NAMES) assert.match(n, /^sluice:(task|worker|deadletter):[a-z-]+$/);
   for (const e of ['queued', 'dispatched', 'started', 'completed', 'failed', 'retried', 'dropped', 'dead-lettered', 'rejected']) assert.ok(CHANNEL_NAMES.includes(`sluice:task:${e}`), e);
   for (const e of ['spawned', 'ready', 'exited', 'recycled', 'stalled']) assert.ok(CHANNEL_NAMES.includes(`sluice:worker:${e}`), e);
 });
