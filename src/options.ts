@@ -166,6 +166,15 @@ export interface RestartIntensityOptions {
   maxBackoffMs?: number;
   /** A probe worker that stays up this long (after it is ready) ends the failed state. @default 1000 */
   recoverAfterMs?: number;
+  /**
+   * More than this many restarts in a row of workers that did no work (exited
+   * before finishing any task, or ended themselves while running none) fail
+   * the pool too, however slowly they come: a forking process takes 50 to
+   * 100 ms, so a rate alone never stops its crash loop. From the second one
+   * in a row, each replacement waits a growing delay (25 ms, doubling, up to
+   * `backoffMs`). @default 5
+   */
+  maxBarrenRestarts?: number;
 }
 
 /** Circuit breakers per task name and for the pool. */
@@ -202,7 +211,7 @@ export interface SupervisionOptions {
   heartbeat?: HeartbeatOptions | boolean;
   /** @default no recycling */
   recycle?: RecycleOptions;
-  /** @default { maxRestarts: 100, withinMs: 10_000, backoffMs: 1000, maxBackoffMs: 30_000, recoverAfterMs: 1000 } */
+  /** @default { maxRestarts: 100, withinMs: 10_000, backoffMs: 1000, maxBackoffMs: 30_000, recoverAfterMs: 1000, maxBarrenRestarts: 5 } */
   restartIntensity?: RestartIntensityOptions | false;
   /** @default false */
   circuitBreaker?: CircuitBreakerOptions | boolean;

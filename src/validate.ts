@@ -63,7 +63,7 @@ export interface ResolvedPoolOptions {
 export interface ResolvedSupervision {
   heartbeat: { intervalMs: number; missedBeats: number; processReport: boolean } | undefined;
   recycle: { maxTasks: number; maxAgeMs: number; maxHeapBytes: number; maxRssBytes: number };
-  restartIntensity: { maxRestarts: number; withinMs: number; backoffMs: number; maxBackoffMs: number; recoverAfterMs: number } | undefined;
+  restartIntensity: { maxRestarts: number; withinMs: number; backoffMs: number; maxBackoffMs: number; recoverAfterMs: number; maxBarrenRestarts: number } | undefined;
   circuitBreaker: { threshold: number; minVolume: number; windowCount: number; windowMs: number; coolDownMs: number; halfOpenTrials: number; scope: 'task' | 'pool' | 'both'; onOpen: 'reject' | 'dead-letter' } | undefined;
   quarantine: { factor: number; minErrorRate: number; minTasks: number } | undefined;
   healthCheckMs: number;
@@ -332,7 +332,7 @@ function supervision(value: unknown, kind: PoolKind): ResolvedSupervision {
   if (rc.maxRssMb !== undefined && kind !== 'process') throw new InvalidOptionError('supervision.recycle.maxRssMb', `absent for kind '${kind}' (threads share one process: use maxHeapMb)`, rc.maxRssMb);
   if (rc.maxHeapMb !== undefined && hb === undefined) throw new InvalidOptionError('supervision.recycle.maxHeapMb', 'set together with supervision.heartbeat (heap is reported with each beat)', rc.maxHeapMb);
   const ri = o.restartIntensity === false ? undefined : o.restartIntensity === undefined ? {} : plainObject('supervision.restartIntensity', o.restartIntensity);
-  if (ri !== undefined) known('supervision.restartIntensity', ri, ['maxRestarts', 'withinMs', 'backoffMs', 'maxBackoffMs', 'recoverAfterMs']);
+  if (ri !== undefined) known('supervision.restartIntensity', ri, ['maxRestarts', 'withinMs', 'backoffMs', 'maxBackoffMs', 'recoverAfterMs', 'maxBarrenRestarts']);
   const cb = toggle('supervision.circuitBreaker', o.circuitBreaker);
   let windowCount = 100;
   let windowMs = 0;
@@ -376,6 +376,7 @@ function supervision(value: unknown, kind: PoolKind): ResolvedSupervision {
             backoffMs: optional(ri.backoffMs, 1000, (v) => duration('supervision.restartIntensity.backoffMs', v)),
             maxBackoffMs: optional(ri.maxBackoffMs, 30_000, (v) => duration('supervision.restartIntensity.maxBackoffMs', v)),
             recoverAfterMs: optional(ri.recoverAfterMs, 1000, (v) => duration('supervision.restartIntensity.recoverAfterMs', v)),
+            maxBarrenRestarts: optional(ri.maxBarrenRestarts, 5, (v) => nonNegativeInt('supervision.restartIntensity.maxBarrenRestarts', v)),
           },
     circuitBreaker:
       cb === undefined

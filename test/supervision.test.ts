@@ -22,7 +22,7 @@ async function waitFlag(sab: SharedArrayBuffer, index: number): Promise<void> {
 
 describe('supervision units', () => {
   test('restart intensity: more than maxRestarts within withinMs trips; old restarts fall out of the window', () => {
-    const r = new RestartIntensity({ maxRestarts: 2, withinMs: 1000, backoffMs: 100, maxBackoffMs: 350, recoverAfterMs: 10 });
+    const r = new RestartIntensity({ maxRestarts: 2, withinMs: 1000, backoffMs: 100, maxBackoffMs: 350, recoverAfterMs: 10, maxBarrenRestarts: 5 });
     assert.equal(r.record(0, 'a'), false);
     assert.equal(r.record(10, 'b'), false);
     assert.equal(r.record(1500, 'c'), false, 'the first two are out of the window');
@@ -31,6 +31,27 @@ describe('supervision units', () => {
     assert.deepEqual([r.nextProbeDelay(), r.nextProbeDelay(), r.nextProbeDelay(), r.nextProbeDelay()], [100, 200, 350, 350]);
     r.recovered();
     assert.equal(r.recent, 0);
+  });
+
+  test('restart intensity: barren restarts in a row trip however slowly they come; respawn delays grow; a productive worker ends the streak', () => {
+    const r = new RestartIntensity({ maxRestarts: 100, withinMs: 10_000, backoffMs: 1000, maxBackoffMs: 30_000, recoverAfterMs: 1000, maxBarrenRestarts: 3 });
+    // One a minute: far below any rate, still a crash loop.
+    assert.equal(r.record(0, 'a', true), false);
+    assert.equal(r.respawnDelay(), 0, 'the first replacement starts at once');
+    assert.equal(r.record(60_000, 'b', true), false);
+    assert.equal(r.respawnDelay(), 25);
+    assert.equal(r.record(120_000, 'c', true), false);
+    assert.equal(r.respawnDelay(), 50);
+    r.productive();
+    assert.equal(r.respawnDelay(), 0, 'a worker that finished a task ends the streak');
+    for (let i = 0; i < 3; i++) assert.equal(r.record(200_000 + i, 'd', true), false);
+    assert.equal(r.record(300_000, 'e', false), false, 'a productive exit ends the streak too');
+    for (let i = 0; i < 3; i++) assert.equal(r.record(400_000 + i, 'f', true), false);
+    assert.equal(r.record(400_010, 'g', true), true, 'the fourth barren restart in a row trips');
+    assert.equal(r.barren, 4);
+    const big = new RestartIntensity({ maxRestarts: 100, withinMs: 10_000, backoffMs: 1000, maxBackoffMs: 30_000, recoverAfterMs: 1000, maxBarrenRestarts: 100 });
+    for (let i = 0; i < 12; i++) big.record(i, 'x', true);
+    assert.equal(big.respawnDelay(), 1000, 'capped at backoffMs');
   });
 
   test('circuit breaker: opens at the threshold with minimum volume, half-opens after the cool-down, closes after good trials', () => {
@@ -190,7 +211,11 @@ for (const kind of ['thread', 'process'] as const) {
       pool.on('pool-recovered', () => events.push('recovered'));
       try {
         await pool.start();
-        for (let i = 0; i < 3; i++) await assert.rejects(pool.run('exit', 1), { code: 'ERR_SLUICE_WORKER_CRASHED' });
+        for (let i = 0; i < 3; i++) {
+          await assert.rejects(pool.run('exit', 1), { code: 'ERR_SLUICE_WORKER_CRASHED' });
+          // Workers that did no work are replaced after a growing respawn delay (25 ms, 50 ms, ...) on the pool's clock.
+          clock.advance(50);
+        }
         assert.equal(pool.stats().supervision.restarts, 3);
         await until(() => pool.stats().state === 'failed', 'failed');
         const err = await pool.run('inc', 1).then(

@@ -21,8 +21,8 @@ export interface IntensityPolicy {
   backoffMs: number;
   maxBackoffMs: number;
   recoverAfterMs: number;
-  /** Consecutive restarts of workers that finished no task before the pool fails. @default 5 */
-  maxBarrenRestarts?: number;
+  /** Consecutive restarts of workers that did no work, past which the pool fails. */
+  maxBarrenRestarts: number;
 }
 
 /** First respawn delay within a barren streak; it doubles per restart, up to `backoffMs`. */
@@ -51,7 +51,7 @@ export class RestartIntensity {
   record(now: number, cause: unknown, barren = false): boolean {
     this.total++;
     this.#barren = barren ? this.#barren + 1 : 0;
-    if (this.#barren > (this.policy.maxBarrenRestarts ?? 5)) {
+    if (this.#barren > this.policy.maxBarrenRestarts) {
       this.#causes.push(cause);
       if (this.#causes.length > KEEP_CAUSES) this.#causes.shift();
       this.#times.push(now);
@@ -68,7 +68,7 @@ export class RestartIntensity {
 
   /** Restarts in a row of workers that finished no task; past `maxBarrenRestarts` it is what failed the pool. */
   get barren(): number {
-    return this.#barren > (this.policy.maxBarrenRestarts ?? 5) ? this.#barren : 0;
+    return this.#barren > this.policy.maxBarrenRestarts ? this.#barren : 0;
   }
 
   /** A worker finished a task: whatever came before was not a crash loop. */
