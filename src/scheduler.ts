@@ -756,8 +756,11 @@ export class Scheduler {
       slot.outbox = [];
       const op = runOp(slot);
       if (slot.state !== SlotState.Ready) {
-        // The worker died or is stopping between assignment and flush.
-        for (let i = batch.length - 1; i >= 0; i--) this.#requeue(batch[i] as Task);
+        // The worker died or is stopping between assignment and flush; a task settled meanwhile (cancelled) stays settled.
+        for (let i = batch.length - 1; i >= 0; i--) {
+          const t = batch[i] as Task;
+          if (t.state === TaskState.Dispatched && t.slot === slot) this.#requeue(t);
+        }
         continue;
       }
       const msg: unknown[] = [op];
@@ -878,7 +881,8 @@ export class Scheduler {
     if (pending === 0 || this.#slots.length >= this.options.max || this.#spawnsHeld()) return;
     let stopping = 0;
     for (const s of this.#slots) if (s.state === SlotState.Stopping) stopping++;
-    if (this.#slots.length - stopping >= this.#target) return;
+    // Queued work gets at least one worker, even after resize(0).
+    if (this.#slots.length - stopping >= Math.max(this.#target, 1)) return;
     // Every worker, started or starting, is full (the queue would be empty
     // otherwise): a backlog grows the pool toward max at once, also before
     // the first worker is ready. The new worker takes queued work now.
@@ -957,6 +961,15 @@ export class Scheduler {
     this.#starting--;
     slot.names = new Map(names.map((n, i) => [n, i]));
     slot.state = SlotState.Ready;
+    if (slot.outbox.length > 0 && this.#draining.size > 0) {
+      // Assigned while it started, but the pool has shrunk since: placement decides again, under the resize's bound.
+      const batch = slot.outbox;
+      slot.outbox = [];
+      for (let i = batch.length - 1; i >= 0; i--) {
+        const t = batch[i] as Task;
+        if (t.state === TaskState.Dispatched && t.slot === slot) this.#requeue(t);
+      }
+    }
     if (slot.outbox.length > 0) {
       // Tasks assigned while it started go out now.
       this.#dirty.push(slot);
@@ -989,7 +1002,7 @@ export class Scheduler {
     }
     if (this.#state === 'closing' || this.#state === 'closed') {
       this.#checkDrained();
-      if (this.#state === 'closing' && this.#queue.size === 0) this.#kill(slot, 'close');
+      if (this.#state === 'closing' && this.#queue.size === 0 && slot.outbox.length === 0) this.#kill(slot, 'close');
     }
     this.#pump();
     this.#scheduleIdle(slot);
@@ -1341,7 +1354,8 @@ export class Scheduler {
   /** Abort grace ran out for an orphan: replace its worker if it is still running it. */
   #graceOver(slot: WorkerSlot, seq: number, task: Task, kind: AbortKind, probed: boolean): void {
     const idx = seq & INFLIGHT_MASK;
-    if (slot.inflight[idx] !== task || slot.seqAt[idx] !== seq || slot.state === SlotState.Stopping) {
+    // A draining or recycling worker is Stopping but still runs its tasks: only a worker that is gone needs no kill.
+    if (slot.inflight[idx] !== task || slot.seqAt[idx] !== seq || this.#byId.get(slot.handle.id) !== slot) {
       slot.graces.delete(seq);
       return;
     }
@@ -1657,7 +1671,8 @@ export class Scheduler {
    * the next check (or result batch, for maxTasks).
    */
   #recycle(slot: WorkerSlot, why: RecycleWhy): void {
-    if (this.#state !== 'running' || slot.state !== SlotState.Ready || slot.recycling || this.#recycling > 0) return;
+    // While closing too: a worker at its maxTasks takes no more work, and the queue still has to drain.
+    if ((this.#state !== 'running' && this.#state !== 'closing') || slot.state !== SlotState.Ready || slot.recycling || this.#recycling > 0) return;
     this.#recycling++;
     slot.recycling = true;
     if (why === 'quarantine') this.#quarantined++;
@@ -1833,6 +1848,8 @@ export class Scheduler {
       }
       task.reject(err);
     }
+    // A task settled by cancellation, a deadline or a queue timeout may be the last thing a close waits for.
+    if (this.#state === 'closing') this.#checkDrained();
   }
 
   // ---- shutdown -----------------------------------------------------------------
