@@ -59,15 +59,16 @@ export function judgeTargets(groups, threads = 2) {
   }
   const ch = get(groups, 'changing', threads);
   if (ch !== undefined) {
-    const s = med(ch, 'sluice', 'wallMs');
-    const p = best([...family(ch, 'piscina', 'wallMs'), ...family(ch, 'tinypool', 'wallMs')], false);
+    const s = med(ch, 'sluice', 'burstMs');
+    const p = best([...family(ch, 'piscina', 'burstMs'), ...family(ch, 'tinypool', 'burstMs')], false);
     const rp = r(s, p?.v);
+    const mixed = r(med(ch, 'sluice', 'wallMs'), best([...family(ch, 'piscina', 'wallMs'), ...family(ch, 'tinypool', 'wallMs')], false)?.v);
     const tail = med(ch, 'sluice', 'afterTinyMs');
     const tailIdeal = med(ch, 'sluice', 'longIdealMs');
     add(
       'changing durations: sluice not slower than the best of piscina and tinypool',
       rp === undefined ? undefined : rp <= 1,
-      `sluice/best wall ${f(rp)} (${f(s, 0)} ms vs ${f(p?.v, 0)} ms, ${p?.id}); sluice after its last tiny task ${f(tail, 0)} ms vs ${f(tailIdeal, 0)} ms of long work per worker (${f(r(tail, tailIdeal))}x)`,
+      `sluice/best burst wall ${f(rp)} (${f(s, 0)} ms vs ${f(p?.v, 0)} ms, ${p?.id}); mixed submission sluice/best ${f(mixed)}; sluice after its last tiny task ${f(tail, 0)} ms vs ${f(tailIdeal, 0)} ms of long work per worker (${f(r(tail, tailIdeal))}x)`,
     );
   }
   return out;
