@@ -19,6 +19,10 @@
  *       no task id crosses the wire. `name` is the index in the task list the
  *       worker sent in Ready. `corr` is the correlation id or null.
  *   [Op.Abort, seq, kind]  abort the task with that per-worker sequence number (kind: AbortKind)
+ *   [Op.Revoke, seq0, seq1, ...]  work stealing: give these tasks back if
+ *       they have not started. Each one not started is answered with
+ *       Status.Revoked (at once if its batch is held, else when its batch
+ *       arrives) and never runs; one that started answers as usual.
  *   [Op.Close]             run the module's teardown (sluice.teardown), then exit
  *   [Op.Health, requestId] run sluice.health(); answered with HealthReply
  *
@@ -29,19 +33,48 @@
  *   [Op.HealthReply, requestId, ok, detail]
  *   [Op.Started, firstSeq, lastSeq, epochMs]
  *       process workers only (WorkerInit.startMarkers): sent as the worker
- *       picks up a Run batch, before its first task runs. See
- *       worker/process.ts for why one marker per batch is enough.
+ *       picks up a Run batch, before its first task runs: firstSeq started
+ *       then, the others of the batch may have. See worker/process.ts.
+ *   [Op.Report, bytes]  process workers' final words: a Uint8Array of
+ *       REPORT_BYTES (layout below), sent right before the worker exits by
+ *       process.exit() or dies of an uncaught exception or rejection, after
+ *       every buffered result. It says exactly which tasks started and which
+ *       finished; REPORT_FINAL set: nothing starts after it.
  *   [Op.Results, seq0, status0, value0, seq1, status1, value1, ...]
  *       status: Status.Ok (value is the output) or Status.Error (value is an
  *       EncodedError) or Status.Unclonable (the output could not be cloned;
- *       value is an EncodedError of the clone failure)
+ *       value is an EncodedError of the clone failure) or Status.Revoked
+ *       (taken back by Op.Revoke before it started; value is null; the task
+ *       neither started nor finished)
  *
- * Per-worker shared memory (thread workers): an Int32 "last started seq", an
+ * Per-worker shared memory (SHARED_STATE_BYTES): an Int32 "last started
+ * seq" (tasks start in seq order, so every seq up to it has started), an
  * Int32 heartbeat counter (bytes 4..8, incremented by the worker's own
- * timer), a ring of Float64 start times, written by the worker as each task
- * starts, then a Float64 heap-used figure written with each beat.
- * The pool reads them to tell a task that is running from one still waiting
- * in the worker's inbox, without any message per task.
+ * timer), a ring of START_RING Float64 start times, written by the worker as
+ * each task starts (before the last-started store, so a reader that sees the
+ * seq sees its time), a Float64 heap-used figure written with each beat,
+ * then a ring of START_RING Int32 finished seqs (`seq & (START_RING - 1)`
+ * holds `seq` once the task returned, threw or settled and its result is in
+ * the worker's outbox). Thread workers share it with the pool, which reads
+ * it to tell a task that is running from one still waiting in the worker's
+ * inbox, and one that finished from one still running, without any message
+ * per task. A process worker's child creates its own, shared with its
+ * watchdog thread only (runtime/process-entry.ts); beats there go by message.
+ *
+ * Control pipe (process workers, the child's fd 4, answered by the child's
+ * watchdog thread, so it answers while the main thread is stuck):
+ *   parent -> child: one byte, Query.Probe or Query.Fence
+ *   child -> parent: a report of REPORT_BYTES per query byte, in order
+ *   Query.Fence first stops the runtime from starting any task after the
+ *   report's last started seq (the pool is about to kill the worker), so
+ *   the report is final (REPORT_FINAL): the watchdog swaps -1 into the
+ *   last-started word, and the runtime's compare-exchange on it, as the
+ *   next task would start, fails. EOF on the child's side: the parent is
+ *   gone, and the child kills itself.
+ *
+ * A report (REPORT_BYTES) is a copy of the shared state with two words
+ * rewritten: Int32 0 is the last started seq as the report's author saw it,
+ * Int32 1 (the beat counter's place) holds REPORT_* flags.
  */
 
 /** Fields per task in a Run message: name, input, id, corr (see above). */
@@ -79,7 +112,20 @@ export const enum Op {
   WorkerData = 7,
   HealthReply = 16,
   Beat = 15,
+  /** [Op.Report, Uint8Array of REPORT_BYTES]: a process worker's final words (see above). */
+  Report = 17,
+  /** [Op.Revoke, seq, ...]: work stealing, answered per task with Status.Revoked (see above). */
+  Revoke = 18,
 }
+
+/** One-byte queries on a process worker's control pipe (see above). */
+export const enum Query {
+  Probe = 0x70,
+  Fence = 0x66,
+}
+
+/** A report's flags (its Int32 1): nothing can start after the report (fenced, or the worker is dying). */
+export const REPORT_FINAL = 1;
 
 /** Bits of the Ready message's hookFlags. */
 export const enum HookFlag {
@@ -99,26 +145,44 @@ export const enum Status {
   Unclonable = 2,
   /** In-process workers (kind 'async'): value is the Error itself, never encoded. */
   Thrown = 3,
+  /** Taken back by Op.Revoke before it started: it never ran; value is null. */
+  Revoked = 4,
 }
 
 /** Slots in the start-time ring; the pool never has more than this in flight on one worker. */
 export const START_RING = 256;
 /** Byte offset of the Float64 heap-used figure in the shared state. */
 export const HEAP_OFFSET = 8 + 8 * START_RING;
-/** Bytes of the per-worker shared state: Int32 seq, Int32 beat counter, the Float64 ring, Float64 heap used. */
-export const SHARED_STATE_BYTES = HEAP_OFFSET + 8;
+/** Byte offset of the Int32 ring of finished seqs in the shared state. */
+export const FINISH_OFFSET = HEAP_OFFSET + 8;
+/** Bytes of the per-worker shared state: Int32 seq, Int32 beat counter, the Float64 ring, Float64 heap used, the Int32 finished ring. */
+export const SHARED_STATE_BYTES = FINISH_OFFSET + 4 * START_RING;
+/** Bytes of a report (the shared state's layout; see above). */
+export const REPORT_BYTES = SHARED_STATE_BYTES;
 
 /** The data a worker is started with. */
 export interface WorkerInit {
   module: string;
   workerId: number;
-  /** SharedArrayBuffer of SHARED_STATE_BYTES, or null where memory is not shared. */
+  /**
+   * SharedArrayBuffer of SHARED_STATE_BYTES, or null where there is none.
+   * Null on the wire to a process worker: its entry creates one (shared
+   * with its watchdog thread, not with the pool) and sets `process`.
+   */
   state: SharedArrayBuffer | null;
+  /**
+   * The worker is a child process: the pool does not see `state`, so beats
+   * go by message, diagnostics report process figures, and the worker's
+   * final words carry an Op.Report. Set by runtime/process-entry.ts.
+   */
+  process?: boolean;
+  /** The child's fd 4 is the control pipe (see above); set by the pool that forked it. */
+  control?: boolean;
   /** Prefix for generated correlation ids. */
   corrPrefix: string;
   /** Module imported once before the task module (`workerSetup` pool option). */
   setup?: string;
-  /** Post `[Op.Started, ...]` as each Run batch starts (where `state` is null: process workers). */
+  /** Post `[Op.Started, ...]` as each Run batch starts (process workers: the pool does not see their shared state). */
   startMarkers?: boolean;
   /** Beat every this many ms (absent: no heartbeat). */
   heartbeatMs?: number;
@@ -128,7 +192,11 @@ export interface WorkerInit {
   workerDataByMessage?: boolean;
 }
 
+// Read once: it is fixed for the life of a thread, and the getter costs
+// about as much as performance.now() itself, on a path workers take per task.
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across threads. */
 export function epochNow(): number {
-  return performance.timeOrigin + performance.now();
+  return TIME_ORIGIN + performance.now();
 }

@@ -5,11 +5,18 @@
  *
  * It is transport-agnostic: the thread entry and the process entry each hand
  * it a `Transport`, so both kinds of worker behave the same.
+ *
+ * Each task's fate is its own: the runtime marks every start and finish in
+ * the worker's shared state (protocol.ts), and before a task's
+ * process.exit() or an uncaught exception ends the worker it sends the
+ * results it still holds (and, from a process, a report of those marks),
+ * so the pool neither blames finished tasks for the death nor fails tasks
+ * that never started. None of it adds a message per task.
  */
 
 import type { Transferable } from '../types.js';
 import { encodeError, type EncodedError } from '../error-codec.js';
-import { AbortKind, corrOf, epochNow, HEAP_OFFSET, Op, TASK_STRIDE, traceOf, START_RING, Status, type WorkerInit } from '../protocol.js';
+import { AbortKind, corrOf, epochNow, FINISH_OFFSET, HEAP_OFFSET, Op, REPORT_BYTES, REPORT_FINAL, TASK_STRIDE, traceOf, START_RING, Status, type WorkerInit } from '../protocol.js';
 import { checkHealth, findHooks, hookFlags, type LifecycleHooks } from './lifecycle.js';
 import { runTask } from '../task-hooks.js';
 import { abortReason, TaskCtx } from '../task-context.js';
@@ -28,10 +35,20 @@ interface Outbox {
 
 /** A task whose synchronous part averages more than this is "long": finished results are sent before it starts. */
 const LONG_TASK_MS = 0.5;
+const MASK = START_RING - 1;
 
 export function startRuntime(transport: Transport, init: WorkerInit): void {
-  const started = init.state ? new Int32Array(init.state, 0, 1) : null;
-  const startTimes = init.state ? new Float64Array(init.state, 8, START_RING) : null;
+  const state = init.state;
+  const isProcess = init.process === true;
+  const started = state ? new Int32Array(state, 0, 1) : null;
+  const startTimes = state ? new Float64Array(state, 8, START_RING) : null;
+  // Where nothing is shared (tests driving the runtime directly), a private
+  // ring keeps the per-task store free of a branch.
+  const finishRing = state ? new Int32Array(state, FINISH_OFFSET, START_RING) : new Int32Array(START_RING);
+  /** The last seq stored as started: the expected value of the next compare-exchange (see runOne). */
+  let lastStarted = 0;
+  /** A process worker's watchdog fenced the start marker: the pool is killing this worker, start nothing more. */
+  let fenced = false;
   let tasks: TaskFn[] = [];
   let names: string[] = [];
   /** Moving average of each task's synchronous running time, -1 until first seen. */
@@ -50,6 +67,14 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
    * task still on the wire.
    */
   const held: unknown[][] = [];
+  /** Tasks in `held` batches. */
+  let heldTasks = 0;
+  /**
+   * Tasks the pool took back before they started (work stealing), by seq:
+   * true once answered. A held task is answered at once, one still on the
+   * wire as soon as it arrives; either way it is skipped when reached.
+   */
+  const revoked = new Map<number, boolean>();
   let releasing = false;
   const releaseHeld = (): void => {
     // A task that returns a thenable which settles synchronously calls back
@@ -62,6 +87,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
         const next = held[0] as unknown[];
         if (running.size > 0 && (next[0] === Op.RunAfter || next[0] === Op.RunAfterMarked)) return;
         held.shift();
+        heldTasks -= (next.length - 1) / TASK_STRIDE;
         runBatch(next);
       }
     } finally {
@@ -97,19 +123,35 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       }
     }
   };
-  const push = (seq: number, status: Status, value: unknown): void => {
+  const enqueue = (seq: number, status: Status, value: unknown): void => {
     outbox.items.push(seq, status, value);
     if (!flushQueued) {
       flushQueued = true;
       queueMicrotask(flush);
     }
   };
+  /** A task's result. */
+  const push = (seq: number, status: Status, value: unknown): void => {
+    // The finish marker: the pool (threads) or the watchdog (processes)
+    // reads it to tell a task whose result was lost with its worker from
+    // one that was still running. One store per task, nothing more.
+    Atomics.store(finishRing, seq & MASK, seq);
+    enqueue(seq, status, value);
+  };
 
   const runOne = (fn: TaskFn, input: unknown, ctx: TaskCtx, name: string): void => {
     const seq = ctx.seq;
     if (startTimes !== null && started !== null) {
-      startTimes[seq % START_RING] = epochNow();
-      Atomics.store(started, 0, seq);
+      startTimes[seq & MASK] = epochNow();
+      // A compare-exchange where a store would do on threads: before the
+      // pool kills a process worker, its watchdog swaps -1 into this word
+      // and reports the seq it took out. Failing here keeps that report
+      // exact: no task starts after it.
+      if (Atomics.compareExchange(started, 0, lastStarted, seq) !== lastStarted) {
+        fenced = true;
+        return;
+      }
+      lastStarted = seq;
     }
     let out: unknown;
     try {
@@ -136,11 +178,23 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   };
 
   const runBatch = (msg: unknown[]): void => {
+    // Fenced: the worker is about to be killed, and the pool requeues what
+    // it was told never started.
+    if (fenced) return;
     // Written before the first task runs, so the pool learns the batch
     // started even if a task then blocks or kills this process.
     if (init.startMarkers === true || msg[0] === Op.RunMarked || msg[0] === Op.RunAfterMarked) transport.post([Op.Started, received + 1, received + (msg.length - 1) / TASK_STRIDE, epochNow()]);
     for (let i = 1; i < msg.length; i += TASK_STRIDE) {
       const seq = ++received;
+      if (revoked.size !== 0) {
+        const answered = revoked.get(seq);
+        if (answered !== undefined) {
+          // Taken back: never started, never finished, answered once.
+          revoked.delete(seq);
+          if (!answered) enqueue(seq, Status.Revoked, null);
+          continue;
+        }
+      }
       const corr = msg[i + 3];
       const ctx = new TaskCtx(seq, msg[i + 2] as number, corrOf(corr), init.workerId, init.corrPrefix, outbox, traceOf(corr));
       if (abortedEarly.delete(seq)) {
@@ -170,6 +224,22 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       } else {
         runOne(fn, msg[i + 1], ctx, names[nameIdx] as string);
       }
+      if (fenced) return;
+    }
+  };
+
+  const hold = (msg: unknown[]): void => {
+    held.push(msg);
+    const from = received + heldTasks;
+    heldTasks += (msg.length - 1) / TASK_STRIDE;
+    // Revoked while on the wire, and now held here: hand back at once.
+    if (revoked.size !== 0) {
+      for (let seq = from + 1; seq <= received + heldTasks; seq++) {
+        if (revoked.get(seq) === false) {
+          revoked.set(seq, true);
+          enqueue(seq, Status.Revoked, null);
+        }
+      }
     }
   };
 
@@ -177,13 +247,24 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     switch (msg[0]) {
       case Op.Run:
       case Op.RunMarked:
-        if (held.length > 0) held.push(msg);
+        if (held.length > 0) hold(msg);
         else runBatch(msg);
         break;
       case Op.RunAfter:
       case Op.RunAfterMarked:
-        if (held.length > 0 || running.size > 0) held.push(msg);
+        if (held.length > 0 || running.size > 0) hold(msg);
         else runBatch(msg);
+        break;
+      case Op.Revoke:
+        for (let i = 1; i < msg.length; i++) {
+          const seq = msg[i] as number;
+          // Reached already (it started, or was dropped): it answers as usual.
+          if (seq <= received || revoked.has(seq)) continue;
+          // Held here: hand it back now, not after the task it waits behind.
+          const isHeld = seq <= received + heldTasks;
+          revoked.set(seq, isHeld);
+          if (isHeld) enqueue(seq, Status.Revoked, null);
+        }
         break;
       case Op.WorkerData:
         gotWorkerData(msg[1]);
@@ -197,7 +278,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       case Op.Diag:
         // Loaded on first use: most workers are never asked, and every module costs start-up time.
         void import('../worker-diagnostics.js').then(({ selfReport }) =>
-          transport.post([Op.DiagReply, msg[1], selfReport(init.state === null, () => performance.eventLoopUtilization())]),
+          transport.post([Op.DiagReply, msg[1], selfReport(isProcess, () => performance.eventLoopUtilization())]),
         );
         break;
       case Op.Abort: {
@@ -227,6 +308,48 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     }
     process.exit(0);
   };
+
+  /**
+   * A report of starts and finishes (protocol.ts) from this thread's own
+   * view: `lastStarted` rather than the shared word, which reads -1 once
+   * the watchdog has fenced it.
+   */
+  const report = (final: boolean): Uint8Array => {
+    const out = new Uint8Array(REPORT_BYTES);
+    out.set(new Uint8Array(state as SharedArrayBuffer, 0, REPORT_BYTES));
+    const words = new Int32Array(out.buffer, 0, 2);
+    words[0] = lastStarted;
+    words[1] = final ? REPORT_FINAL : 0;
+    return out;
+  };
+  /**
+   * The worker's final words, before a task's process.exit() or an uncaught
+   * exception or rejection ends it: the results still in the outbox (they
+   * would otherwise die with the worker, and the pool blame their tasks),
+   * then, from a process, the exact report the pool has no shared memory
+   * for. Synchronous, and only on the way out: the hot path still sends
+   * results once per microtask.
+   */
+  const lastWords = (final: boolean): void => {
+    try {
+      flush();
+      if (isProcess && state !== null) transport.post([Op.Report, report(final)]);
+    } catch {
+      // Leaving anyway; whatever did not go out is classified as unreported.
+    }
+  };
+  const exit = process.exit.bind(process);
+  // The arguments pass through as they came: process.exit() without one
+  // keeps process.exitCode, which Node's own uncaught-exception path in a
+  // worker thread relies on (it calls process.exit() after setting it).
+  process.exit = (...args: Parameters<typeof process.exit>) => {
+    lastWords(true);
+    return exit(...args);
+  };
+  // Runs synchronously before the exception ends the worker (threads and
+  // processes alike). With an 'uncaughtException' listener the worker may
+  // live on: results still go, but the report is not final.
+  process.on('uncaughtExceptionMonitor', () => lastWords(process.listenerCount('uncaughtException') === 0));
 
   transport.onMessage(onMessage);
   startHeartbeat(transport, init);
@@ -271,7 +394,8 @@ function startHeartbeat(transport: Transport, init: WorkerInit): void {
   const ms = init.heartbeatMs;
   if (ms === undefined) return;
   let beat: () => void;
-  if (init.state !== null) {
+  // A process's shared state is its own (shared with its watchdog only): the pool hears beats by message.
+  if (init.state !== null && init.process !== true) {
     const counter = new Int32Array(init.state, 4, 1);
     const heap = new Float64Array(init.state, HEAP_OFFSET, 1);
     beat = () => {

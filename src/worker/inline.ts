@@ -48,6 +48,8 @@ export class InlineWorker implements WorkerHandle {
   #received = 0;
   #startedSeq = 0;
   readonly #startTimes = new Float64Array(START_RING);
+  /** `seq & MASK` holds seq once that task's function returned, threw or settled. */
+  readonly #finished = new Int32Array(START_RING);
   /**
    * Tasks whose promise has not settled yet, so an abort can reach them, by
    * `seq & MASK` (a ring, not a Map: no entry allocated per task). The
@@ -57,6 +59,8 @@ export class InlineWorker implements WorkerHandle {
   readonly #running: (TaskCtx | undefined)[] = new Array<TaskCtx | undefined>(START_RING).fill(undefined);
   #runningCount = 0;
   readonly #abortedEarly = new Set<number>();
+  /** Tasks taken back (Op.Revoke) while still in the inbox: answered Status.Revoked when reached, never run. */
+  readonly #revoked = new Set<number>();
   #inbox: unknown[][] = [];
   #inboxQueued = false;
   #stopping = false;
@@ -93,12 +97,26 @@ export class InlineWorker implements WorkerHandle {
       const ctx = this.#running[seq & MASK];
       if (ctx !== undefined && ctx.seq === seq) ctx.abort(abortReason(message[2] as AbortKind));
       else if (seq > this.#received) this.#abortedEarly.add(seq);
+    } else if (message[0] === Op.Revoke) {
+      for (let i = 1; i < message.length; i++) {
+        const seq = message[i] as number;
+        if (seq > this.#received) this.#revoked.add(seq);
+      }
     }
   }
 
   startedAt(seq: number): number | undefined {
     if (seq > this.#startedSeq) return undefined;
     return performance.timeOrigin + (this.#startTimes[seq & MASK] as number);
+  }
+
+  /**
+   * True once the task's function returned, threw or settled. Its result
+   * went to the pool at once, except while the worker is stopping, when it
+   * is dropped: then this tells the pool the task finished.
+   */
+  finished(seq: number): boolean {
+    return this.#finished[seq & MASK] === seq;
   }
 
   /** An in-process worker shares the pool's process: its figures are the process's own. */
@@ -143,6 +161,10 @@ export class InlineWorker implements WorkerHandle {
       this.#events.started(this, first, this.#received + (msg.length - 1) / TASK_STRIDE);
       for (let i = 1; i < msg.length; i += TASK_STRIDE) {
         const seq = ++this.#received;
+        if (this.#revoked.size !== 0 && this.#revoked.delete(seq)) {
+          this.#events.results(this, [Op.Results, seq, Status.Revoked, null]);
+          continue;
+        }
         this.#startTimes[seq & MASK] = now;
         this.#startedSeq = seq;
         if (this.#abortedEarly.delete(seq)) {
@@ -202,6 +224,7 @@ export class InlineWorker implements WorkerHandle {
    * depth-1 worker's results behind one more microtask.
    */
   #push(seq: number, status: Status, value: unknown): void {
+    this.#finished[seq & MASK] = seq;
     if (this.#stopping) {
       if (this.#runningCount === 0) this.#exit();
       return;

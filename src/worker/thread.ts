@@ -2,7 +2,7 @@ import type { Transferable } from '../types.js';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { decodeError } from '../error-codec.js';
-import { HEAP_OFFSET, Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../protocol.js';
+import { FINISH_OFFSET, HEAP_OFFSET, Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../protocol.js';
 import { THREAD_ENTRY as ENTRY } from '../entries.js';
 import { inheritedExecArgv } from './exec-argv.js';
 import { DiagRequests, type ProcStatus, type WorkerSelfReport } from '../worker-diagnostics.js';
@@ -39,7 +39,16 @@ interface ResourceLimitsLike {
   stackSizeMb?: number;
 }
 
-/** A worker_threads worker behind the WorkerHandle interface. */
+const MASK = START_RING - 1;
+
+/**
+ * A worker_threads worker behind the WorkerHandle interface. Its starts and
+ * finishes are exact and need no message: the runtime marks both in memory
+ * shared with this handle (protocol.ts), and they hold still once the thread
+ * is gone. Buffered results go out before a task's process.exit() or an
+ * uncaught exception ends the thread (runtime.ts); only a terminate() loses
+ * them, and `finished()` then tells the pool which results were lost.
+ */
 export class ThreadWorker implements WorkerHandle {
   readonly id: number;
   #worker: Worker;
@@ -47,6 +56,7 @@ export class ThreadWorker implements WorkerHandle {
   #startTimes: Float64Array;
   #beats: Int32Array;
   #heap: Float64Array;
+  #finished: Int32Array;
   #stopTimer: NodeJS.Timeout | undefined;
   #error: unknown;
   #exited = false;
@@ -59,6 +69,7 @@ export class ThreadWorker implements WorkerHandle {
     this.#startTimes = new Float64Array(state, 8, START_RING);
     this.#beats = new Int32Array(state, 4, 1);
     this.#heap = new Float64Array(state, HEAP_OFFSET, 1);
+    this.#finished = new Int32Array(state, FINISH_OFFSET, START_RING);
     const init: WorkerInit = {
       module: opts.moduleUrl,
       workerId: opts.id,
@@ -133,7 +144,11 @@ export class ThreadWorker implements WorkerHandle {
 
   startedAt(seq: number): number | undefined {
     if (Atomics.load(this.#started, 0) < seq) return undefined;
-    return this.#startTimes[seq % START_RING];
+    return this.#startTimes[seq & MASK];
+  }
+
+  finished(seq: number): boolean {
+    return Atomics.load(this.#finished, seq & MASK) === seq;
   }
 
   async diagnose(): Promise<{ self: WorkerSelfReport | undefined; pid: number | undefined; proc: ProcStatus | undefined }> {
