@@ -33,10 +33,6 @@ export const ErrorCodes = {
   CIRCUIT_OPEN: 'ERR_SLUICE_CIRCUIT_OPEN',
   /** The task returned, but its worker died before the result could reach the pool. */
   RESULT_LOST: 'ERR_SLUICE_RESULT_LOST',
-  /** A worker did not become ready (module load and `sluice.init`) within `startTimeoutMs`. */
-  START_TIMEOUT: 'ERR_SLUICE_START_TIMEOUT',
-  /** The dead-letter sink failed to take an entry; the entry is kept in memory. */
-  DEAD_LETTER_FAILED: 'ERR_SLUICE_DEAD_LETTER_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1039,16 +1039,19 @@ export class Scheduler {
     if (this.#breakers !== undefined) this.#breakers.now = now;
     let n = 0;
     let revoked = 0;
+    const stealing = slot.revoking.size !== 0;
     for (let i = 1; i < msg.length; i += 3) {
       const seq = msg[i] as number;
       const idx = seq & INFLIGHT_MASK;
       const task = inflight[idx];
       if (task === undefined || slot.seqAt[idx] !== seq) continue;
       inflight[idx] = undefined;
+      // Asked back (work stealing): answered either way now.
+      if (stealing) slot.revoking.delete(seq);
       if (msg[i + 1] === Status.Revoked) {
-        // Taken back before it started (work stealing): it goes to a worker with room.
+        // Taken back before it started: it goes to a worker with room.
         revoked++;
-        slot.revoking--;
+        this.#stolen++;
         if (task.state === TaskState.Dispatched && task.slot === slot && task.seq === seq) this.#requeue(task);
         else this.#endGrace(slot, seq);
         continue;
@@ -1116,7 +1119,7 @@ export class Scheduler {
     let victim: WorkerSlot | undefined;
     let most = 0;
     for (const s of this.#slots) {
-      if (s === idle || s.state !== SlotState.Ready || s.revoking > 0 || s.inflightCount < 2) continue;
+      if (s === idle || s.state !== SlotState.Ready || s.revoking.size > 0 || s.inflightCount < 2) continue;
       const waiting = this.#unstarted(s);
       if (waiting > most && (s.serviceMs < 0 || s.serviceMs * waiting > STEAL_MIN_MS)) {
         victim = s;
@@ -1137,8 +1140,7 @@ export class Scheduler {
     } catch {
       return; // gone: its exit requeues what never started
     }
-    victim.revoking += msg.length - 1;
-    this.#stolen += msg.length - 1;
+    for (let i = 1; i < msg.length; i++) victim.revoking.add(msg[i] as number);
   }
 
   /** Tasks sent to this worker that it has not started, newest first until one has (tasks start in send order). */

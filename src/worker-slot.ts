@@ -36,8 +36,11 @@ export class WorkerSlot {
   readonly seqAt = new Int32Array(START_RING);
   /** Abort-grace timers of orphans on this worker (settled tasks it may still be running), by seq. */
   readonly graces = new Map<number, TimerEntry>();
-  /** Tasks asked back from it (work stealing) whose answer has not come yet. */
-  revoking = 0;
+  /**
+   * Seqs asked back from it (work stealing) whose answer has not come yet:
+   * `Status.Revoked`, or an ordinary result from a task that started first.
+   */
+  readonly revoking = new Set<number>();
   /** A probe (WorkerHandle.probe) is under way: what to re-check once it ends. */
   probing: (() => void)[] | undefined = undefined;
   /** Last sequence number given to a task sent to this worker. */

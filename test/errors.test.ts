@@ -26,6 +26,7 @@ test('every error class extends SluiceError and has a stable ERR_SLUICE_ code', 
     new sluice.WorkerInitError(1, new Error('db down')),
     new sluice.PoolFailedError(5, 1000, [new Error('boom')]),
     new sluice.CircuitOpenError('t', 'task', 0.5, 10),
+    new sluice.ResultLostError(1, 't', 'the worker was killed by SIGKILL before sending it'),
   ];
   const codes = new Set(made.map((e) => e.code));
   assert.deepEqual([...codes].sort(), Object.values(sluice.ErrorCodes).sort(), 'each code has a class and each class a code');
