@@ -13,6 +13,7 @@ export function tagCorrelation(err: unknown, correlationId: string): void {
 const REASONS: Record<string, string> = {
   ERR_SLUICE_TASK_TIMEOUT: 'timeout',
   ERR_SLUICE_WORKER_CRASHED: 'crash',
+  ERR_SLUICE_RESULT_LOST: 'lost',
   ERR_SLUICE_TASK_ABORTED: 'aborted',
   ERR_SLUICE_DEADLINE_EXCEEDED: 'deadline',
   ERR_SLUICE_TASK_DROPPED: 'dropped',

@@ -116,6 +116,12 @@ export const enum Op {
   Report = 17,
   /** [Op.Revoke, seq, ...]: work stealing, answered per task with Status.Revoked (see above). */
   Revoke = 18,
+  /**
+   * [Op.Leaving, idle]: the worker is ending itself (process.exit, an
+   * uncaught exception), sent with its final words; idle is 1 when no task
+   * was running then (restart intensity counts such an exit as barren).
+   */
+  Leaving = 19,
 }
 
 /** One-byte queries on a process worker's control pipe (see above). */

@@ -59,8 +59,8 @@ export function resolveRetry(option: string, value: unknown, base: RetryPolicy =
 
 /** Pool verdicts that are never retried, whatever the policy says. */
 const NEVER = new Set<string>([ErrorCodes.TASK_ABORTED, ErrorCodes.DEADLINE_EXCEEDED, ErrorCodes.POOL_CLOSED, ErrorCodes.UNKNOWN_TASK, ErrorCodes.MODULE_LOAD, ErrorCodes.INVALID_OPTION]);
-/** Pool verdicts retried only when `retryOn` says so. */
-const ONLY_IF_ASKED = new Set<string>([ErrorCodes.TASK_TIMEOUT, ErrorCodes.WORKER_CRASHED, ErrorCodes.SERIALIZATION]);
+/** Pool verdicts retried only when `retryOn` says so: a lost result belongs here too, since its task ran to its end (side effects and all). */
+const ONLY_IF_ASKED = new Set<string>([ErrorCodes.TASK_TIMEOUT, ErrorCodes.WORKER_CRASHED, ErrorCodes.SERIALIZATION, ErrorCodes.RESULT_LOST]);
 
 /** Whether the failure of attempt `attempt` (1-based) earns another try. */
 export function shouldRetry(policy: RetryPolicy, error: unknown, attempt: number): boolean {

@@ -504,7 +504,7 @@ export class Scheduler {
    */
   #pickStarting(): WorkerSlot | undefined {
     for (const s of this.#slots) {
-      if (s.state === SlotState.Starting && s.outbox.length < s.depth && s.outbox.length < s.maxTasks && s.ringHasRoom) return s;
+      if (s.state === SlotState.Starting && s.canTake) return s;
     }
     return undefined;
   }
@@ -530,7 +530,7 @@ export class Scheduler {
     if (this.options.pipeline !== 'auto' || queue.size < this.#slots.length) return undefined;
     if ((queue.peek() as Task).transfer !== undefined) return undefined;
     for (const s of this.#slots) {
-      if (s.state === SlotState.Ready && s.depth === 1 && s.inflightCount === 1 && s.outbox.length === 0 && s.ringHasRoom) return s;
+      if (s.state === SlotState.Ready && s.depth === 1 && s.inflightCount === 1 && s.outbox.length === 0 && s.left > 0 && s.ringHasRoom) return s;
     }
     return undefined;
   }
@@ -728,17 +728,31 @@ export class Scheduler {
     task.slot = slot;
     this.#running++;
     if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
-    if (slot.outbox.length === 0) {
-      this.#dirty.push(slot);
-      if (!this.#flushQueued) {
-        this.#flushQueued = true;
-        microtask(this.#flushBound);
-      }
-    }
+    if (slot.outbox.length === 0) this.#markDirty(slot);
     slot.outbox.push(task);
     if (task.timeoutMs !== Infinity) {
       task.timer ??= new TaskTimer(task, this.#onTimerBound);
       this.#timers.schedule(task.timer, this.#clock.now() + task.timeoutMs);
+    }
+  }
+
+  /** The slot's outbox goes out with the next flush (one microtask from now). */
+  #markDirty(slot: WorkerSlot): void {
+    this.#dirty.push(slot);
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      microtask(this.#flushBound);
+    }
+  }
+
+  /** Tasks assigned to a worker but never sent go back to the head of the queue, in order; one settled meanwhile stays settled. */
+  #requeueOutbox(slot: WorkerSlot): void {
+    const batch = slot.outbox;
+    if (batch.length === 0) return;
+    slot.outbox = [];
+    for (let i = batch.length - 1; i >= 0; i--) {
+      const t = batch[i] as Task;
+      if (t.state === TaskState.Dispatched && t.slot === slot) this.#requeue(t);
     }
   }
 
@@ -756,11 +770,9 @@ export class Scheduler {
       slot.outbox = [];
       const op = runOp(slot);
       if (slot.state !== SlotState.Ready) {
-        // The worker died or is stopping between assignment and flush; a task settled meanwhile (cancelled) stays settled.
-        for (let i = batch.length - 1; i >= 0; i--) {
-          const t = batch[i] as Task;
-          if (t.state === TaskState.Dispatched && t.slot === slot) this.#requeue(t);
-        }
+        // The worker died or is stopping between assignment and flush.
+        slot.outbox = batch;
+        this.#requeueOutbox(slot);
         continue;
       }
       const msg: unknown[] = [op];
@@ -839,8 +851,8 @@ export class Scheduler {
       channels.taskDispatched.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), workerId: slot.handle.id, attempt: task.attempt, waitMs });
     }
     slot.inflight[seq & INFLIGHT_MASK] = task;
-    slot.seqAt[seq & INFLIGHT_MASK] = seq;
     slot.inflightCount++;
+    slot.left--;
   }
 
   /** Moves queued work onto workers with room; grows a dynamic pool under pressure. */
@@ -889,7 +901,7 @@ export class Scheduler {
     const slot = this.#spawn();
     if (slot === undefined) return;
     const queue = this.#queue;
-    while (queue.size > 0 && slot.outbox.length < slot.depth) this.#assign(queue.shift() as Task, slot);
+    while (queue.size > 0 && slot.canTake) this.#assign(queue.shift() as Task, slot);
   }
 
   #requeue(task: Task): void {
@@ -946,8 +958,27 @@ export class Scheduler {
       this.#fail(new ModuleLoadError(this.options.moduleUrl, cause));
       return;
     }
-    // Not marked as killed on purpose: its exit counts as a failed start (and a restart).
-    slot.stallError = cause;
+    this.#failedStart(slot, cause);
+  }
+
+  /** Counts a worker out of #starting, once: when it is ready, gives up starting, or exits. */
+  #leftStarting(slot: WorkerSlot): void {
+    if (slot.startDone) return;
+    slot.startDone = true;
+    this.#starting--;
+  }
+
+  /**
+   * A worker that will not become ready (start-up timeout, a throwing
+   * `sluice.init`) after the pool once ran: it takes no more work, what was
+   * assigned to it goes back to the queue, and it is stopped. Not marked as
+   * killed on purpose: its exit counts as a failed start (and a restart).
+   */
+  #failedStart(slot: WorkerSlot, cause: Error): void {
+    this.#leftStarting(slot);
+    slot.state = SlotState.Stopping;
+    slot.startError = cause;
+    this.#requeueOutbox(slot);
     slot.handle.terminate('init');
   }
 
@@ -958,26 +989,14 @@ export class Scheduler {
       this.#timers.cancel(slot.startTimer);
       slot.startTimer = undefined;
     }
-    this.#starting--;
+    this.#leftStarting(slot);
     slot.names = new Map(names.map((n, i) => [n, i]));
     slot.state = SlotState.Ready;
-    if (slot.outbox.length > 0 && this.#draining.size > 0) {
-      // Assigned while it started, but the pool has shrunk since: placement decides again, under the resize's bound.
-      const batch = slot.outbox;
-      slot.outbox = [];
-      for (let i = batch.length - 1; i >= 0; i--) {
-        const t = batch[i] as Task;
-        if (t.state === TaskState.Dispatched && t.slot === slot) this.#requeue(t);
-      }
-    }
-    if (slot.outbox.length > 0) {
-      // Tasks assigned while it started go out now.
-      this.#dirty.push(slot);
-      if (!this.#flushQueued) {
-        this.#flushQueued = true;
-        microtask(this.#flushBound);
-      }
-    } else this.#freed(slot);
+    // Assigned while it started, but the pool has shrunk since: placement decides again, under the resize's bound.
+    if (this.#draining.size > 0) this.#requeueOutbox(slot);
+    // Tasks assigned while it started go out now.
+    if (slot.outbox.length > 0) this.#markDirty(slot);
+    else this.#freed(slot);
     slot.hooks = hookFlags;
     this.#sup?.ready(slot, this.#clock.now());
     if (slot.replaces !== undefined) this.#drainRecycled(slot);
@@ -992,12 +1011,15 @@ export class Scheduler {
       this.#taskNames = new Set(names);
       if (this.#state === 'starting') this.#state = 'running';
       this.#startResolve();
-      // Tasks queued before the module's names were known: refuse unknown ones now.
+      // Tasks queued before the module's names were known: refuse unknown ones now,
+      // once the known ones are back in the queue (a settle may be what a close waits for).
       if (this.#queue.size > 0) {
+        const unknown: Task[] = [];
         for (const t of this.#queue.drain()) {
           if (this.#taskNames.has(t.name)) this.#enqueue(t);
-          else this.#settle(t, new UnknownTaskError(t.name, names), undefined, Outcome.Rejected);
+          else unknown.push(t);
         }
+        for (const t of unknown) this.#settle(t, new UnknownTaskError(t.name, names), undefined, Outcome.Rejected);
       }
     }
     if (this.#state === 'closing' || this.#state === 'closed') {
@@ -1017,11 +1039,7 @@ export class Scheduler {
       const err = new WorkerInitError(handle.id, decodeError(enc, '(sluice.init)'));
       const slot = this.#byId.get(handle.id);
       if (!this.#everReady) this.#fail(err);
-      else if (slot !== undefined) {
-        // Not marked as killed on purpose: its exit counts as a failed start (and a restart).
-        slot.stallError = err;
-        slot.handle.terminate('init');
-      }
+      else if (slot !== undefined) this.#failedStart(slot, err);
       return;
     }
     const cause = decodeError(enc, '(module load)');
@@ -1044,14 +1062,15 @@ export class Scheduler {
       const seq = msg[i] as number;
       const idx = seq & INFLIGHT_MASK;
       const task = inflight[idx];
-      if (task === undefined || slot.seqAt[idx] !== seq) continue;
+      if (task === undefined || slot.seqOf(idx) !== seq) continue;
       inflight[idx] = undefined;
       // Asked back (work stealing): answered either way now.
       if (stealing) slot.revoking.delete(seq);
       if (msg[i + 1] === Status.Revoked) {
-        // Taken back before it started: it goes to a worker with room.
+        // Taken back before it started: it goes to a worker with room, and its place in this worker's maxTasks comes back.
         revoked++;
         this.#stolen++;
+        slot.left++;
         if (task.state === TaskState.Dispatched && task.slot === slot && task.seq === seq) this.#requeue(task);
         else this.#endGrace(slot, seq);
         continue;
@@ -1085,9 +1104,9 @@ export class Scheduler {
       else this.#taskFailed(task, new SerializationError(task.name, 'output', decodeError(msg[i + 2] as EncodedError, task.name)));
     }
     slot.inflightCount -= n + revoked;
-    if (slot.completed === 0 && n > 0) this.#intensity?.productive();
     slot.completed += n;
-    if (slot.completed >= this.#maxTasks) this.#recycle(slot, 'max-tasks');
+    // Sent all it may ever be sent: its replacement starts while it finishes them.
+    if (slot.left <= 0) this.#recycle(slot, 'max-tasks');
     if (slot.load === 0 && this.#draining.delete(slot)) this.#retireNow(slot);
     if (slot.load === 0) this.#freed(slot);
     if (this.options.pipeline === 'auto' && n > 0) this.#tunePipeline(slot, n);
@@ -1098,7 +1117,8 @@ export class Scheduler {
     }
     this.#pump();
     if (slot.load === 0) {
-      if (this.#queue.size === 0 && this.#slots.length > 1) this.#steal(slot);
+      // Only the auto pipeline sends work ahead of knowing its cost (and measures serviceMs); a fixed depth is the user's choice.
+      if (this.options.pipeline === 'auto' && this.#queue.size === 0 && this.#slots.length > 1) this.#steal(slot);
       this.#scheduleIdle(slot);
     }
     this.#unrefIfIdle();
@@ -1115,13 +1135,14 @@ export class Scheduler {
    * the victim's backlog will be gone within a round trip or so.
    */
   #steal(idle: WorkerSlot): void {
-    if (idle.state !== SlotState.Ready || !idle.hasRoom) return;
+    if (!idle.hasRoom) return;
     let victim: WorkerSlot | undefined;
     let most = 0;
     for (const s of this.#slots) {
-      if (s === idle || s.state !== SlotState.Ready || s.revoking.size > 0 || s.inflightCount < 2) continue;
+      // Cheap tests first: a worker whose whole backlog will be gone within a round trip is left alone.
+      if (s === idle || s.state !== SlotState.Ready || s.revoking.size > 0 || s.inflightCount < 2 || s.serviceMs * s.inflightCount <= STEAL_MIN_MS) continue;
       const waiting = this.#unstarted(s);
-      if (waiting > most && (s.serviceMs < 0 || s.serviceMs * waiting > STEAL_MIN_MS)) {
+      if (waiting > most && s.serviceMs * waiting > STEAL_MIN_MS) {
         victim = s;
         most = waiting;
       }
@@ -1131,7 +1152,7 @@ export class Scheduler {
     const msg: unknown[] = [Op.Revoke];
     for (let seq = victim.seq; seq > victim.seq - most && msg.length <= take; seq--) {
       const task: Task | undefined = victim.inflight[seq & INFLIGHT_MASK];
-      if (task === undefined || victim.seqAt[seq & INFLIGHT_MASK] !== seq || task.state !== TaskState.Dispatched || task.slot !== victim || task.seq !== seq) continue;
+      if (task === undefined || task.state !== TaskState.Dispatched || task.slot !== victim || task.seq !== seq) continue;
       msg.push(seq);
     }
     if (msg.length === 1) return;
@@ -1185,7 +1206,7 @@ export class Scheduler {
     const slot = this.#byId.get(handle.id);
     if (slot === undefined) return;
     this.#byId.delete(handle.id);
-    if (slot.names === undefined) this.#starting--;
+    this.#leftStarting(slot);
     slot.state = SlotState.Stopping; // gone: a stale entry in #idle must not be picked
     const i = this.#slots.indexOf(slot);
     if (i !== -1) this.#slots.splice(i, 1);
@@ -1202,7 +1223,7 @@ export class Scheduler {
     // finished (its result should have come: it was lost), never started
     // (requeued), or running when the worker died (the crash is its fate).
     const seqs: number[] = [];
-    for (let idx = 0; idx < slot.inflight.length; idx++) if (slot.inflight[idx] !== undefined) seqs.push(slot.seqAt[idx] as number);
+    for (let idx = 0; idx < slot.inflight.length; idx++) if (slot.inflight[idx] !== undefined) seqs.push(slot.seqOf(idx));
     seqs.sort((a, b) => a - b);
     const inflight = slot.inflight.slice();
     slot.inflight.fill(undefined);
@@ -1222,10 +1243,8 @@ export class Scheduler {
         this.#taskFailed(task, this.#crashError(slot, info, task.name));
       }
     }
-    for (const g of slot.graces.values()) this.#timers.cancel(g);
-    slot.graces.clear();
-    for (const t of slot.outbox) if (t.state === TaskState.Dispatched && t.slot === slot) toRequeue.push(t);
-    slot.outbox = [];
+    // Back to the head of the queue in send order: first what was assigned but never sent, then in front of it what was sent.
+    this.#requeueOutbox(slot);
     for (let k = toRequeue.length - 1; k >= 0; k--) this.#requeue(toRequeue[k] as Task);
     this.#supervisedExit(slot, info);
 
@@ -1254,8 +1273,6 @@ export class Scheduler {
         return 'its worker was stopped because a cancelled task on it did not stop within abortGraceMs';
       case 'stalled':
         return 'its worker was stopped because another task blocked its event loop (stalled)';
-      case 'close':
-        return 'its worker was stopped by terminate()';
       default:
         if (info.oom) return 'the worker ran out of memory before sending it';
         if (info.signal !== null) return `the worker was killed by ${info.signal} before sending it`;
@@ -1289,7 +1306,7 @@ export class Scheduler {
 
   #scheduleIdle(slot: WorkerSlot): void {
     if (this.options.idleTimeoutMs === Infinity || slot.state !== SlotState.Ready || slot.load > 0) return;
-    if (this.#live() <= this.options.min) return;
+    if (this.#slots.length <= this.options.min || this.#live() <= this.options.min) return;
     // Workers already stopping do not count toward min: they are going.
     slot.idleTimer ??= new CallbackTimer(() => {
       if (slot.state === SlotState.Ready && slot.load === 0 && this.#live() > this.options.min) this.#kill(slot, 'retire');
@@ -1341,6 +1358,7 @@ export class Scheduler {
     } catch {
       // The worker is already gone; its exit cleans up.
     }
+    if (this.options.abortGraceMs === Infinity) return; // the worker is never killed for it
     const grace = new CallbackTimer(() => this.#graceOver(slot, seq, task, kind, false));
     slot.graces.set(seq, grace);
     this.#timers.schedule(grace, this.#clock.now() + this.options.abortGraceMs);
@@ -1357,7 +1375,7 @@ export class Scheduler {
   #graceOver(slot: WorkerSlot, seq: number, task: Task, kind: AbortKind, probed: boolean): void {
     const idx = seq & INFLIGHT_MASK;
     // A draining or recycling worker is Stopping but still runs its tasks: only a worker that is gone needs no kill.
-    if (slot.inflight[idx] !== task || slot.seqAt[idx] !== seq || this.#byId.get(slot.handle.id) !== slot) {
+    if (slot.inflight[idx] !== task || slot.seqOf(idx) !== seq || this.#byId.get(slot.handle.id) !== slot) {
       slot.graces.delete(seq);
       return;
     }
@@ -1367,12 +1385,12 @@ export class Scheduler {
       slot.graces.delete(seq);
       return;
     }
-    if (h.startedAt(seq) === undefined || (!probed && h.probe !== undefined)) {
-      if (!probed && h.probe !== undefined) {
-        // A process only knows batches were picked up: ask which task really runs before killing anything.
-        this.#probe(slot, () => this.#graceOver(slot, seq, task, kind, true));
-        return;
-      }
+    if (!probed && h.probe !== undefined) {
+      // A process only knows batches were picked up: ask which task really runs before killing anything.
+      this.#probe(slot, () => this.#graceOver(slot, seq, task, kind, true));
+      return;
+    }
+    if (h.startedAt(seq) === undefined) {
       // It never started: it waits behind another task in the worker
       // (pipelined, or sent ahead and held), and the worker will drop it
       // when it gets there. Killing now would fail the task it waits behind.
@@ -1619,18 +1637,17 @@ export class Scheduler {
     this.#target = target;
     let live = this.#live();
     // Never more than max threads alive: workers still exiting count until they are gone (#grow adds the rest later).
-    while (live < target && this.#slots.length < this.options.max) {
+    while (live < target && this.#slots.length < this.options.max && !this.#spawnsHeld()) {
       this.#spawn();
       live++;
     }
     if (live <= target) return;
-    // Idle first (starting ones count as idle: they hold no work), then the least loaded.
+    // Idle first, then the least loaded (a starting worker's load is what was assigned to it; retiring it puts that back in the queue).
     const candidates = this.#slots.filter((s) => s.state !== SlotState.Stopping && !this.#draining.has(s));
     candidates.sort((a, b) => a.load - b.load);
     for (const slot of candidates) {
       if (live <= target) break;
       live--;
-      // Unsent tasks in its outbox go back to the queue when #flush finds it not Ready.
       if (slot.inflightCount === 0) this.#retireNow(slot);
       else {
         this.#draining.add(slot);
@@ -1651,7 +1668,10 @@ export class Scheduler {
   #retireNow(slot: WorkerSlot): void {
     const why = slot.recycling ? 'recycle' : 'retire';
     slot.killedFor = why;
+    this.#leftStarting(slot);
     slot.state = SlotState.Stopping;
+    // A worker retired while starting may hold tasks assigned to it: they go back to the queue now, not at its exit.
+    this.#requeueOutbox(slot);
     if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
     this.#stopWorker(slot, why);
   }
@@ -1717,7 +1737,7 @@ export class Scheduler {
       // One recycle at a time: a worker that came due meanwhile goes next, even in an idle pool.
       if (this.#maxTasks !== Infinity) {
         for (const s of this.#slots) {
-          if (s !== slot && s.state === SlotState.Ready && s.completed >= this.#maxTasks) {
+          if (s !== slot && s.state === SlotState.Ready && s.left <= 0) {
             this.#recycle(s, 'max-tasks');
             break;
           }
@@ -1738,9 +1758,12 @@ export class Scheduler {
       if (this.#recoverable) this.#scheduleProbe();
       return;
     }
-    const cause = slot.stallError ?? info.error ?? new Error(`worker ${slot.handle.id} exited with code ${String(info.code)}${info.signal !== null ? ` (${info.signal})` : ''}`);
+    const cause = slot.stallError ?? slot.startError ?? info.error ?? new Error(`worker ${slot.handle.id} exited with code ${String(info.code)}${info.signal !== null ? ` (${info.signal})` : ''}`);
     const now = this.#clock.now();
-    if (!intensity.record(now, cause, slot.completed === 0)) {
+    // Barren: it did no work, or it ended itself while running no task (a timer in the module calling exit),
+    // within the intensity window of its spawn: restarting it does not help, however much it did meanwhile.
+    const barren = (slot.completed === 0 || info.idle === true) && now - slot.spawnedAt < intensity.policy.withinMs;
+    if (!intensity.record(now, cause, barren)) {
       // Restarts in a row that did no work wait a growing delay: a crash loop then costs little CPU until it is stopped.
       const delay = intensity.respawnDelay();
       if (delay > 0) this.#holdSpawns(now + delay);

@@ -51,7 +51,7 @@ export class TaskExtra {
   readyAt: number | undefined = undefined;
   /** Retry policy, when retries are on for this task. */
   retry: RetryPolicy | undefined;
-  /** Timer for running time, queue time or abort grace, created only when needed. */
+  /** Timer for running time, queue time or a retry backoff, created only when needed (abort grace is per worker and seq: WorkerSlot.graces). */
   timer: TimerEntry | undefined = undefined;
   /** Timer for the deadline counted from submission. */
   deadline: TimerEntry | undefined = undefined;

@@ -27,13 +27,6 @@ export class WorkerSlot {
   inflightCount = 0;
   /** When each in-flight task was sent (pool clock), by `seq & INFLIGHT_MASK`: unboxed, unlike a field per task. */
   readonly sentAt = new Float64Array(START_RING);
-  /**
-   * The sequence number each ring entry was sent under. A task's own `seq`
-   * is not enough to match a result to its entry: a task that timed out or
-   * was cancelled may be retried, elsewhere or here, while its first attempt
-   * still occupies this ring as an orphan.
-   */
-  readonly seqAt = new Int32Array(START_RING);
   /** Abort-grace timers of orphans on this worker (settled tasks it may still be running), by seq. */
   readonly graces = new Map<number, TimerEntry>();
   /**
@@ -76,16 +69,34 @@ export class WorkerSlot {
   replaces: WorkerSlot | undefined = undefined;
   /** Its heap keeps growing across tasks (leak heuristic, supervision/recycle.ts). */
   leaking = false;
-  /** The error its tasks get when the watchdog killed it. */
+  /** The error its running tasks get when the watchdog killed it. */
   stallError: Error | undefined = undefined;
+  /** Why it was stopped before it became ready (start-up timeout, a throwing init): the cause restart intensity records. */
+  startError: Error | undefined = undefined;
+  /** Counted out of the pool's starting workers (ready, given up, or gone). */
+  startDone = false;
 
-  /** Tasks it may be sent in its life (supervision.recycle.maxTasks; Infinity: no limit). */
-  readonly maxTasks: number;
+  /**
+   * Tasks it may still be sent in its life (supervision.recycle.maxTasks,
+   * Infinity: no limit): one less per send, one back per task revoked
+   * unstarted (work stealing).
+   */
+  left: number;
 
   constructor(handle: WorkerHandle, depth: number, maxTasks = Infinity) {
     this.handle = handle;
     this.depth = depth;
-    this.maxTasks = maxTasks;
+    this.left = maxTasks;
+  }
+
+  /**
+   * The seq of the in-flight entry at ring place `idx`. Derived, not stored:
+   * a send needs its ring place free, so every entry is one of the last
+   * START_RING sends (and a JavaScript number does not wrap as an Int32
+   * would after 2^31 sends).
+   */
+  seqOf(idx: number): number {
+    return this.seq - ((this.seq - idx) & INFLIGHT_MASK);
   }
 
   /** In flight plus waiting in the outbox. */
@@ -93,9 +104,15 @@ export class WorkerSlot {
     return this.inflightCount + this.outbox.length;
   }
 
-  /** Whether one more task may be sent: under its depth, and its ring slot is free. */
+  /** Whether one more task may be sent now: ready, and room (see canTake). */
   get hasRoom(): boolean {
-    return this.state === SlotState.Ready && this.inflightCount + this.outbox.length < this.depth && this.seq + this.outbox.length < this.maxTasks && this.ringHasRoom;
+    return this.state === SlotState.Ready && this.canTake;
+  }
+
+  /** Room for one more task, ready or not: under its depth and its maxTasks budget, and its ring place is free. */
+  get canTake(): boolean {
+    const outbox = this.outbox.length;
+    return this.inflightCount + outbox < this.depth && outbox < this.left && this.ringHasRoom;
   }
 
   /** The in-flight ring slot of the next task to send is free (a task that has not answered yet still holds it). */

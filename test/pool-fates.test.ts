@@ -94,6 +94,24 @@ for (const kind of WORKER_KINDS) {
       await pool.close();
     });
 
+    test('a crash loop under load (workers exit 50 ms after loading, tasks keep coming) fails the pool too', { timeout: 60_000 }, async () => {
+      const pool = createPool({ module: new URL('./fixtures/dies-after-load.js', import.meta.url), kind, size: 2 });
+      await pool.start();
+      let failed = false;
+      pool.once('pool-failed', () => (failed = true));
+      const outcomes: Promise<unknown>[] = [];
+      // Work keeps coming, so each worker finishes tasks before its module's timer ends it: only the exit while running no task marks the loop.
+      while (!failed) {
+        for (let i = 0; i < 50; i++) outcomes.push(outcome(pool.run('noop', null)));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await Promise.all(outcomes);
+      const s = pool.stats();
+      assert.equal(s.state, 'failed');
+      assert.ok(s.supervision.restarts <= 12, `restarts: ${s.supervision.restarts}`);
+      await pool.terminate();
+    });
+
     test('a crash loop (workers exit 50 ms after loading) fails the pool within seconds, with few restarts', { timeout: 60_000 }, async () => {
       const pool = createPool({ module: new URL('./fixtures/dies-after-load.js', import.meta.url), kind, size: 2 });
       await pool.start();

@@ -33,7 +33,7 @@ describe('supervision units', () => {
     assert.equal(r.recent, 0);
   });
 
-  test('restart intensity: barren restarts in a row trip however slowly they come; respawn delays grow; a productive worker ends the streak', () => {
+  test('restart intensity: barren restarts in a row trip however slowly they come; respawn delays grow; any other restart ends the streak', () => {
     const r = new RestartIntensity({ maxRestarts: 100, withinMs: 10_000, backoffMs: 1000, maxBackoffMs: 30_000, recoverAfterMs: 1000, maxBarrenRestarts: 3 });
     // One a minute: far below any rate, still a crash loop.
     assert.equal(r.record(0, 'a', true), false);
@@ -42,13 +42,15 @@ describe('supervision units', () => {
     assert.equal(r.respawnDelay(), 25);
     assert.equal(r.record(120_000, 'c', true), false);
     assert.equal(r.respawnDelay(), 50);
-    r.productive();
-    assert.equal(r.respawnDelay(), 0, 'a worker that finished a task ends the streak');
-    for (let i = 0; i < 3; i++) assert.equal(r.record(200_000 + i, 'd', true), false);
-    assert.equal(r.record(300_000, 'e', false), false, 'a productive exit ends the streak too');
-    for (let i = 0; i < 3; i++) assert.equal(r.record(400_000 + i, 'f', true), false);
-    assert.equal(r.record(400_010, 'g', true), true, 'the fourth barren restart in a row trips');
+    assert.equal(r.record(180_000, 'd', true), true, 'the fourth barren restart in a row trips');
     assert.equal(r.barren, 4);
+    r.recovered();
+    for (let i = 0; i < 3; i++) assert.equal(r.record(200_000 + i, 'e', true), false);
+    assert.equal(r.record(300_000, 'f', false), false, 'a restart that was not barren ends the streak');
+    assert.equal(r.respawnDelay(), 0);
+    assert.equal(r.barren, 0);
+    for (let i = 0; i < 3; i++) assert.equal(r.record(400_000 + i, 'g', true), false);
+    assert.equal(r.record(400_010, 'h', true), true);
     const big = new RestartIntensity({ maxRestarts: 100, withinMs: 10_000, backoffMs: 1000, maxBackoffMs: 30_000, recoverAfterMs: 1000, maxBarrenRestarts: 100 });
     for (let i = 0; i < 12; i++) big.record(i, 'x', true);
     assert.equal(big.respawnDelay(), 1000, 'capped at backoffMs');

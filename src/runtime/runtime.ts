@@ -333,6 +333,11 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   const lastWords = (final: boolean): void => {
     try {
       flush();
+      // Whether any task was running: none when the last one started has
+      // finished and no async one is pending. A worker that ends itself
+      // while running nothing (a timer in the module calling exit, say)
+      // cannot blame a task, and restart intensity counts it as barren.
+      if (final) transport.post([Op.Leaving, running.size === 0 && (lastStarted === 0 || finishRing[lastStarted & MASK] === lastStarted) ? 1 : 0]);
       if (isProcess && state !== null) transport.post([Op.Report, report(final)]);
     } catch {
       // Leaving anyway; whatever did not go out is classified as unreported.

@@ -6,10 +6,11 @@
  * takes 50 to 100 ms to start, so workers that die right after loading
  * restart fewer than 100 times in 10 s and burn a core for ever. So it also
  * counts consecutive restarts of workers that finished no task in their
- * life (`maxBarrenRestarts`): more of those in a row fails the pool too,
- * however slowly they come, and each one in a row waits a growing respawn
- * delay (`respawnDelay`) so that the loop costs little CPU meanwhile. A
- * worker that finished a task ends the streak. While failed it starts one probe worker after a
+ * life, or that ended themselves while running no task (`maxBarrenRestarts`,
+ * the scheduler decides what is barren): more of those in a row fail the
+ * pool too, however slowly they come, and each one in a row waits a
+ * growing respawn delay (`respawnDelay`) so that the loop costs little CPU
+ * meanwhile. Any other restart ends the streak. While failed it starts one probe worker after a
  * backoff that doubles per failed probe; a probe that stays up for
  * `recoverAfterMs` ends the failed state. Pure bookkeeping on the pool's
  * clock; the scheduler acts on what it says.
@@ -51,29 +52,18 @@ export class RestartIntensity {
   record(now: number, cause: unknown, barren = false): boolean {
     this.total++;
     this.#barren = barren ? this.#barren + 1 : 0;
-    if (this.#barren > this.policy.maxBarrenRestarts) {
-      this.#causes.push(cause);
-      if (this.#causes.length > KEEP_CAUSES) this.#causes.shift();
-      this.#times.push(now);
-      return true;
-    }
     this.#causes.push(cause);
     if (this.#causes.length > KEEP_CAUSES) this.#causes.shift();
     const times = this.#times;
     times.push(now);
     const from = now - this.policy.withinMs;
     while (times.length > 0 && (times[0] as number) <= from) times.shift();
-    return times.length > this.policy.maxRestarts;
+    return times.length > this.policy.maxRestarts || this.#barren > this.policy.maxBarrenRestarts;
   }
 
   /** Restarts in a row of workers that finished no task; past `maxBarrenRestarts` it is what failed the pool. */
   get barren(): number {
     return this.#barren > this.policy.maxBarrenRestarts ? this.#barren : 0;
-  }
-
-  /** A worker finished a task: whatever came before was not a crash loop. */
-  productive(): void {
-    this.#barren = 0;
   }
 
   /** How long to wait before replacing a worker now: 0 unless restarts in a row have done no work. */

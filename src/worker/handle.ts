@@ -16,6 +16,8 @@ export interface ExitInfo {
   error: unknown;
   /** The worker hit its heap limit. */
   oom: boolean;
+  /** The worker ended itself (process.exit, an uncaught exception) while running no task: no task caused it. */
+  idle?: boolean;
 }
 
 /** Why the pool stops a worker; an in-process worker, which cannot be killed, acts on it. */

@@ -128,6 +128,8 @@ export class ProcessWorker implements WorkerHandle {
   #error: unknown;
   #oom = false;
   #exited = false;
+  /** Its final words said it ended itself while running no task (Op.Leaving). */
+  #leftIdle = false;
   #killTimer: NodeJS.Timeout | undefined;
   #exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   #beats = 0;
@@ -250,6 +252,9 @@ export class ProcessWorker implements WorkerHandle {
       case Op.Report:
         this.#merge(msg[1] as Uint8Array);
         break;
+      case Op.Leaving:
+        this.#leftIdle = msg[1] === 1;
+        break;
       case Op.Beat:
         this.#beats++;
         this.#heapUsed = msg[1] as number;
@@ -291,7 +296,7 @@ export class ProcessWorker implements WorkerHandle {
     if (this.#killTimer !== undefined) clearTimeout(this.#killTimer);
     if (this.#stopTimer !== undefined) clearTimeout(this.#stopTimer);
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
-    const info: ExitInfo = { code, signal, error: this.#error, oom: this.#oom };
+    const info: ExitInfo = { code, signal, error: this.#error, oom: this.#oom, idle: this.#leftIdle };
     this.#events.exit(this, info);
   }
 

@@ -60,6 +60,8 @@ export class ThreadWorker implements WorkerHandle {
   #stopTimer: NodeJS.Timeout | undefined;
   #error: unknown;
   #exited = false;
+  /** Its final words said it ended itself while running no task (Op.Leaving). */
+  #leftIdle = false;
   readonly #diag = new DiagRequests();
 
   constructor(opts: ThreadSpawnOptions, events: WorkerEvents) {
@@ -121,6 +123,9 @@ export class ThreadWorker implements WorkerHandle {
         case Op.InitError:
           events.initError(this, msg[1] as Parameters<typeof decodeError>[0], msg[2] as string | undefined);
           break;
+        case Op.Leaving:
+          this.#leftIdle = msg[1] === 1;
+          break;
         default:
           break;
       }
@@ -133,7 +138,7 @@ export class ThreadWorker implements WorkerHandle {
       if (this.#stopTimer !== undefined) clearTimeout(this.#stopTimer);
       this.#diag.cancelAll();
       const err = this.#error as { code?: string } | undefined;
-      const info: ExitInfo = { code, signal: null, error: this.#error, oom: err?.code === 'ERR_WORKER_OUT_OF_MEMORY' };
+      const info: ExitInfo = { code, signal: null, error: this.#error, oom: err?.code === 'ERR_WORKER_OUT_OF_MEMORY', idle: this.#leftIdle };
       events.exit(this, info);
     });
   }
@@ -143,12 +148,13 @@ export class ThreadWorker implements WorkerHandle {
   }
 
   startedAt(seq: number): number | undefined {
-    if (Atomics.load(this.#started, 0) < seq) return undefined;
+    // The shared words are Int32: after 2^31 tasks on one worker they wrap, so compare in Int32 too.
+    if (Atomics.load(this.#started, 0) - (seq | 0) < 0) return undefined;
     return this.#startTimes[seq & MASK];
   }
 
   finished(seq: number): boolean {
-    return Atomics.load(this.#finished, seq & MASK) === seq;
+    return Atomics.load(this.#finished, seq & MASK) === (seq | 0);
   }
 
   async diagnose(): Promise<{ self: WorkerSelfReport | undefined; pid: number | undefined; proc: ProcStatus | undefined }> {
