@@ -897,11 +897,8 @@ export class Scheduler {
     if (this.#slots.length - stopping >= Math.max(this.#target, 1)) return;
     // Every worker, started or starting, is full (the queue would be empty
     // otherwise): a backlog grows the pool toward max at once, also before
-    // the first worker is ready. The new worker takes queued work now.
-    const slot = this.#spawn();
-    if (slot === undefined) return;
-    const queue = this.#queue;
-    while (queue.size > 0 && slot.canTake) this.#assign(queue.shift() as Task, slot);
+    // the first worker is ready (the new worker takes queued work at once: #spawn).
+    this.#spawn();
   }
 
   #requeue(task: Task): void {
@@ -941,6 +938,9 @@ export class Scheduler {
       channels.workerSpawned.publish({ pool: this.options.name, poolId: this.poolId, workerId: id, kind: this.options.kind, pid: (handle as { pid?: number }).pid });
     }
     if (!this.#reffed) (handle as Partial<ThreadWorker>).ref?.(false);
+    // A new worker takes queued work while it starts, up to its room: the queue holds only what is beyond every worker's room.
+    const queue = this.#queue;
+    while (queue.size > 0 && slot.canTake && this.#state !== 'failed') this.#assign(queue.shift() as Task, slot);
     return slot;
   }
 
@@ -1837,6 +1837,12 @@ export class Scheduler {
     if (state === TaskState.Settled) return;
     if (state === TaskState.Dispatched) {
       this.#running--;
+      // Assigned, not sent (cancelled while its worker starts, say): its place in that worker's outbox is free again.
+      if (task.seq === 0 && task.slot !== undefined) {
+        const outbox = task.slot.outbox;
+        const i = outbox.indexOf(task);
+        if (i !== -1) outbox.splice(i, 1);
+      }
     } else if (state === TaskState.Backoff) this.#backoff.delete(task);
     else if (task.queued) {
       if (state === TaskState.Waiting) this.#waiting.delete(task);
@@ -1891,6 +1897,8 @@ export class Scheduler {
     this.#failure = err;
     this.#startReject(err);
     this.#rejectReadyWaiters(err);
+    // What was assigned to workers but never sent fails with the pool now, not when each worker has gone.
+    for (const s of this.#slots) this.#requeueOutbox(s);
     for (const t of this.#waiting.drain()) this.#settle(t, err, undefined, Outcome.Rejected);
     for (const t of this.#queue.drain()) this.#settle(t, err, undefined, Outcome.Rejected);
     for (const t of [...this.#backoff]) this.#settle(t, err, undefined, Outcome.Rejected);
