@@ -230,6 +230,8 @@ export class Scheduler {
   /** What a task without per-call options shares (see TaskExtra). */
   readonly #taskDefaults: TaskExtra;
   #nextWorkerId = 1;
+  /** Kind 'async': workers in this process, which can start a task inside submit (#startNow). */
+  readonly #inline: boolean;
   /** Workers spawned and not yet ready (nor gone). */
   #starting = 0;
   #dirty: WorkerSlot[] = [];
@@ -270,6 +272,7 @@ export class Scheduler {
 
   constructor(options: ResolvedPoolOptions, spawnWorker?: SpawnWorker, emit: EmitFn = () => undefined) {
     this.options = options;
+    this.#inline = options.kind === 'async';
     this.#taskDefaults = new TaskExtra(true, options.timeoutMs, Infinity, options.queueTimeoutMs, options.retry.attempts > 1 ? options.retry : undefined);
     this.#emit = emit;
     this.#load = new LoadWindow(options.saturation.sampleMs, options.saturation.windowMs);
@@ -427,7 +430,8 @@ export class Scheduler {
     if (this.#queue.size === 0) {
       const slot = this.#pick();
       if (slot !== undefined) {
-        this.#assign(task, slot);
+        if (this.#inline && slot.load === 0 && slot.state === SlotState.Ready) this.#startNow(task, slot);
+        else this.#assign(task, slot);
         return promise;
       }
     }
@@ -734,6 +738,30 @@ export class Scheduler {
       task.timer ??= new TaskTimer(task, this.#onTimerBound);
       this.#timers.schedule(task.timer, this.#clock.now() + task.timeoutMs);
     }
+  }
+
+  /**
+   * Kind 'async': a task submitted while a slot is free starts now, inside
+   * submit (as with p-queue), not a microtask later. Last thing submit does:
+   * the task may settle, or call run() again, from in here, and finds the
+   * books settled. Only on a worker with nothing in flight, so no earlier
+   * batch can be overtaken.
+   */
+  #startNow(task: Task, slot: WorkerSlot): void {
+    if (!this.#reffed) this.#setRef(true);
+    task.state = TaskState.Dispatched;
+    task.slot = slot;
+    this.#running++;
+    if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
+    const now = this.#clock.now();
+    if (task.timeoutMs !== Infinity) {
+      task.timer ??= new TaskTimer(task, this.#onTimerBound);
+      this.#timers.schedule(task.timer, now + task.timeoutMs);
+    }
+    const idx = (slot.names as Map<string, number>).get(task.name) as number;
+    const op = runOp(slot);
+    this.#markSent(slot, task, now);
+    (slot.handle.runNow as (message: unknown[]) => void)([op, idx, task.input, task.id, task.meta === null ? task.correlation : [task.correlation, task.meta]]);
   }
 
   /** The slot's outbox goes out with the next flush (one microtask from now). */

@@ -153,6 +153,31 @@ describe('start-up: tasks submitted while workers start are assigned to them', (
     });
   }
 
+  test('kind async: a task submitted while a slot is free starts inside run(), and may call run() itself', { timeout: 30_000 }, async () => {
+    const order: string[] = [];
+    let pool: Pool<{ outer: () => Promise<number>; inner: () => number }>;
+    const tasks = {
+      outer: (): Promise<number> => {
+        order.push('outer started');
+        return pool.run('inner', null).then((n) => n + 1);
+      },
+      inner: (): number => {
+        order.push('inner started');
+        return 41;
+      },
+    };
+    pool = createPool({ kind: 'async', size: 2, tasks });
+    await pool.start();
+    const p = pool.run('outer', null);
+    order.push('run() returned');
+    assert.deepEqual(order, ['outer started', 'inner started', 'run() returned']);
+    assert.equal(await p, 42);
+    const s = pool.stats();
+    assert.equal(s.completed, 2);
+    assert.equal(s.running, 0);
+    await pool.close();
+  });
+
   test('a backlog grows a fresh dynamic pool toward max before its first worker is ready', { timeout: 30_000 }, async () => {
     const pool = createPool<M>({ module: FATES, size: { min: 1, max: 3 } });
     const flag = new SharedArrayBuffer(8);

@@ -67,6 +67,12 @@ export interface WorkerHandle {
    * `startedAt` and `finished` reflect what was learnt.
    */
   probe?(): Promise<void>;
+  /**
+   * In-process workers: runs a Run batch synchronously, inside the caller's
+   * call, instead of on the next microtask. The pool uses it to start a task
+   * at submission on a worker with nothing in flight.
+   */
+  runNow?(message: unknown[]): void;
   /** Kills the worker now (an in-process worker aborts its tasks instead). `exit` follows. Idempotent. */
   terminate(why?: StopReason): void;
   /** Heartbeats received so far (workers started with a heartbeat). */

@@ -150,13 +150,29 @@ export class InlineWorker implements WorkerHandle {
     this.#events.exit(this, { code: 0, signal: null, error: undefined, oom: false });
   }
 
+  /**
+   * Runs a batch now, inside the caller's call: the pool's start at
+   * submission (a task submitted while a slot is free starts synchronously,
+   * as with p-queue). The pool calls it last, with its books settled, and
+   * only on a worker with nothing in flight, so arrival numbering cannot
+   * overtake a batch still in the inbox.
+   */
+  runNow(message: unknown[]): void {
+    if (this.#stopping) return; // the exit that follows requeues it: it never started
+    this.#runBatch(message, performance.now());
+  }
+
   #drainInbox(): void {
     this.#inboxQueued = false;
     const batches = this.#inbox;
     this.#inbox = [];
     if (this.#stopping) return;
     const now = performance.now();
-    for (const msg of batches) {
+    for (const msg of batches) this.#runBatch(msg, now);
+  }
+
+  #runBatch(msg: unknown[], now: number): void {
+    {
       const first = this.#received + 1;
       this.#events.started(this, first, this.#received + (msg.length - 1) / TASK_STRIDE);
       for (let i = 1; i < msg.length; i += TASK_STRIDE) {
