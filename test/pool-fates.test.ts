@@ -155,18 +155,18 @@ describe('start-up: tasks submitted while workers start are assigned to them', (
 
   test('kind async: a task submitted while a slot is free starts inside run(), and may call run() itself', { timeout: 30_000 }, async () => {
     const order: string[] = [];
-    let pool: Pool<{ outer: () => Promise<number>; inner: () => number }>;
+    const box = {} as { pool: Pool<{ outer: () => Promise<number>; inner: () => number }> };
     const tasks = {
       outer: (): Promise<number> => {
         order.push('outer started');
-        return pool.run('inner', null).then((n) => n + 1);
+        return box.pool.run('inner', null).then((n) => n + 1);
       },
       inner: (): number => {
         order.push('inner started');
         return 41;
       },
     };
-    pool = createPool({ kind: 'async', size: 2, tasks });
+    const pool = (box.pool = createPool({ kind: 'async', size: 2, tasks }));
     await pool.start();
     const p = pool.run('outer', null);
     order.push('run() returned');
