@@ -19,6 +19,20 @@
  * start); an Abort for a running task is only a request: the script decides
  * whether the task honours it (`honour`) or runs on.
  *
+ * Work stealing: an `[Op.Revoke, seq...]` is answered as src/runtime/runtime.ts
+ * answers it. A task already reached (started, or dropped) is ignored: it
+ * runs and answers as usual. A task held back (behind a RunAfter batch while
+ * a task runs) is answered `Status.Revoked` at once. Any other task not yet
+ * reached is answered `Status.Revoked` when the worker reaches it, in
+ * sequence order, instead of starting. The fake reaches a task when the
+ * script starts it; the real runtime reaches a whole Run batch as it takes
+ * the message, so a Revoke sent while that message was still on its way
+ * (the worker's event loop busy) finds the batch reached: the host says,
+ * per Revoke, whether it was overtaken so (`WorkerHost.overtaken`), and
+ * then the tasks not held are left to run. A Revoke that arrives while the
+ * worker's event loop is blocked is read only once it is free: nothing is
+ * answered at once then.
+ *
  * Time: start and finish times are taken from the pool's ManualClock. The
  * engine compares `startedAt` (epoch ms, as a worker writes it) with
  * `epochNow()` (performance.timeOrigin + performance.now()), not with its
@@ -65,6 +79,10 @@ export interface Arrival {
   honoured: boolean;
   /** Taken back unstarted by an [Op.Revoke] (work stealing): answered Status.Revoked, never runs here. */
   revoked: boolean;
+  /** An [Op.Revoke] for it arrived before the worker reached it: it is answered Revoked when reached. */
+  revokeAsked: boolean;
+  /** An [Op.Revoke] for it came after the worker had reached it (or its batch): ignored, it runs. */
+  revokeIgnored: boolean;
   /** Its state when its worker exited: what the model judges a crash verdict by. */
   atExit: 'unstarted' | 'running' | 'finished' | 'flushed' | undefined;
 }
@@ -75,8 +93,12 @@ export interface WorkerHost {
   /** A task arrived in a Run/RunAfter batch (already numbered). */
   arrived(a: Arrival, batch: readonly Arrival[]): void;
   aborted(a: Arrival, kind: number): void;
-  /** A task was taken back (work stealing) before it started. */
-  revoked(a: Arrival): void;
+  /** A task was taken back (work stealing) before it started: answered Revoked (`held`: at once). */
+  revoked(a: Arrival, held: boolean): void;
+  /** An [Op.Revoke] arrived: whether the batches it names were reached before it (its tasks then run). */
+  overtaken(w: ScriptedWorker, seqs: readonly number[]): boolean;
+  /** What an [Op.Revoke] did to one task it named. */
+  revokeSeen(a: Arrival | undefined, seq: number, what: 'held' | 'asked' | 'ignored' | 'reached'): void;
   /** The pool asked this worker to stop (terminate or stop). */
   terminated(w: ScriptedWorker, why: StopReason | 'stop'): void;
   /** A message the fake does not model (Health, Diag, Close...). */
@@ -102,13 +124,18 @@ let valueCounter = 0;
 export const PERF_OFFSET = 1000;
 
 /**
- * Work stealing (`[Op.Revoke, seq, ...]`, answered per unstarted task with a
- * `Status.Revoked` result), looked up by name: the fake handles it once the
- * protocol has it, and compiles before.
+ * Work stealing: `[Op.Revoke, seq, ...]` (Op.Revoke = 18), answered per
+ * unstarted task with a `Status.Revoked` (= 4) result whose value is null
+ * (src/protocol.ts). Checked against the protocol's values at load.
  */
-const protocolModule: object = protocol;
-const REVOKE = (Reflect.get(protocolModule, 'Op') as Record<string, number | undefined>).Revoke;
-const REVOKED = (Reflect.get(protocolModule, 'Status') as Record<string, number | undefined>).Revoked;
+export const REVOKE = 18;
+export const REVOKED = 4;
+{
+  const protocolModule: object = protocol;
+  const op = (Reflect.get(protocolModule, 'Op') as Record<string, number | undefined>).Revoke;
+  const st = (Reflect.get(protocolModule, 'Status') as Record<string, number | undefined>).Revoked;
+  if (op !== REVOKE || st !== REVOKED) throw new Error(`model: src/protocol.ts has Op.Revoke = ${String(op)}, Status.Revoked = ${String(st)}; the scripted worker answers ${REVOKE} / ${REVOKED}`);
+}
 
 export class ScriptedWorker implements WorkerHandle {
   readonly id: number;
@@ -133,7 +160,13 @@ export class ScriptedWorker implements WorkerHandle {
   blockedBy: Arrival | undefined = undefined;
   #beatsAtBlock = 0;
   readonly spawnedAt: number;
+  readyAt: number | undefined = undefined;
+  exitedAt: number | undefined = undefined;
   exitInfo: ExitInfo | undefined = undefined;
+  /** Answers sent that were not Revoked: what the pool counts as tasks this worker completed. */
+  answered = 0;
+  /** Revoked answers sent (what stats().stolen should count). */
+  revokedAnswered = 0;
   /** Every message the pool sent, for the log. */
   readonly sent: unknown[][] = [];
   probe?: () => Promise<void>;
@@ -202,6 +235,8 @@ export class ScriptedWorker implements WorkerHandle {
             dropped: false,
             honoured: false,
             revoked: false,
+            revokeAsked: false,
+            revokeIgnored: false,
             atExit: undefined,
           };
           this.arrivals.push(a);
@@ -223,7 +258,7 @@ export class ScriptedWorker implements WorkerHandle {
         return;
       }
       default:
-        if (REVOKE !== undefined && (message[0] as number) === REVOKE) {
+        if ((message[0] as number) === REVOKE) {
           this.#revoke(message);
           return;
         }
@@ -231,20 +266,48 @@ export class ScriptedWorker implements WorkerHandle {
     }
   }
 
-  /** Like the runtime: each listed task still in the inbox is dropped and answered Revoked; one that started runs on. */
+  /**
+   * Like the runtime's Op.Revoke: reached tasks are ignored, held ones are
+   * answered at once, the others when reached (see the file comment).
+   */
   #revoke(message: unknown[]): void {
-    for (let i = 1; i < message.length; i++) {
-      const a = this.#bySeq.get(message[i] as number);
-      if (a === undefined || a.startedAt !== undefined || a.finishedAt !== undefined || a.revoked) continue;
-      const at = this.inbox.indexOf(a);
-      if (at === -1) continue;
-      this.inbox.splice(at, 1);
-      a.revoked = true;
-      a.status = REVOKED;
-      a.value = null;
-      this.buffered.push(a);
-      this.#host.revoked(a);
+    const seqs = message.slice(1) as number[];
+    const overtaken = this.#host.overtaken(this, seqs);
+    const blocked = this.blockedBy !== undefined;
+    for (const seq of seqs) {
+      const a = this.#bySeq.get(seq);
+      const at = a === undefined ? -1 : this.inbox.indexOf(a);
+      if (a === undefined || at === -1 || a.revokeAsked || a.revoked) {
+        this.#host.revokeSeen(a, seq, 'reached');
+        continue;
+      }
+      if (!blocked && this.#held(at)) {
+        this.inbox.splice(at, 1);
+        this.#answerRevoked(a, true);
+        this.#host.revokeSeen(a, seq, 'held');
+      } else if (overtaken) {
+        a.revokeIgnored = true;
+        this.#host.revokeSeen(a, seq, 'ignored');
+      } else {
+        a.revokeAsked = true;
+        this.#host.revokeSeen(a, seq, 'asked');
+      }
     }
+  }
+
+  /** The inbox entry at `at` is held back: behind (or in) a RunAfter batch while a task runs here. */
+  #held(at: number): boolean {
+    if (this.running.length === 0) return false;
+    for (let i = 0; i <= at; i++) if ((this.inbox[i] as Arrival).after) return true;
+    return false;
+  }
+
+  #answerRevoked(a: Arrival, held: boolean): void {
+    a.revoked = true;
+    a.status = REVOKED;
+    a.value = null;
+    this.buffered.push(a);
+    this.#host.revoked(a, held);
   }
 
   startedAt(seq: number): number | undefined {
@@ -276,6 +339,7 @@ export class ScriptedWorker implements WorkerHandle {
   ready(): boolean {
     if (this.state !== 'starting' || this.stopWhy !== undefined) return false;
     this.state = 'ready';
+    this.readyAt = this.#host.now();
     this.events.ready(this, [...this.#opts.names], 0);
     return true;
   }
@@ -291,7 +355,7 @@ export class ScriptedWorker implements WorkerHandle {
     if (!this.free) return undefined;
     const next = this.inbox[0];
     if (next === undefined) return undefined;
-    if (next.abortedAt !== undefined) return next; // it will be dropped, which is always possible
+    if (next.abortedAt !== undefined || next.revokeAsked) return next; // it will be dropped or answered Revoked, which is always possible
     if (next.after && this.running.length > 0) return undefined;
     return next;
   }
@@ -301,6 +365,12 @@ export class ScriptedWorker implements WorkerHandle {
     if (!this.free) return undefined;
     while (this.inbox.length > 0) {
       const next = this.inbox[0] as Arrival;
+      if (next.revokeAsked) {
+        // The runtime checks its revoked list before anything else as it reaches a task.
+        this.inbox.shift();
+        this.#answerRevoked(next, false);
+        continue;
+      }
       if (next.abortedAt !== undefined) {
         this.inbox.shift();
         next.dropped = true;
@@ -365,6 +435,8 @@ export class ScriptedWorker implements WorkerHandle {
     for (const a of batch) {
       a.flushed = true;
       a.flushedAt = now;
+      if (a.revoked) this.revokedAnswered++;
+      else this.answered++;
       msg.push(a.seq, a.status, a.value);
     }
     this.events.results(this, msg);
@@ -375,6 +447,7 @@ export class ScriptedWorker implements WorkerHandle {
   exit(info: ExitInfo): boolean {
     if (this.state === 'exited') return false;
     this.state = 'exited';
+    this.exitedAt = this.#host.now();
     for (const a of this.arrivals) {
       a.atExit = a.flushed ? 'flushed' : a.finishedAt !== undefined ? 'finished' : a.startedAt !== undefined ? 'running' : 'unstarted';
     }
