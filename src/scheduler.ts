@@ -937,6 +937,8 @@ export class Scheduler {
     task.seq = 0;
     if (task.timer !== undefined) this.#timers.cancel(task.timer);
     task.state = TaskState.Queued;
+    // Its own key, for drop-lowest-priority (it goes back to the front whatever the key).
+    if (this.#priorities !== undefined) task.qkey = task.priority - task.submittedAt * this.options.agingRate;
     this.#queue.unshift(task);
   }
 
@@ -987,6 +989,7 @@ export class Scheduler {
       return;
     }
     this.#failedStart(slot, cause);
+    this.#pump();
   }
 
   /** Counts a worker out of #starting, once: when it is ready, gives up starting, or exits. */
@@ -1041,12 +1044,9 @@ export class Scheduler {
       this.#startResolve();
       // Tasks queued before the module's names were known: refuse unknown ones now,
       // once the known ones are back in the queue (a settle may be what a close waits for).
+      // In place: the queue keeps its order (drop-oldest goes by age).
       if (this.#queue.size > 0) {
-        const unknown: Task[] = [];
-        for (const t of this.#queue.drain()) {
-          if (this.#taskNames.has(t.name)) this.#enqueue(t);
-          else unknown.push(t);
-        }
+        const unknown = this.#queue.snapshot().filter((t) => !(this.#taskNames as Set<string>).has(t.name));
         for (const t of unknown) this.#settle(t, new UnknownTaskError(t.name, names), undefined, Outcome.Rejected);
       }
     }
@@ -1067,7 +1067,10 @@ export class Scheduler {
       const err = new WorkerInitError(handle.id, decodeError(enc, '(sluice.init)'));
       const slot = this.#byId.get(handle.id);
       if (!this.#everReady) this.#fail(err);
-      else if (slot !== undefined) this.#failedStart(slot, err);
+      else if (slot !== undefined) {
+        this.#failedStart(slot, err);
+        this.#pump();
+      }
       return;
     }
     const cause = decodeError(enc, '(module load)');
@@ -1370,6 +1373,8 @@ export class Scheduler {
     const { slot, seq } = task;
     this.#settle(task, new TaskAbortedError(task.name, reason), undefined, Outcome.Failed);
     if (state === TaskState.Dispatched) this.#stopRunning(slot, seq, task, AbortKind.Cancelled);
+    // Its place (in the queue, or in a starting worker's outbox) is free: queued work and waiting callers move up.
+    if (state !== TaskState.Dispatched || seq === 0) this.#pump();
   }
 
   /**
@@ -1505,6 +1510,7 @@ export class Scheduler {
     this.#deadLetter(task, err, 'deadline');
     this.#settle(task, err, undefined, Outcome.Failed);
     if (state === TaskState.Dispatched) this.#stopRunning(slot, seq, task, AbortKind.TimedOut);
+    if (state !== TaskState.Dispatched || seq === 0) this.#pump();
   }
 
   // ---- retries and dead letters ---------------------------------------------
@@ -1762,21 +1768,21 @@ export class Scheduler {
     if (slot.recycling) {
       this.#recycling--;
       slot.recycling = false;
-      // One recycle at a time: a worker that came due meanwhile goes next, even in an idle pool.
-      if (this.#maxTasks !== Infinity) {
-        for (const s of this.#slots) {
-          if (s !== slot && s.state === SlotState.Ready && s.left <= 0) {
-            this.#recycle(s, 'max-tasks');
-            break;
-          }
-        }
-      }
     }
-    // A replacement that died before it was ready: the old worker stays on.
+    // A replacement that died before it was ready: the old worker stays on (and, if it is due, is recycled again below).
     const old = slot.replaces;
     if (old !== undefined && old.recycling && old.state === SlotState.Ready) {
       old.recycling = false;
       this.#recycling--;
+    }
+    // One recycle at a time: a worker that came due meanwhile goes next, even in an idle pool.
+    if (this.#maxTasks !== Infinity && this.#recycling === 0) {
+      for (const s of this.#slots) {
+        if (s.state === SlotState.Ready && s.left <= 0) {
+          this.#recycle(s, 'max-tasks');
+          break;
+        }
+      }
     }
     const why = slot.killedFor;
     const restart = why === undefined || why === 'stalled' || why === 'init';

@@ -14,6 +14,8 @@ interface Entry<T> {
   readonly task: T;
   readonly gen: number;
   readonly key: number;
+  /** The task's own key, which eviction goes by: a task put back at the front (key Infinity) is no safer from `drop-lowest-priority` for it. */
+  readonly own: number;
   /** Insertion order; negative for tasks put back at the front. */
   readonly seq: number;
 }
@@ -76,6 +78,10 @@ export class PriorityQueue<T extends Prioritized> implements TaskQueue<T> {
     return out;
   }
 
+  snapshot(): T[] {
+    return this.#max.filter(alive).map((e) => e.task);
+  }
+
   /** The task `drop-lowest-priority` would evict, without removing it. */
   peekLowest(): T | undefined {
     this.#dropStale(this.#min, lowerFirst);
@@ -100,7 +106,7 @@ export class PriorityQueue<T extends Prioritized> implements TaskQueue<T> {
   #insert(task: T, key: number, seq: number): void {
     task.queued = true;
     task.qgen++;
-    const e: Entry<T> = { task, gen: task.qgen, key, seq };
+    const e: Entry<T> = { task, gen: task.qgen, key, own: task.qkey, seq };
     heapPush(this.#max, e, higherFirst);
     heapPush(this.#min, e, lowerFirst);
     if (seq > 0) this.#order.push(e);
@@ -153,9 +159,9 @@ function higherFirst<T>(a: Entry<T>, b: Entry<T>): boolean {
   return a.key > b.key || (a.key === b.key && a.seq < b.seq);
 }
 
-/** Eviction order: lower key, then later (the one that would run last). */
+/** Eviction order: lower own key, then later (the one that would run last). */
 function lowerFirst<T>(a: Entry<T>, b: Entry<T>): boolean {
-  return a.key < b.key || (a.key === b.key && a.seq > b.seq);
+  return a.own < b.own || (a.own === b.own && a.seq > b.seq);
 }
 
 function heapPush<T>(h: Entry<T>[], e: Entry<T>, before: Before<T>): void {

@@ -24,6 +24,8 @@ export interface TaskQueue<T extends Queueable> {
   drain(): T[];
   /** Removes and returns the task that has waited longest (`drop-oldest`). */
   evictOldest(): T | undefined;
+  /** The tasks waiting, in no promised order, left in place. */
+  snapshot(): T[];
 }
 
 /**
@@ -87,5 +89,11 @@ export class FifoQueue<T extends Queueable> implements TaskQueue<T> {
 
   evictOldest(): T | undefined {
     return this.shift();
+  }
+
+  snapshot(): T[] {
+    const out: T[] = [];
+    for (const t of this.#ring) if (t.queued) out.push(t);
+    return out;
   }
 }

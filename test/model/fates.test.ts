@@ -24,38 +24,19 @@ import { RULES, type Fate, type RuleName, type Violation } from './reference.js'
 import { formatTrace, generate, runTrace, shrink, type Trace } from './trace.js';
 
 /**
- * Rules the engine does not hold yet. Their violations are reported (as
- * todo tests) but do not fail the run; delete a line once the engine holds
- * the rule (or run with SLUICE_MODEL_RULES=rule-name to try it first).
- *
- * Status measured against three engines (2000 to 10000 traces each):
- *   a2d3bae (before "Exact fates"): fails result-lost, timeout-running-time,
- *     timeout-keeps-worker, kill-justified, resize-respected, close-drains.
- *   e1f2c41 (Exact fates): fails grace-kills, resize-respected, close-drains.
- *   working tree on df23a5d (uncommitted scheduler.ts, tasks assigned to
- *     starting workers, work stealing): fails every rule listed below.
- * Every other rule in reference.ts RULES held on all three.
+ * Rules the engine does not hold yet, each with its cause. Their violations
+ * are reported (as todo tests) but do not fail the run; delete a line once
+ * the engine holds the rule (or run with SLUICE_MODEL_RULES=rule-name to
+ * try it first). Empty: every rule holds. The engine bugs this model found
+ * (timeouts blaming batch-mates, lost results called crashes, grace never
+ * killing a draining worker, close() hanging after a late settle, at target
+ * 0, or behind a worker at its maxTasks, a task settled in a starting
+ * worker's outbox requeued and run again, cancellations not moving queued
+ * work up, requeued tasks safe from drop-lowest-priority, drop-oldest going
+ * by priority after the first ready, a recycle whose replacement died never
+ * retried) are fixed in src/scheduler.ts and src/queue/priority-queue.ts.
  */
-// Rules the engine does not hold yet, each with its cause; reported as TODO
-// tests and enforced with SLUICE_MODEL_RULES (SLUICE_MODEL_SHRINK=1 prints a
-// minimal trace for each). The causes the first rules once had are fixed in
-// src/scheduler.ts (#graceOver on draining workers, resize with starting
-// workers, #checkDrained after a late settle, #grow at target 0, #onReady
-// while closing, #flush requeueing settled tasks, recycling while closing).
-// The ones below were found by the queue, stealing, start-up, restart
-// intensity, sizing and dead-letter rules, measured on ff99ea7 (5,000 traces).
-const PENDING: Partial<Record<RuleName, string>> = {
-  'settle-pumps':
-    "a task that settles before it was sent (cancelled, past its deadline) leaves the queue, or its starting worker's outbox, without a #pump: a waiting call is not admitted to the queue place it held (#admitWaiting), queued work does not move into the starting worker's place it held; calls stay waiting, may get QueueTimeoutError, or are refused with room to spare (seed 161, 6 steps: size 1, capacity 1, 'wait'; t1 assigned to starting w1, t2 queued, t3 and t4 wait; aborting t2 leaves them waiting with the queue empty. Seed 32: t1's deadline frees starting w1's place at 230 ms, t3 stays queued, t4 waiting)",
-  'requeue-pumps':
-    "#failedStart (a start timeout once the pool has run) puts the starting worker's assigned tasks back in the queue but does not #pump: they wait there, with another worker ready and idle, until some later event (the killed worker's exit, a result) (seed 102: size 2, startTimeoutMs 130; t1 assigned to w1, w2 ready, w1 killed at 130 ms, t1 queued beside idle w2)",
-  'drop-requeued':
-    "PriorityQueue.unshift puts a requeued task back with key +Infinity, so drop-lowest-priority never evicts it and drops a higher-priority incoming task instead (seed 425: t1, priority -2, requeued from a worker whose start timed out; t2, priority 0, is dropped for it)",
-  'recycle-due':
-    "a recycle whose replacement dies or is stopped before it is ready (start timeout, crash, retired by resize) clears the old worker's recycling flag in #supervisedExit and nothing recycles it again: it has no maxTasks budget left, so it gets no work and no results and holds its place for ever; at size 1 queued work never runs and close() never resolves (seed 1338: size 1, maxTasks 3, startTimeoutMs 40; w2, w1's replacement, times out)",
-  'drop-oldest-order':
-    "at the pool's first ready #onReady rebuilds the queue with drain() (highest priority first) and push, so the priority queue's insertion order, which drop-oldest evicts by, becomes priority order for the tasks queued while the pool started (seed 2259: t8, priority 1, is dropped as the oldest before t7)",
-};
+const PENDING: Partial<Record<RuleName, string>> = {};
 
 const TRACES = Number(process.env.SLUICE_MODEL_TRACES ?? 500);
 
