@@ -3,6 +3,27 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Lint blocks forbidding, per folder of src/, value imports of the named layers (and always of the facade, the CLI and BullMQ).
+ * @param {Record<string, string[]>} map
+ */
+function layers(map) {
+  return Object.entries(map).map(([files, banned]) => ({
+    files: [files],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...banned.map((layer) => ({ group: [`../${layer}/*`, `../../${layer}/*`], message: `this layer does not import src/${layer}/ (docs/ARCHITECTURE.md, "Layers")`, allowTypeImports: true })),
+            { group: ['../pool.js', '../index.js', '../cli/*', '../bullmq/*', '../../cli/*', '../../bullmq/*'], message: 'the engine and its layers sit beneath the facade, the CLI and BullMQ', allowTypeImports: true },
+          ],
+        },
+      ],
+    },
+  }));
+}
+
 export default tseslint.config(
   { ignores: ['dist/', '.build/', '.test-build/', 'node_modules/', 'bench/node_modules/', 'bench/results*.json', 'coverage/'] },
   js.configs.recommended,
@@ -23,6 +44,27 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Layers (docs/ARCHITECTURE.md): what each folder of src/ may import.
+  // Type-only imports are allowed where a layer needs another's shapes.
+  ...layers({
+    // Code that runs inside workers, and the handles the pool drives them by, never reach into the engine.
+    'src/runtime/**/*.ts': ['engine', 'worker', 'config', 'queue', 'sizing', 'supervision', 'dead-letter', 'time'],
+    'src/worker/**/*.ts': ['engine', 'supervision', 'sizing', 'queue', 'dead-letter'],
+    // The public types: shapes only, nothing internal runs from here.
+    'src/api/**/*.ts': ['engine', 'worker', 'runtime', 'config', 'queue', 'sizing', 'supervision', 'dead-letter', 'time', 'wire', 'observability'],
+    // The wire, time and queue are leaves beneath the engine.
+    'src/wire/**/*.ts': ['engine', 'worker', 'runtime', 'config', 'queue', 'sizing', 'supervision', 'dead-letter', 'time'],
+    'src/time/**/*.ts': ['engine', 'worker', 'runtime', 'config', 'queue', 'sizing', 'supervision', 'dead-letter', 'wire', 'observability'],
+    'src/queue/**/*.ts': ['engine', 'worker', 'runtime', 'config', 'sizing', 'supervision', 'dead-letter', 'time', 'wire', 'observability'],
+    // Pure policies: decide, never act.
+    'src/sizing/**/*.ts': ['engine', 'runtime', 'queue', 'supervision', 'dead-letter', 'wire'],
+    'src/supervision/**/*.ts': ['runtime', 'queue', 'sizing', 'dead-letter', 'worker'],
+    // The engine sits beneath the public API, the CLI and BullMQ.
+    'src/engine/**/*.ts': [],
+    'src/config/**/*.ts': ['engine', 'worker', 'queue'],
+    'src/observability/**/*.ts': ['engine', 'worker', 'config', 'queue', 'sizing', 'supervision', 'dead-letter'],
+    'src/dead-letter/**/*.ts': ['engine', 'worker', 'runtime', 'queue', 'sizing', 'supervision', 'wire', 'time', 'observability'],
+  }),
   {
     // The benchmark is untyped JavaScript driving untyped peers: the no-unsafe-*
     // rules would flag every value. The promise rules still apply.

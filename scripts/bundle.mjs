@@ -34,7 +34,7 @@ const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20'
 
 const result = await build({
   ...common,
-  entryPoints: ['index.js', 'testing.js', 'prometheus.js', 'otel.js', 'worker-api.js', 'bullmq/index.js', 'cli/main.js'].map((e) => join(from, e)),
+  entryPoints: ['index.js', 'testing.js', 'observability/prometheus.js', 'observability/otel.js', 'worker-api.js', 'bullmq/index.js', 'cli/main.js'].map((e) => join(from, e)),
   splitting: true,
   // Chunks at the root of dist, like index.js: see src/entries.ts.
   chunkNames: 'chunk-[hash]',
@@ -45,8 +45,8 @@ const result = await build({
 
 await build({
   ...common,
-  entryPoints: ['runtime/thread-entry.js', 'runtime/process-entry.js', 'runtime/loader-hooks.js', 'worker-diagnostics.js'].map((e) => join(from, e)),
-  external: ['../worker-diagnostics.js', './loader-hooks.js'],
+  entryPoints: ['runtime/thread-entry.js', 'runtime/process-entry.js', 'runtime/loader-hooks.js', 'observability/worker-diagnostics.js'].map((e) => join(from, e)),
+  external: ['../observability/worker-diagnostics.js', './loader-hooks.js'],
   packages: 'external',
 });
 

@@ -1,13 +1,13 @@
 export { createPool, Pool, type TrySubmitResult } from './pool.js';
-export type { PoolStats, PoolState } from './scheduler.js';
-export type { LoadSummary } from './load-window.js';
-export type { LatencySummary } from './latency.js';
-export type { LittleSummary } from './little.js';
-export { hysteresisScaler, HysteresisScaler, HYSTERESIS_DEFAULTS, type HysteresisOptions, type Scaler, type ScalerMetrics, type ScaleDecision } from './scaler.js';
-export { cpuCount, cgroupCpuLimit } from './cpu-count.js';
-export type { MapOptions, MapResult } from './map.js';
-export type { RetryOptions } from './retry.js';
-export type { DeadLetter, DeadLetterError, DeadLetterOption } from './dead-letter.js';
+export type { PoolStats, PoolState } from './engine/scheduler.js';
+export type { LoadSummary } from './sizing/load-window.js';
+export type { LatencySummary } from './observability/latency.js';
+export type { LittleSummary } from './sizing/little.js';
+export { hysteresisScaler, HysteresisScaler, HYSTERESIS_DEFAULTS, type HysteresisOptions, type Scaler, type ScalerMetrics, type ScaleDecision } from './sizing/scaler.js';
+export { cpuCount, cgroupCpuLimit } from './sizing/cpu-count.js';
+export type { MapOptions, MapResult } from './engine/map.js';
+export type { RetryOptions } from './supervision/retry.js';
+export type { DeadLetter, DeadLetterError, DeadLetterOption } from './dead-letter/sinks.js';
 export type {
   AgingOptions,
   AnyPoolOptions,
@@ -25,7 +25,7 @@ export type {
   ResourceLimits,
   RunOptions,
   SaturationOptions,
-} from './options.js';
+} from './api/options.js';
 export {
   chunkTask,
   mapShared,
@@ -36,9 +36,9 @@ export {
   type SharedRange,
   type SharedTypedArray,
 } from './shared-chunks.js';
-export type { TaskContext, TaskInput, TaskModule, TaskName, TaskOutput, UntypedModule } from './types.js';
-export { registerError } from './error-codec.js';
-export { CHANNEL_NAMES } from './diagnostics.js';
+export type { TaskContext, TaskInput, TaskModule, TaskName, TaskOutput, UntypedModule } from './api/types.js';
+export { registerError } from './wire/error-codec.js';
+export { CHANNEL_NAMES } from './observability/diagnostics.js';
 export {
   DeadlineExceededError,
   ErrorCodes,
@@ -62,5 +62,5 @@ export {
   CircuitOpenError,
   type StallReport,
   type ErrorCode,
-} from './errors.js';
-export { systemClock, type Clock, type TimerHandle } from './clock.js';
+} from './api/errors.js';
+export { systemClock, type Clock, type TimerHandle } from './time/clock.js';

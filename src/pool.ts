@@ -4,16 +4,16 @@
  */
 
 import { EventEmitter } from 'node:events';
-import type { DeadLetter } from './dead-letter.js';
-import type { PoolDiagnostics } from './worker-diagnostics.js';
-import { mapTasks, type MapOptions, type MapResult } from './map.js';
-import type { AnyPoolOptions, AsyncPoolOptions, CloseOptions, PoolKind, PoolOptions, QueueRetryOptions, RunOptions } from './options.js';
-import { Scheduler, type PoolStats } from './scheduler.js';
-import type { TaskInput, TaskModule, TaskName, TaskOutput, UntypedModule } from './types.js';
-import { checkCloseOptions, resolvePoolOptions } from './validate.js';
-import { nonNegativeInt } from './validate-helpers.js';
-import { InvalidOptionError, TaskAbortedError } from './errors.js';
-import type { Clock } from './clock.js';
+import type { DeadLetter } from './dead-letter/sinks.js';
+import type { PoolDiagnostics } from './observability/worker-diagnostics.js';
+import { mapTasks, type MapOptions, type MapResult } from './engine/map.js';
+import type { AnyPoolOptions, AsyncPoolOptions, CloseOptions, PoolKind, PoolOptions, QueueRetryOptions, RunOptions } from './api/options.js';
+import { Scheduler, type PoolStats } from './engine/scheduler.js';
+import type { TaskInput, TaskModule, TaskName, TaskOutput, UntypedModule } from './api/types.js';
+import { checkCloseOptions, resolvePoolOptions } from './config/validate.js';
+import { nonNegativeInt } from './config/validate-helpers.js';
+import { InvalidOptionError, TaskAbortedError } from './api/errors.js';
+import type { Clock } from './time/clock.js';
 
 /** The answer of `trySubmit`: accepted with the task's promise, or refused with the reason. */
 export type TrySubmitResult<T> =

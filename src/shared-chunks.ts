@@ -15,11 +15,11 @@
  * `failed` ranges, in array order.
  */
 
-import { InvalidOptionError } from './errors.js';
-import type { RunOptions } from './options.js';
+import { InvalidOptionError } from './api/errors.js';
+import type { RunOptions } from './api/options.js';
 import type { Pool } from './pool.js';
-import type { TaskModule, TaskName, TaskOutput } from './types.js';
-import { positiveInt } from './validate-helpers.js';
+import type { TaskModule, TaskName, TaskOutput } from './api/types.js';
+import { positiveInt } from './config/validate-helpers.js';
 
 export type SharedTypedArray =
   | Int8Array

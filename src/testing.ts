@@ -1,2 +1,2 @@
 /** Test helpers for users of sluice: a clock that moves only when told. */
-export { ManualClock } from './clock.js';
+export { ManualClock } from './time/clock.js';

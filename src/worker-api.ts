@@ -2,6 +2,6 @@
  * `sluice/worker`: what code running inside a worker (a task module or a
  * `workerSetup` module) may import from sluice.
  */
-export { registerTaskHook, type TaskHook, type TaskHookInfo } from './task-hooks.js';
-export type { TaskContext } from './task-context.js';
-export type { TraceCarrier } from './diagnostics.js';
+export { registerTaskHook, type TaskHook, type TaskHookInfo } from './runtime/task-hooks.js';
+export type { TaskContext } from './runtime/task-context.js';
+export type { TraceCarrier } from './observability/diagnostics.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { ExitCode } from '../src/cli/exit-codes.js';
-import { runJob } from '../src/cli/runner.js';
+import { runJob } from '../src/cli/run/runner.js';
 import { config, io, lineCount, readJsonl, tempDir, waitFor, writeLines } from './cli-helpers.js';
 
 interface OutLine {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ManualClock } from '../src/testing.js';
 import type { DeadLetter, MapResult } from '../src/index.js';
-import { FileSink, MemorySink } from '../src/dead-letter.js';
+import { FileSink, MemorySink } from '../src/dead-letter/sinks.js';
 import { Gate, taskPool } from './helpers.js';
 
 const entry = (taskId: number): DeadLetter => ({

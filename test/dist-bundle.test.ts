@@ -33,12 +33,12 @@ test('the worker entries in dist are bundled: no static import of sluice modules
       `${entry} still imports other modules at load`,
     );
     // The modules loaded on demand stay outside the bundle, next to it.
-    assert.match(code, /import\("\.\.\/worker-diagnostics\.js"\)/);
+    assert.match(code, /import\("\.\.\/observability\/worker-diagnostics\.js"\)/);
   }
 });
 
 test('the public entry points are bundled: they import shared chunks, Node and dependencies only', async () => {
-  for (const entry of ['index.js', 'testing.js', 'prometheus.js', 'otel.js', 'worker-api.js', 'bullmq/index.js', 'cli/main.js']) {
+  for (const entry of ['index.js', 'testing.js', 'observability/prometheus.js', 'observability/otel.js', 'worker-api.js', 'bullmq/index.js', 'cli/main.js']) {
     const imports = staticImports(await readFile(join(ROOT, 'dist', entry), 'utf8'));
     assert.ok(imports.length > 0, `${entry}: no imports found; the pattern no longer matches esbuild's output`);
     const unbundled = imports.filter((s) => (s.startsWith('.') && !/^\.{1,2}\/chunk-[A-Z0-9]+\.js$/.test(s)));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { test } from 'node:test';
-import { CHANNEL_NAMES } from '../src/diagnostics.js';
+import { CHANNEL_NAMES } from '../src/observability/diagnostics.js';
 import { createPool } from '../src/index.js';
 import { ManualClock } from '../src/testing.js';
 import { Gate, outcome, taskPool } from './helpers.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createPool, InvalidOptionError } from '../src/index.js';
-import { resolvePoolOptions } from '../src/validate.js';
+import { resolvePoolOptions } from '../src/config/validate.js';
 import { TASKS } from './helpers.js';
 
 type Opts = Record<string, unknown>;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRuntime } from '../src/runtime/runtime.js';
-import { Op } from '../src/protocol.js';
+import { Op } from '../src/wire/protocol.js';
 import { eventually } from './helpers.js';
 
 const FIXTURE = new URL('./fixtures/reentry.js', import.meta.url);

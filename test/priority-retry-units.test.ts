@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidOptionError, TaskAbortedError, TaskTimeoutError, WorkerCrashedError, DeadlineExceededError, SerializationError } from '../src/index.js';
 import { PriorityQueue } from '../src/queue/priority-queue.js';
-import { NO_RETRY, resolveRetry, retryDelay, shouldRetry } from '../src/retry.js';
+import { NO_RETRY, resolveRetry, retryDelay, shouldRetry } from '../src/supervision/retry.js';
 
 interface Item {
   queued: boolean;

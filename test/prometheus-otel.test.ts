@@ -7,8 +7,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
 import { createPool } from '../src/index.js';
-import { instrumentPool as tracePool, contextFromCarrier, toTraceparent } from '../src/otel.js';
-import { instrumentPool } from '../src/prometheus.js';
+import { instrumentPool as tracePool, contextFromCarrier, toTraceparent } from '../src/observability/otel.js';
+import { instrumentPool } from '../src/observability/prometheus.js';
 import { Gate, taskPool } from './helpers.js';
 
 async function serve(registry: Registry): Promise<{ server: Server; url: string }> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { HysteresisScaler, type HysteresisOptions, type Scaler, type ScalerMetrics } from '../src/scaler.js';
-import { InvalidOptionError } from '../src/errors.js';
+import { HysteresisScaler, type HysteresisOptions, type Scaler, type ScalerMetrics } from '../src/sizing/scaler.js';
+import { InvalidOptionError } from '../src/api/errors.js';
 import { ManualClock } from '../src/testing.js';
 
 /**

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { main } from '../src/cli/program.js';
 import { findKnee, type TunePoint } from '../src/cli/tune/knee.js';
 import { plotSvg } from '../src/cli/tune/plot-svg.js';
-import { cpuCount } from '../src/cpu-count.js';
+import { cpuCount } from '../src/sizing/cpu-count.js';
 import { tempDir, writeLines } from './cli-helpers.js';
 
 const curve = (values: [number, number][]): TunePoint[] => values.map(([throughput, p99Ms], i) => ({ workers: i + 1, throughput, p99Ms }));

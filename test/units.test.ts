@@ -1,11 +1,11 @@
 /** Unit tests of the engine's small parts: no workers spawned. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ManualClock } from '../src/clock.js';
+import { ManualClock } from '../src/time/clock.js';
 import { RingQueue } from '../src/queue/ring.js';
 import { FifoQueue } from '../src/queue/task-queue.js';
-import { selectWorker } from '../src/select.js';
-import { CallbackTimer, TimerHeap } from '../src/timer-heap.js';
+import { selectWorker } from '../src/engine/select.js';
+import { CallbackTimer, TimerHeap } from '../src/time/timer-heap.js';
 import { collectTasks } from '../src/runtime/collect-tasks.js';
 
 test('RingQueue keeps FIFO order across growth and wrap-around', () => {

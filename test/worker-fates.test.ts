@@ -10,7 +10,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Op, Status, TASK_STRIDE } from '../src/protocol.js';
+import { Op, Status, TASK_STRIDE } from '../src/wire/protocol.js';
 import { ProcessWorker } from '../src/worker/process.js';
 import { ThreadWorker } from '../src/worker/thread.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from '../src/worker/handle.js';

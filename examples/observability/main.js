@@ -10,8 +10,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BasicTracerProvider, ConsoleSpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { pino } from 'pino';
 import { createPool } from '../../dist/index.js';
-import { instrumentPool as tracePool } from '../../dist/otel.js';
-import { instrumentPool } from '../../dist/prometheus.js';
+import { instrumentPool as tracePool } from '../../dist/observability/otel.js';
+import { instrumentPool } from '../../dist/observability/prometheus.js';
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'keep-serving': { type: 'boolean', default: false } } });
 

@@ -5,8 +5,8 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
-import { InvalidOptionError } from '../errors.js';
-import type { EncodedError } from '../error-codec.js';
+import { InvalidOptionError } from '../api/errors.js';
+import type { EncodedError } from '../wire/error-codec.js';
 import { checkQueueName, isClient, isConnectionError, toConnectionOptions, type Connection } from './connection.js';
 import { JobLostError, RedisUnavailableError, decodeWireError } from './errors.js';
 import { redriveDeadLetters, listDeadLetters, type RedriveResult } from './dead-letters.js';

@@ -1,7 +1,7 @@
 /** The `connection` option: BullMQ's connection options, an ioredis client, or a redis:// URL. */
 
 import type { ConnectionOptions } from 'bullmq';
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError } from '../api/errors.js';
 
 export type Connection = ConnectionOptions | string;
 

@@ -7,8 +7,8 @@
  * and fields, exactly as from a local pool.
  */
 
-import { decodeError, encodeError, registerError, type EncodedError } from '../error-codec.js';
-import { ErrorCodes, SluiceError } from '../errors.js';
+import { decodeError, encodeError, registerError, type EncodedError } from '../wire/error-codec.js';
+import { ErrorCodes, SluiceError } from '../api/errors.js';
 
 /** Codes of the errors this integration adds (also in the core's `ErrorCodes`). */
 export const BullmqErrorCodes = {

@@ -4,9 +4,9 @@
  * Pure functions; docs/bullmq.md has the table.
  */
 
-import type { EncodedError } from '../error-codec.js';
-import { InvalidOptionError, SerializationError } from '../errors.js';
-import type { RetryOptions } from '../retry.js';
+import type { EncodedError } from '../wire/error-codec.js';
+import { InvalidOptionError, SerializationError } from '../api/errors.js';
+import type { RetryOptions } from '../supervision/retry.js';
 
 /** BullMQ's custom backoff type under which sluice's retry policy computes delays (see serve.ts). */
 export const SLUICE_BACKOFF = 'sluice';

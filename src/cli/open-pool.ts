@@ -4,8 +4,8 @@
  * task are usage errors (exit 2); a module that does not load is exit 3.
  * Shared by `sluice run` and `sluice tune`.
  */
-import { InvalidOptionError, ModuleLoadError } from '../errors.js';
-import type { PoolOptions } from '../options.js';
+import { InvalidOptionError, ModuleLoadError } from '../api/errors.js';
+import type { PoolOptions } from '../api/options.js';
 import { createPool, type Pool } from '../pool.js';
 import { ModuleLoadFailure, UsageError } from './exit-codes.js';
 

@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { CliCommand, CliIO } from './cli-command.js';
 import { ExitCode, ModuleLoadFailure, UsageError } from './exit-codes.js';
-import { runCommand } from './run-command.js';
-import { serveCommand } from './serve-command.js';
-import { tuneCommand } from './tune-command.js';
+import { runCommand } from './run/run-command.js';
+import { serveCommand } from './serve/serve-command.js';
+import { tuneCommand } from './tune/tune-command.js';
 
 const COMMANDS: readonly CliCommand[] = [runCommand, tuneCommand, serveCommand];
 

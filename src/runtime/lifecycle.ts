@@ -12,7 +12,7 @@
  * A CommonJS module may put the same object on `module.exports.sluice`.
  */
 
-import { HookFlag } from '../protocol.js';
+import { HookFlag } from '../wire/protocol.js';
 
 export interface LifecycleHooks {
   init?: (workerData: unknown, info: { workerId: number }) => unknown;

@@ -3,7 +3,7 @@
  * over the IPC channel. Its init record arrives as argv[2] (JSON).
  */
 import { Worker } from 'node:worker_threads';
-import { FINISH_OFFSET, Query, REPORT_BYTES, REPORT_FINAL, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../protocol.js';
+import { FINISH_OFFSET, Query, REPORT_BYTES, REPORT_FINAL, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../wire/protocol.js';
 import { startRuntime } from './runtime.js';
 
 const send = process.send?.bind(process);

@@ -14,12 +14,12 @@
  * that never started. None of it adds a message per task.
  */
 
-import type { Transferable } from '../types.js';
-import { encodeError, type EncodedError } from '../error-codec.js';
-import { AbortKind, corrOf, epochNow, FINISH_OFFSET, HEAP_OFFSET, Op, REPORT_BYTES, REPORT_FINAL, TASK_STRIDE, traceOf, START_RING, Status, type WorkerInit } from '../protocol.js';
+import type { Transferable } from '../api/types.js';
+import { encodeError, type EncodedError } from '../wire/error-codec.js';
+import { AbortKind, corrOf, epochNow, FINISH_OFFSET, HEAP_OFFSET, Op, REPORT_BYTES, REPORT_FINAL, TASK_STRIDE, traceOf, START_RING, Status, type WorkerInit } from '../wire/protocol.js';
 import { checkHealth, findHooks, hookFlags, type LifecycleHooks } from './lifecycle.js';
-import { runTask } from '../task-hooks.js';
-import { abortReason, TaskCtx } from '../task-context.js';
+import { runTask } from './task-hooks.js';
+import { abortReason, TaskCtx } from './task-context.js';
 import { collectTasks, type TaskFn } from './collect-tasks.js';
 import { needsLoaderHooks } from './loader-flags.js';
 
@@ -277,7 +277,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
         break;
       case Op.Diag:
         // Loaded on first use: most workers are never asked, and every module costs start-up time.
-        void import('../worker-diagnostics.js').then(({ selfReport }) =>
+        void import('../observability/worker-diagnostics.js').then(({ selfReport }) =>
           transport.post([Op.DiagReply, msg[1], selfReport(isProcess, () => performance.eventLoopUtilization())]),
         );
         break;

@@ -1,6 +1,6 @@
 /** Entry point of a thread worker. */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { WorkerInit } from '../protocol.js';
+import type { WorkerInit } from '../wire/protocol.js';
 import { startRuntime } from './runtime.js';
 
 const port = parentPort;

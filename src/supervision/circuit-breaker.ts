@@ -14,7 +14,7 @@
  * it checks, so recording an outcome reads no clock.
  */
 
-import { CircuitOpenError } from '../errors.js';
+import { CircuitOpenError } from '../api/errors.js';
 
 export interface BreakerPolicy {
   threshold: number;

@@ -6,14 +6,14 @@
  */
 
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import type { Clock } from '../clock.js';
-import type { StallReport } from '../errors.js';
-import { epochNow, HookFlag, Op } from '../protocol.js';
-import type { Task } from '../task.js';
-import { CallbackTimer, type TimerHeap } from '../timer-heap.js';
-import type { ResolvedSupervision } from '../validate.js';
-import { procStatus } from '../worker-diagnostics.js';
-import { SlotState, type WorkerSlot } from '../worker-slot.js';
+import type { Clock } from '../time/clock.js';
+import type { StallReport } from '../api/errors.js';
+import { epochNow, HookFlag, Op } from '../wire/protocol.js';
+import type { Task } from '../engine/task.js';
+import { CallbackTimer, type TimerHeap } from '../time/timer-heap.js';
+import type { ResolvedSupervision } from '../config/validate.js';
+import { procStatus } from '../observability/worker-diagnostics.js';
+import { SlotState, type WorkerSlot } from '../engine/worker-slot.js';
 import { BeatWatch, isStalled } from './heartbeat.js';
 import { findOutliers } from './quarantine.js';
 import { LeakDetector, recycleReason, type RecycleWhy } from './recycle.js';
@@ -34,7 +34,6 @@ interface Watch {
   nextHealthAt: number;
 }
 
-type EluReader = { eventLoopUtilization?(a?: EventLoopUtilization, b?: EventLoopUtilization): EventLoopUtilization };
 
 export class Supervisor {
   readonly #s: ResolvedSupervision;
@@ -106,12 +105,11 @@ export class Supervisor {
           }
         }
       }
-      const eluReader = h as EluReader;
-      if (eluReader.eventLoopUtilization !== undefined) w.elu = eluReader.eventLoopUtilization();
+      if (h.eventLoopUtilization !== undefined) w.elu = h.eventLoopUtilization();
       const heap = h.heapUsed?.();
       let rss = h.rss?.();
       if (rss === undefined && s.recycle.maxRssBytes !== Infinity) {
-        const pid = (h as { pid?: number }).pid;
+        const pid = h.pid;
         rss = pid === undefined ? undefined : procStatus(pid)?.rss;
       }
       if (heap !== undefined && slot.completed > w.completedAtSample) {
@@ -148,17 +146,16 @@ export class Supervisor {
 
   #report(slot: WorkerSlot, w: Watch, missed: number, silentMs: number, running: { task: Task; runningMs: number } | undefined): StallReport {
     const h = slot.handle;
-    const pid = (h as { pid?: number }).pid;
+    const pid = h.pid;
     let elu: number | undefined;
-    const reader = h as EluReader;
-    if (reader.eventLoopUtilization !== undefined) {
+    if (h.eventLoopUtilization !== undefined) {
       // Readable from this side even though the thread is stuck.
-      const nowElu = reader.eventLoopUtilization();
-      elu = (w.elu === undefined ? nowElu : reader.eventLoopUtilization(nowElu, w.elu)).utilization;
+      const nowElu = h.eventLoopUtilization();
+      elu = (w.elu === undefined ? nowElu : h.eventLoopUtilization(nowElu, w.elu)).utilization;
     }
     let reportFile: string | undefined;
     if (pid !== undefined && this.#s.heartbeat?.processReport === true) {
-      (h as { signal?(s: NodeJS.Signals): void }).signal?.('SIGUSR2');
+      h.signal?.('SIGUSR2');
       reportFile = `report.*.${pid}.*.json (in the child's working directory, only if it was started with --report-on-signal and could still run its handler)`;
     }
     return {

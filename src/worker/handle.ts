@@ -3,9 +3,10 @@
  * this, so threads, processes and in-process tasks share one engine.
  */
 
-import type { Transferable } from '../types.js';
-import type { EncodedError } from '../error-codec.js';
-import type { ProcStatus, WorkerSelfReport } from '../worker-diagnostics.js';
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import type { Transferable } from '../api/types.js';
+import type { EncodedError } from '../wire/error-codec.js';
+import type { ProcStatus, WorkerSelfReport } from '../observability/worker-diagnostics.js';
 
 export interface ExitInfo {
   /** Exit code, when the worker exited. */
@@ -38,8 +39,17 @@ export interface WorkerEvents {
   exit(handle: WorkerHandle, info: ExitInfo): void;
 }
 
+/** Creates a worker for a pool slot (src/worker/spawn.ts picks the implementation by kind; tests pass scripted ones). */
+export type SpawnWorker = (id: number, events: WorkerEvents) => WorkerHandle;
+
+/**
+ * What every kind of worker offers the pool. Members a kind cannot offer
+ * are optional, so callers test for them instead of casting to a kind.
+ */
 export interface WorkerHandle {
   readonly id: number;
+  /** The OS process id, where the worker is a process of its own. */
+  readonly pid?: number | undefined;
   /** The worker's report on itself (heap, event-loop utilization, CPU), plus /proc figures for processes. */
   diagnose(): Promise<{ self: WorkerSelfReport | undefined; pid: number | undefined; proc: ProcStatus | undefined }>;
   /** Posts a message; throws synchronously when it cannot be cloned. */
@@ -83,4 +93,10 @@ export interface WorkerHandle {
   rss?(): number | undefined;
   /** Asks the worker to run its teardown and exit; kills it after `graceMs`. `exit` follows. */
   stop?(graceMs: number): void;
+  /** Keeps (true) or stops (false) the worker from holding this process's event loop open. */
+  ref?(on: boolean): void;
+  /** The worker's event-loop utilization, read from the pool's side (threads: readable even while the worker is stuck). */
+  eventLoopUtilization?(a?: EventLoopUtilization, b?: EventLoopUtilization): EventLoopUtilization;
+  /** Sends an OS signal (processes; SIGUSR2 asks for a diagnostic report where the child was started with --report-on-signal). */
+  signal?(sig: NodeJS.Signals): void;
 }

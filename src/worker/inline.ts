@@ -16,14 +16,14 @@
  * - A blocking call in a task blocks the whole event loop, the pool included.
  */
 
-import type { Clock, TimerHandle } from '../clock.js';
-import { TaskFailedError } from '../errors.js';
-import { AbortKind, corrOf, Op, START_RING, Status, TASK_STRIDE, traceOf } from '../protocol.js';
+import type { Clock, TimerHandle } from '../time/clock.js';
+import { TaskFailedError } from '../api/errors.js';
+import { AbortKind, corrOf, Op, START_RING, Status, TASK_STRIDE, traceOf } from '../wire/protocol.js';
 import type { TaskFn } from '../runtime/collect-tasks.js';
-import { microtask } from '../microtask.js';
-import { runTask } from '../task-hooks.js';
-import { selfReport, type ProcStatus, type WorkerSelfReport } from '../worker-diagnostics.js';
-import { abortReason, TaskCtx } from '../task-context.js';
+import { microtask } from '../time/microtask.js';
+import { runTask } from '../runtime/task-hooks.js';
+import { selfReport, type ProcStatus, type WorkerSelfReport } from '../observability/worker-diagnostics.js';
+import { abortReason, TaskCtx } from '../runtime/task-context.js';
 import type { StopReason, WorkerEvents, WorkerHandle } from './handle.js';
 
 export interface InlineSpawnOptions {

@@ -51,9 +51,9 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { PROCESS_ENTRY } from '../entries.js';
-import { decodeError } from '../error-codec.js';
-import { FINISH_OFFSET, Op, Query, REPORT_BYTES, REPORT_FINAL, START_RING, Status, type WorkerInit } from '../protocol.js';
-import { DiagRequests, procStatus, type ProcStatus, type WorkerSelfReport } from '../worker-diagnostics.js';
+import { decodeError } from '../wire/error-codec.js';
+import { FINISH_OFFSET, Op, Query, REPORT_BYTES, REPORT_FINAL, START_RING, Status, type WorkerInit } from '../wire/protocol.js';
+import { DiagRequests, procStatus, type ProcStatus, type WorkerSelfReport } from '../observability/worker-diagnostics.js';
 import { inheritedExecArgv } from './exec-argv.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
 

@@ -3,8 +3,8 @@
  * worker factory looks at `options.kind`.
  */
 
-import type { SpawnWorker } from '../scheduler.js';
-import type { ResolvedPoolOptions } from '../validate.js';
+import type { SpawnWorker } from './handle.js';
+import type { ResolvedPoolOptions } from '../config/validate.js';
 import { InlineWorker } from './inline.js';
 import { ProcessWorker } from './process.js';
 import { ThreadWorker } from './thread.js';

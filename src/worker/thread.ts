@@ -1,11 +1,11 @@
-import type { Transferable } from '../types.js';
+import type { Transferable } from '../api/types.js';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { decodeError } from '../error-codec.js';
-import { FINISH_OFFSET, HEAP_OFFSET, Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../protocol.js';
+import { decodeError } from '../wire/error-codec.js';
+import { FINISH_OFFSET, HEAP_OFFSET, Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../wire/protocol.js';
 import { THREAD_ENTRY as ENTRY } from '../entries.js';
 import { inheritedExecArgv } from './exec-argv.js';
-import { DiagRequests, type ProcStatus, type WorkerSelfReport } from '../worker-diagnostics.js';
+import { DiagRequests, type ProcStatus, type WorkerSelfReport } from '../observability/worker-diagnostics.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
 
 

@@ -40,7 +40,7 @@
  * does not hold yet can be switched off on its own (fates.test.ts).
  */
 
-import { shouldRetry, type RetryPolicy } from '../../src/retry.js';
+import { shouldRetry, type RetryPolicy } from '../../src/supervision/retry.js';
 import type { Arrival, ScriptedWorker } from './scripted-worker.js';
 
 export const RULES = {
@@ -253,7 +253,7 @@ export interface QueueView {
   front: ReadonlySet<ModelTask>;
 }
 
-/** The priority queue's key (src/scheduler.ts #enqueue): higher runs first, lowest is dropped first. */
+/** The priority queue's key (src/engine/scheduler.ts #enqueue): higher runs first, lowest is dropped first. */
 export function queueKey(t: ModelTask, agingRate: number): number {
   return t.priority - t.submittedAt * agingRate;
 }

@@ -41,11 +41,11 @@
  * `performance.timeOrigin + PERF_OFFSET + clock time`.
  */
 
-import { encodeError } from '../../src/error-codec.js';
-import * as protocol from '../../src/protocol.js';
-import { Op, Status, TASK_STRIDE } from '../../src/protocol.js';
+import { encodeError } from '../../src/wire/error-codec.js';
+import * as protocol from '../../src/wire/protocol.js';
+import { Op, Status, TASK_STRIDE } from '../../src/wire/protocol.js';
 import type { ExitInfo, StopReason, WorkerEvents, WorkerHandle } from '../../src/worker/handle.js';
-import type { ProcStatus, WorkerSelfReport } from '../../src/worker-diagnostics.js';
+import type { ProcStatus, WorkerSelfReport } from '../../src/observability/worker-diagnostics.js';
 
 /** One task as it arrived on one worker: one attempt. */
 export interface Arrival {
@@ -126,7 +126,7 @@ export const PERF_OFFSET = 1000;
 /**
  * Work stealing: `[Op.Revoke, seq, ...]` (Op.Revoke = 18), answered per
  * unstarted task with a `Status.Revoked` (= 4) result whose value is null
- * (src/protocol.ts). Checked against the protocol's values at load.
+ * (src/wire/protocol.ts). Checked against the protocol's values at load.
  */
 export const REVOKE = 18;
 export const REVOKED = 4;
@@ -134,7 +134,7 @@ export const REVOKED = 4;
   const protocolModule: object = protocol;
   const op = (Reflect.get(protocolModule, 'Op') as Record<string, number | undefined>).Revoke;
   const st = (Reflect.get(protocolModule, 'Status') as Record<string, number | undefined>).Revoked;
-  if (op !== REVOKE || st !== REVOKED) throw new Error(`model: src/protocol.ts has Op.Revoke = ${String(op)}, Status.Revoked = ${String(st)}; the scripted worker answers ${REVOKE} / ${REVOKED}`);
+  if (op !== REVOKE || st !== REVOKED) throw new Error(`model: src/wire/protocol.ts has Op.Revoke = ${String(op)}, Status.Revoked = ${String(st)}; the scripted worker answers ${REVOKE} / ${REVOKED}`);
 }
 
 export class ScriptedWorker implements WorkerHandle {

@@ -23,13 +23,13 @@
  */
 
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { ManualClock } from '../../src/clock.js';
-import { Scheduler } from '../../src/scheduler.js';
-import { resolvePoolOptions } from '../../src/validate.js';
-import { resolveRetry, retryDelay } from '../../src/retry.js';
-import type { DeadLetter } from '../../src/dead-letter.js';
-import type { RetryOptions } from '../../src/retry.js';
-import type { RunOptions } from '../../src/options.js';
+import { ManualClock } from '../../src/time/clock.js';
+import { Scheduler } from '../../src/engine/scheduler.js';
+import { resolvePoolOptions } from '../../src/config/validate.js';
+import { resolveRetry, retryDelay } from '../../src/supervision/retry.js';
+import type { DeadLetter } from '../../src/dead-letter/sinks.js';
+import type { RetryOptions } from '../../src/supervision/retry.js';
+import type { RunOptions } from '../../src/api/options.js';
 import type { ExitInfo, WorkerEvents } from '../../src/worker/handle.js';
 import { mulberry32 } from '../helpers.js';
 import { PERF_OFFSET, ScriptedWorker, type Arrival } from './scripted-worker.js';
@@ -660,7 +660,7 @@ class Run implements PoolFacts {
     for (const w of this.maybeDraining) if (w.exited || w.stopWhy === 'retire' || (w.stopWhy === undefined && w.arrivals.every((x) => x.flushed))) this.maybeDraining.delete(w);
     const depth = this.cfg.pipeline === 'auto' ? 1 : this.cfg.pipeline;
     const maxTasks = this.cfg.maxTasks ?? Infinity;
-    // The auto pipeline's depth is 1 to start with and never more than 128 (src/scheduler.ts PIPELINE_MAX).
+    // The auto pipeline's depth is 1 to start with and never more than 128 (src/engine/scheduler.ts PIPELINE_MAX).
     const deepest = this.cfg.pipeline === 'auto' ? 128 : this.cfg.pipeline;
     let startingRoom = 0;
     let readyRoom = 0;

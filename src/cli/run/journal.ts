@@ -18,7 +18,7 @@
  */
 
 import { closeSync, createReadStream, existsSync, fsyncSync, ftruncateSync, openSync, statSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
-import { UsageError } from './exit-codes.js';
+import { UsageError } from '../exit-codes.js';
 import { readLines } from './jsonl-reader.js';
 import type { JsonlFile } from './jsonl-writer.js';
 import { LineSet } from './line-set.js';

@@ -7,11 +7,11 @@
  */
 
 import { Option, type Command } from 'commander';
-import type { CliCommand, CliIO } from './cli-command.js';
-import { ExitCode, ModuleLoadFailure, UsageError } from './exit-codes.js';
-import { Interrupts } from './interrupts.js';
-import { parsePositive, parseNonNegative, parseSize, resolveModule } from './run-options.js';
-import { InvalidOptionError, ModuleLoadError } from '../errors.js';
+import type { CliCommand, CliIO } from '../cli-command.js';
+import { ExitCode, ModuleLoadFailure, UsageError } from '../exit-codes.js';
+import { Interrupts } from '../interrupts.js';
+import { parsePositive, parseNonNegative, parseSize, resolveModule } from '../run/run-options.js';
+import { InvalidOptionError, ModuleLoadError } from '../../api/errors.js';
 
 interface ServeFlags {
   queue: string;
@@ -55,9 +55,9 @@ export const serveCommand: CliCommand = {
       .addHelpText('after', EXAMPLES)
       .action(async (moduleArg: string, flags: ServeFlags) => {
         const moduleUrl = resolveModule(moduleArg, io.cwd);
-        let bull: typeof import('../bullmq/index.js');
+        let bull: typeof import('../../bullmq/index.js');
         try {
-          bull = await import('../bullmq/index.js');
+          bull = await import('../../bullmq/index.js');
         } catch (err) {
           throw new UsageError(`sluice serve needs the optional peer dependencies bullmq and ioredis (npm install bullmq ioredis): ${(err as Error).message}`, { cause: err });
         }

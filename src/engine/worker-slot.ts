@@ -3,10 +3,10 @@
  * the batch being assembled for it, and its pipeline depth.
  */
 
-import { START_RING } from './protocol.js';
+import { START_RING } from '../wire/protocol.js';
 import type { Task } from './task.js';
-import type { TimerEntry } from './timer-heap.js';
-import type { StopReason, WorkerHandle } from './worker/handle.js';
+import type { TimerEntry } from '../time/timer-heap.js';
+import type { StopReason, WorkerHandle } from '../worker/handle.js';
 
 export const enum SlotState {
   Starting = 0,

@@ -5,7 +5,7 @@
  * default), since a batch job would rather try a line again than lose it.
  */
 
-import { ErrorCodes } from '../errors.js';
+import { ErrorCodes } from '../../api/errors.js';
 
 const NEVER_RETRY: ReadonlySet<string> = new Set([
   ErrorCodes.UNKNOWN_TASK,

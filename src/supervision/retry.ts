@@ -4,8 +4,8 @@
  * source, so the schedule is tested without a clock.
  */
 
-import { DeadlineExceededError, ErrorCodes, InvalidOptionError, SluiceError } from './errors.js';
-import { duration, oneOf, plainObject, positiveInt } from './validate-helpers.js';
+import { DeadlineExceededError, ErrorCodes, InvalidOptionError, SluiceError } from '../api/errors.js';
+import { duration, oneOf, plainObject, positiveInt } from '../config/validate-helpers.js';
 
 export interface RetryOptions {
   /** Tries in all, the first included. `1` means no retry. @default 1 */

@@ -1,8 +1,8 @@
 /** `sluice run`: the flags, their help, and the glue from argv to the runner. */
 
 import { Option, type Command } from 'commander';
-import type { CliCommand, CliIO } from './cli-command.js';
-import { Interrupts } from './interrupts.js';
+import type { CliCommand, CliIO } from '../cli-command.js';
+import { Interrupts } from '../interrupts.js';
 import { DEFAULT_QUEUE, parseMetrics, parseNonNegative, parsePositive, parseSize, toRunConfig, type RunFlags } from './run-options.js';
 import { runJob } from './runner.js';
 import { formatSummary } from './summary.js';

@@ -1,10 +1,10 @@
 /**
- * Compile-time typing of task modules: `createPool<typeof import('./tasks.js')>`
+ * Compile-time typing of task modules: `createPool<typeof import('../tasks.js')>`
  * makes `pool.run(name, input)` check the name against the module's exported
  * functions and the input and output against that function's signature.
  */
 import type { TransferListItem } from 'node:worker_threads';
-import type { TaskContext } from './task-context.js';
+import type { TaskContext } from '../runtime/task-context.js';
 
 /** What may be moved rather than copied to a worker: ArrayBuffers, MessagePorts and the like. */
 export type Transferable = TransferListItem;

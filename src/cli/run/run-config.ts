@@ -4,7 +4,7 @@
  * driven in-process by tests without going through argv.
  */
 
-import type { MetricsAddress } from './metrics-server.js';
+import type { MetricsAddress } from '../metrics-server.js';
 import type { ProgressMode } from './progress.js';
 
 export interface RunConfig {

@@ -78,7 +78,7 @@
  */
 
 /** Fields per task in a Run message: name, input, id, corr (see above). */
-import type { TraceCarrier } from './diagnostics.js';
+import type { TraceCarrier } from '../observability/diagnostics.js';
 
 export const TASK_STRIDE = 4;
 

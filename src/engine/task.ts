@@ -3,10 +3,10 @@
  * A class rather than object literals so every task has one hidden shape.
  */
 
-import type { Transferable } from './types.js';
-import type { TraceCarrier } from './diagnostics.js';
-import type { RetryPolicy } from './retry.js';
-import type { TimerEntry } from './timer-heap.js';
+import type { Transferable } from '../api/types.js';
+import type { TraceCarrier } from '../observability/diagnostics.js';
+import type { RetryPolicy } from '../supervision/retry.js';
+import type { TimerEntry } from '../time/timer-heap.js';
 import type { WorkerSlot } from './worker-slot.js';
 
 export const enum TaskState {

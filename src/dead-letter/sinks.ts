@@ -13,8 +13,8 @@
 
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InvalidOptionError } from './errors.js';
-import { plainObject, positiveInt } from './validate-helpers.js';
+import { InvalidOptionError } from '../api/errors.js';
+import { plainObject, positiveInt } from '../config/validate-helpers.js';
 
 export interface DeadLetterError {
   name: string;

@@ -14,15 +14,15 @@
  *   `max` threads alive.
  */
 
-import type { Transferable } from './types.js';
+import type { Transferable } from '../api/types.js';
 import { randomBytes } from 'node:crypto';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import { channels, type TaskQueuedEvent } from './diagnostics.js';
-import { attachLogger } from './logger.js';
-import { procStatus, type PoolDiagnostics, type WorkerDiagnostics } from './worker-diagnostics.js';
-import { AbortWatch } from './abort-watch.js';
-import type { Clock } from './clock.js';
-import { decodeError, type EncodedError } from './error-codec.js';
+import { channels, type TaskQueuedEvent } from '../observability/diagnostics.js';
+import { attachLogger } from '../observability/logger.js';
+import { procStatus, type PoolDiagnostics, type WorkerDiagnostics } from '../observability/worker-diagnostics.js';
+import { AbortWatch } from '../time/abort-watch.js';
+import type { Clock } from '../time/clock.js';
+import { decodeError, type EncodedError } from '../wire/error-codec.js';
 import {
   DeadlineExceededError,
   InvalidOptionError,
@@ -41,34 +41,33 @@ import {
   PoolFailedError,
   ResultLostError,
   type StallReport,
-} from './errors.js';
-import { Supervisor } from './supervision/supervisor.js';
-import { RestartIntensity } from './supervision/restart-intensity.js';
-import { Breakers, countsAsFailure, type BreakerState } from './supervision/circuit-breaker.js';
-import type { RecycleWhy } from './supervision/recycle.js';
-import type { RunOptions } from './options.js';
-import { AbortKind, epochNow, HookFlag, Op, Status } from './protocol.js';
-import { FifoQueue, type TaskQueue } from './queue/task-queue.js';
-import { PriorityQueue } from './queue/priority-queue.js';
-import { cloneInput, describeError, type DeadLetter } from './dead-letter.js';
-import { LatencyAlarm, SaturationAlarm } from './alarms.js';
-import { failureReason, tagCorrelation } from './failure.js';
-import { sampled, summarize, toMicros, type LatencySummary } from './latency.js';
-import { LoadWindow, type LoadSummary } from './load-window.js';
-import { LittleMeter, type LittleSummary } from './little.js';
-import { CpuSignal } from './cpu-signal.js';
-import type { Scaler } from './scaler.js';
-import type { OverflowPolicy } from './options.js';
-import { resolveRetry, retryDelay, shouldRetry } from './retry.js';
+} from '../api/errors.js';
+import { Supervisor } from '../supervision/supervisor.js';
+import { RestartIntensity } from '../supervision/restart-intensity.js';
+import { Breakers, countsAsFailure, type BreakerState } from '../supervision/circuit-breaker.js';
+import type { RecycleWhy } from '../supervision/recycle.js';
+import type { RunOptions } from '../api/options.js';
+import { AbortKind, epochNow, HookFlag, Op, Status } from '../wire/protocol.js';
+import { FifoQueue, type TaskQueue } from '../queue/task-queue.js';
+import { PriorityQueue } from '../queue/priority-queue.js';
+import { cloneInput, describeError, type DeadLetter } from '../dead-letter/sinks.js';
+import { LatencyAlarm, SaturationAlarm } from '../sizing/alarms.js';
+import { failureReason, tagCorrelation } from '../observability/failure.js';
+import { sampled, summarize, toMicros, type LatencySummary } from '../observability/latency.js';
+import { LoadWindow, type LoadSummary } from '../sizing/load-window.js';
+import { LittleMeter, type LittleSummary } from '../sizing/little.js';
+import { CpuSignal } from '../sizing/cpu-signal.js';
+import type { Scaler } from '../sizing/scaler.js';
+import type { OverflowPolicy } from '../api/options.js';
+import { resolveRetry, retryDelay, shouldRetry } from '../supervision/retry.js';
 import { selectWorker } from './select.js';
-import { microtask } from './microtask.js';
+import { microtask } from '../time/microtask.js';
 import { Task, TaskExtra, TaskState, TaskTimer } from './task.js';
-import { CallbackTimer, TimerHeap, type TimerEntry } from './timer-heap.js';
-import { checkRunOptions, type ResolvedPoolOptions } from './validate.js';
-import { oneOf } from './validate-helpers.js';
-import type { ExitInfo, WorkerEvents, WorkerHandle } from './worker/handle.js';
-import { spawnerFor } from './worker/spawn.js';
-import type { ThreadWorker } from './worker/thread.js';
+import { CallbackTimer, TimerHeap, type TimerEntry } from '../time/timer-heap.js';
+import { checkRunOptions, type ResolvedPoolOptions } from '../config/validate.js';
+import { oneOf } from '../config/validate-helpers.js';
+import type { ExitInfo, SpawnWorker, WorkerEvents, WorkerHandle } from '../worker/handle.js';
+import { spawnerFor } from '../worker/spawn.js';
 import { INFLIGHT_MASK, SlotState, WorkerSlot } from './worker-slot.js';
 
 export type PoolState = 'starting' | 'running' | 'closing' | 'closed' | 'failed';
@@ -150,8 +149,6 @@ export type EmitFn = (event: EngineEvent, payload: unknown) => void;
 const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'wait', 'drop-oldest', 'drop-lowest-priority'];
 const ASYNC_OVERFLOWS: readonly OverflowPolicy[] = [...OVERFLOWS, 'caller-runs'];
 
-/** Creates a worker for a slot; the thread kind is the default, other kinds plug in here. */
-export type SpawnWorker = (id: number, events: WorkerEvents) => WorkerHandle;
 
 const enum Outcome {
   Completed = 0,
@@ -965,9 +962,9 @@ export class Scheduler {
     this.#slots.push(slot);
     this.#byId.set(id, slot);
     if (channels.workerSpawned.hasSubscribers) {
-      channels.workerSpawned.publish({ pool: this.options.name, poolId: this.poolId, workerId: id, kind: this.options.kind, pid: (handle as { pid?: number }).pid });
+      channels.workerSpawned.publish({ pool: this.options.name, poolId: this.poolId, workerId: id, kind: this.options.kind, pid: handle.pid });
     }
-    if (!this.#reffed) (handle as Partial<ThreadWorker>).ref?.(false);
+    if (!this.#reffed) handle.ref?.(false);
     // A new worker takes queued work while it starts, up to its room: the queue holds only what is beyond every worker's room.
     const queue = this.#queue;
     while (queue.size > 0 && slot.canTake && this.#state !== 'failed') this.#assign(queue.shift() as Task, slot);
@@ -1361,7 +1358,7 @@ export class Scheduler {
 
   #setRef(on: boolean): void {
     this.#reffed = on;
-    for (const s of this.#slots) (s.handle as Partial<ThreadWorker>).ref?.(on);
+    for (const s of this.#slots) s.handle.ref?.(on);
   }
 
   // ---- cancellation and time ------------------------------------------------

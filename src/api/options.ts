@@ -4,11 +4,11 @@
  */
 
 import type { Transferable } from './types.js';
-import type { Clock } from './clock.js';
-import type { DeadLetterOption } from './dead-letter.js';
-import type { TraceCarrier } from './diagnostics.js';
-import type { HysteresisOptions, Scaler } from './scaler.js';
-import type { RetryOptions } from './retry.js';
+import type { Clock } from '../time/clock.js';
+import type { DeadLetterOption } from '../dead-letter/sinks.js';
+import type { TraceCarrier } from '../observability/diagnostics.js';
+import type { HysteresisOptions, Scaler } from '../sizing/scaler.js';
+import type { RetryOptions } from '../supervision/retry.js';
 import type { TaskModule, UntypedModule } from './types.js';
 
 /**

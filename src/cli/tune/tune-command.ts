@@ -8,13 +8,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { cpuCount } from '../cpu-count.js';
-import type { CliCommand, CliIO } from './cli-command.js';
-import { ExitCode, UsageError } from './exit-codes.js';
-import { parsePositive, resolveModule } from './run-options.js';
-import { findKnee, type Knee } from './tune/knee.js';
-import { measure, type Measured } from './tune/measure.js';
-import { plotSvg } from './tune/plot-svg.js';
+import { cpuCount } from '../../sizing/cpu-count.js';
+import type { CliCommand, CliIO } from '../cli-command.js';
+import { ExitCode, UsageError } from '../exit-codes.js';
+import { parsePositive, resolveModule } from '../run/run-options.js';
+import { findKnee, type Knee } from './knee.js';
+import { measure, type Measured } from './measure.js';
+import { plotSvg } from './plot-svg.js';
 
 interface TuneFlags {
   task: string;

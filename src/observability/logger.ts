@@ -10,7 +10,7 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { channels } from './diagnostics.js';
-import type { Logger } from './options.js';
+import type { Logger } from '../api/options.js';
 
 type Entry = [name: string, listener: (message: unknown) => void];
 

@@ -9,9 +9,9 @@
  * clock, or a clock of its own), so it is tested by feeding it synthetic load.
  */
 
-import type { Clock } from './clock.js';
-import { InvalidOptionError } from './errors.js';
-import { duration, plainObject, positiveInt } from './validate-helpers.js';
+import type { Clock } from '../time/clock.js';
+import { InvalidOptionError } from '../api/errors.js';
+import { duration, plainObject, positiveInt } from '../config/validate-helpers.js';
 
 export interface ScalerMetrics {
   /** Milliseconds on the pool's clock. */

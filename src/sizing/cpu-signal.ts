@@ -7,13 +7,9 @@
  */
 
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import type { WorkerHandle } from './worker/handle.js';
+import type { WorkerHandle } from '../worker/handle.js';
 
 /** A worker that can report its event-loop utilization (thread workers). */
-interface EluSource {
-  eventLoopUtilization(a?: EventLoopUtilization, b?: EventLoopUtilization): EventLoopUtilization;
-}
-
 export interface CpuReading {
   /** 0..1 of `cpus`; NaN on the first reading. */
   readonly cpu: number;
@@ -44,13 +40,12 @@ export class CpuSignal {
     let sum = 0;
     let n = 0;
     for (const h of workers) {
-      const src = h as Partial<EluSource>;
-      if (typeof src.eventLoopUtilization !== 'function') continue;
-      const total = src.eventLoopUtilization();
+      if (h.eventLoopUtilization === undefined) continue;
+      const total = h.eventLoopUtilization();
       const prev = this.#elu.get(h);
       this.#elu.set(h, total);
       if (prev === undefined) continue;
-      const delta = src.eventLoopUtilization(total, prev);
+      const delta = h.eventLoopUtilization(total, prev);
       sum += delta.utilization;
       n++;
     }

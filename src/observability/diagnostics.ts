@@ -13,7 +13,7 @@
  */
 
 import { channel, type Channel } from 'node:diagnostics_channel';
-import type { StallReport } from './errors.js';
+import type { StallReport } from '../api/errors.js';
 
 /** W3C trace context carried with a task into its worker. */
 export interface TraceCarrier {

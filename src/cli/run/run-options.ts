@@ -7,8 +7,8 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidArgumentError } from 'commander';
-import { UsageError } from './exit-codes.js';
-import type { MetricsAddress } from './metrics-server.js';
+import { UsageError } from '../exit-codes.js';
+import type { MetricsAddress } from '../metrics-server.js';
 import type { ProgressMode } from './progress.js';
 import type { RunConfig } from './run-config.js';
 

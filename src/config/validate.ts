@@ -8,16 +8,16 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { systemClock, type Clock } from './clock.js';
-import { availableCpus } from './cpu-count.js';
-import { resolveScaler, type Scaler } from './scaler.js';
-import { InvalidOptionError } from './errors.js';
+import { systemClock, type Clock } from '../time/clock.js';
+import { availableCpus } from '../sizing/cpu-count.js';
+import { resolveScaler, type Scaler } from '../sizing/scaler.js';
+import { InvalidOptionError } from '../api/errors.js';
 import { capacity, duration, limit, nonNegativeInt, oneOf, plainObject, positive, positiveInt } from './validate-helpers.js';
-import { createDeadLetterSink, type DeadLetterSink } from './dead-letter.js';
-import type { AnyPoolOptions, CloseOptions, Logger, OverflowFunction, OverflowPolicy, PoolKind, ResourceLimits, RunOptions } from './options.js';
-import { collectTasks, type TaskFn } from './runtime/collect-tasks.js';
-import { resolveRetry, type RetryPolicy } from './retry.js';
-import type { TaskModule } from './types.js';
+import { createDeadLetterSink, type DeadLetterSink } from '../dead-letter/sinks.js';
+import type { AnyPoolOptions, CloseOptions, Logger, OverflowFunction, OverflowPolicy, PoolKind, ResourceLimits, RunOptions } from '../api/options.js';
+import { collectTasks, type TaskFn } from '../runtime/collect-tasks.js';
+import { resolveRetry, type RetryPolicy } from '../supervision/retry.js';
+import type { TaskModule } from '../api/types.js';
 
 export interface ResolvedPoolOptions {
   kind: PoolKind;

@@ -2,7 +2,7 @@
  * Small reusable checks behind every option: each names the option, what was
  * expected and what was got, on one template.
  */
-import { InvalidOptionError } from './errors.js';
+import { InvalidOptionError } from '../api/errors.js';
 
 export function positiveInt(option: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new InvalidOptionError(option, 'a positive integer', value);

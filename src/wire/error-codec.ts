@@ -10,8 +10,8 @@
  * an Error whose `name` says the original class otherwise.
  */
 
-import * as sluiceErrors from './errors.js';
-import { SluiceError, TaskFailedError } from './errors.js';
+import * as sluiceErrors from '../api/errors.js';
+import { SluiceError, TaskFailedError } from '../api/errors.js';
 
 export interface EncodedError {
   /** true: an Error (or subclass); false: a thrown non-Error value in `value`. */

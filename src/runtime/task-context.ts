@@ -3,9 +3,9 @@
  * runtime (threads, processes) and the in-process worker (kind 'async')
  * build the same object, so a task sees the same context wherever it runs.
  */
-import { AbortKind } from './protocol.js';
-import type { TraceCarrier } from './diagnostics.js';
-import type { Transferable } from './types.js';
+import { AbortKind } from '../wire/protocol.js';
+import type { TraceCarrier } from '../observability/diagnostics.js';
+import type { Transferable } from '../api/types.js';
 
 /** What a task receives as its second argument. */
 export interface TaskContext {

@@ -6,7 +6,7 @@
  * for their turn when `ordered`).
  */
 
-import { TaskAbortedError } from './errors.js';
+import { TaskAbortedError } from '../api/errors.js';
 
 export interface MapOptions {
   /** Yield results in input order (true) or as they finish (false). @default true */

@@ -21,9 +21,9 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import type { TaskCompletedEvent, TaskFailedEvent, TaskQueuedEvent, TaskRejectedEvent, TaskRetriedEvent, TraceCarrier } from './diagnostics.js';
-import type { Pool } from './pool.js';
-import { registerTaskHook } from './task-hooks.js';
-import type { TaskModule } from './types.js';
+import type { Pool } from '../pool.js';
+import { registerTaskHook } from '../runtime/task-hooks.js';
+import type { TaskModule } from '../api/types.js';
 
 export interface TracingOptions {
   /** @default trace.getTracer('sluice') */

@@ -20,8 +20,8 @@ import {
   type TaskRetriedEvent,
   type WorkerExitedEvent,
 } from './diagnostics.js';
-import type { Pool } from './pool.js';
-import type { TaskModule } from './types.js';
+import type { Pool } from '../pool.js';
+import type { TaskModule } from '../api/types.js';
 
 export interface PrometheusOptions {
   /** Where the metrics are registered. @default a new Registry */
