@@ -1,5 +1,5 @@
 export { createPool, Pool, type TrySubmitResult } from './pool.js';
-export type { PoolStats, PoolState } from './engine/scheduler.js';
+export type { PoolStats, PoolState, SupervisionStats, WorkerStat } from './api/stats.js';
 export type { LoadSummary } from './sizing/load-window.js';
 export type { LatencySummary } from './observability/latency.js';
 export type { LittleSummary } from './sizing/little.js';

@@ -20,6 +20,13 @@ export type PoolKind = 'thread' | 'process' | 'async';
 /** What happens to a task that finds the queue full. `'caller-runs'` is for `kind: 'async'` only. */
 export type OverflowPolicy = 'reject' | 'wait' | 'drop-oldest' | 'drop-lowest-priority' | 'caller-runs';
 
+/** The overflow policies a pool of this kind accepts: 'caller-runs' only where a task can run in the caller (kind 'async'). */
+export function overflowPolicies(kind: PoolKind): readonly OverflowPolicy[] {
+  return kind === 'async' ? ALL_OVERFLOWS : WORKER_OVERFLOWS;
+}
+const WORKER_OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'wait', 'drop-oldest', 'drop-lowest-priority'];
+const ALL_OVERFLOWS: readonly OverflowPolicy[] = [...WORKER_OVERFLOWS, 'caller-runs'];
+
 /** What a custom overflow policy sees of the incoming task. */
 export interface OverflowContext {
   readonly name: string;

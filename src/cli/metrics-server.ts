@@ -6,7 +6,7 @@
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { PoolStats } from '../engine/scheduler.js';
+import type { PoolStats } from '../api/stats.js';
 
 export interface MetricsAddress {
   host: string;

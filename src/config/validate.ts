@@ -14,7 +14,7 @@ import { resolveScaler, type Scaler } from '../sizing/scaler.js';
 import { InvalidOptionError } from '../api/errors.js';
 import { capacity, duration, limit, nonNegativeInt, oneOf, plainObject, positive, positiveInt } from './validate-helpers.js';
 import { createDeadLetterSink, type DeadLetterSink } from '../dead-letter/sinks.js';
-import type { AnyPoolOptions, CloseOptions, Logger, OverflowFunction, OverflowPolicy, PoolKind, ResourceLimits, RunOptions } from '../api/options.js';
+import { overflowPolicies, type AnyPoolOptions, type CloseOptions, type Logger, type OverflowFunction, type OverflowPolicy, type PoolKind, type ResourceLimits, type RunOptions } from '../api/options.js';
 import { collectTasks, type TaskFn } from '../runtime/collect-tasks.js';
 import { resolveRetry, type RetryPolicy } from '../supervision/retry.js';
 import type { TaskModule } from '../api/types.js';
@@ -71,7 +71,6 @@ export interface ResolvedSupervision {
 }
 
 const KINDS: readonly PoolKind[] = ['thread', 'process', 'async'];
-const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'wait', 'drop-oldest', 'drop-lowest-priority', 'caller-runs'];
 export const PRIORITY_MIN = -100;
 export const PRIORITY_MAX = 100;
 /** What `moduleUrl` says for kind 'async' (errors quote it). */
@@ -173,7 +172,7 @@ export function resolvePoolOptions<M extends TaskModule>(input: AnyPoolOptions<M
   const queue = opts.queue === undefined ? {} : plainObject('queue', opts.queue);
   known('queue', queue, QUEUE_OPTIONS);
   const queueCapacity = optional(queue.capacity, 10_000, (v) => capacity('queue.capacity', v));
-  const overflow = optional<OverflowPolicy | OverflowFunction>(queue.overflow, 'reject', (v) => (typeof v === 'function' ? (v as OverflowFunction) : oneOf('queue.overflow', v, OVERFLOWS)));
+  const overflow = optional<OverflowPolicy | OverflowFunction>(queue.overflow, 'reject', (v) => (typeof v === 'function' ? (v as OverflowFunction) : oneOf('queue.overflow', v, overflowPolicies('async'))));
   if (queue.maxWaiting !== undefined && typeof overflow !== 'function' && overflow !== 'wait') {
     throw new InvalidOptionError('queue.maxWaiting', `absent unless queue.overflow is 'wait' or a function (with '${overflow}' no call waits for room)`, queue.maxWaiting);
   }

@@ -44,21 +44,20 @@ import {
 } from '../api/errors.js';
 import { Supervisor } from '../supervision/supervisor.js';
 import { RestartIntensity } from '../supervision/restart-intensity.js';
-import { Breakers, countsAsFailure, type BreakerState } from '../supervision/circuit-breaker.js';
+import { Breakers, countsAsFailure } from '../supervision/circuit-breaker.js';
 import type { RecycleWhy } from '../supervision/recycle.js';
-import type { RunOptions } from '../api/options.js';
 import { AbortKind, epochNow, HookFlag, Op, Status } from '../wire/protocol.js';
 import { FifoQueue, type TaskQueue } from '../queue/task-queue.js';
 import { PriorityQueue } from '../queue/priority-queue.js';
 import { cloneInput, describeError, type DeadLetter } from '../dead-letter/sinks.js';
 import { LatencyAlarm, SaturationAlarm } from '../sizing/alarms.js';
 import { failureReason, tagCorrelation } from '../observability/failure.js';
-import { sampled, summarize, toMicros, type LatencySummary } from '../observability/latency.js';
-import { LoadWindow, type LoadSummary } from '../sizing/load-window.js';
-import { LittleMeter, type LittleSummary } from '../sizing/little.js';
+import { sampled, summarize, toMicros } from '../observability/latency.js';
+import { LoadWindow } from '../sizing/load-window.js';
+import { LittleMeter } from '../sizing/little.js';
 import { CpuSignal } from '../sizing/cpu-signal.js';
 import type { Scaler } from '../sizing/scaler.js';
-import type { OverflowPolicy } from '../api/options.js';
+import { overflowPolicies, type RunOptions } from '../api/options.js';
 import { resolveRetry, retryDelay, shouldRetry } from '../supervision/retry.js';
 import { selectWorker } from './select.js';
 import { microtask } from '../time/microtask.js';
@@ -67,87 +66,15 @@ import { CallbackTimer, TimerHeap, type TimerEntry } from '../time/timer-heap.js
 import { checkRunOptions, type ResolvedPoolOptions } from '../config/validate.js';
 import { oneOf } from '../config/validate-helpers.js';
 import type { ExitInfo, SpawnWorker, WorkerEvents, WorkerHandle } from '../worker/handle.js';
+import type { PoolState, PoolStats } from '../api/stats.js';
 import { spawnerFor } from '../worker/spawn.js';
 import { INFLIGHT_MASK, SlotState, WorkerSlot } from './worker-slot.js';
 
-export type PoolState = 'starting' | 'running' | 'closing' | 'closed' | 'failed';
-
-export interface PoolStats {
-  /** Workers alive or starting (never more than the configured maximum). */
-  readonly size: number;
-  readonly workers: { readonly busy: number; readonly idle: number; readonly starting: number };
-  /** Tasks waiting in the queue. */
-  readonly queued: number;
-  /** Calls waiting for room in a full queue (`overflow: 'wait'`). */
-  readonly waiting: number;
-  /** Tasks sent to workers and not yet settled. */
-  readonly running: number;
-  readonly submitted: number;
-  readonly completed: number;
-  /** Accepted tasks that ended in an error (thrown, timed out, aborted, crashed). */
-  readonly failed: number;
-  /** Calls the pool refused (queue full, closed, unknown task, bad options). */
-  readonly rejected: number;
-  /** Failed tasks dropped by an overflow policy (counted in `failed` too). */
-  readonly dropped: number;
-  /** Attempts that failed and were retried. */
-  readonly retried: number;
-  /** Tasks waiting out a retry backoff (holding no worker). */
-  readonly backoff: number;
-  /** Entries written to the dead-letter queue. */
-  readonly deadLettered: number;
-  /** Entries the dead-letter sink failed to record (a full disk, a throwing callback); they are kept in memory (`deadLetters()`). */
-  readonly deadLetterErrors: number;
-  /** Tasks taken back, unstarted, from one worker's inbox and run by another (work stealing). */
-  readonly stolen: number;
-  /** Queue depth, worker utilization and throughput over the sliding window. */
-  readonly window: LoadSummary;
-  /** Wait (submission to dispatch) and run (inside the worker) times since the pool started, in ms. */
-  readonly latency: { readonly wait: LatencySummary; readonly run: LatencySummary };
-  /** Per-worker figures that need no round trip; `pool.diagnostics()` asks the workers for more. */
-  readonly workerList: readonly WorkerStat[];
-  /** The size the pool is heading for: the scaler's (or `resize()`'s) last word, within [min, max]. */
-  readonly targetSize: number;
-  /** Little's law: arrival rate λ, mean running time W and the implied concurrency N = λ·W, to read beside `size`. */
-  readonly little: LittleSummary;
-  readonly state: PoolState;
-  /** Supervision counters (docs/supervision.md). */
-  readonly supervision: SupervisionStats;
-}
-
-export interface SupervisionStats {
-  /** Unexpected worker exits and stalls (what restart intensity counts). */
-  readonly restarts: number;
-  readonly stalls: number;
-  readonly recycled: number;
-  readonly quarantined: number;
-  /** Workers flagged as leaking (alive now). */
-  readonly leaking: number;
-  /** Circuit breaker states by task name (`'*'`: the pool-wide breaker). */
-  readonly breakers: Readonly<Record<string, BreakerState>>;
-}
-
-
-export interface WorkerStat {
-  readonly id: number;
-  readonly state: 'starting' | 'ready' | 'stopping';
-  /** Tasks on it now (running or waiting in its inbox). */
-  readonly inflight: number;
-  readonly completed: number;
-  /** Current pipeline depth. */
-  readonly depth: number;
-  /** Tasks that threw on it. */
-  readonly failures: number;
-  /** Its heap keeps growing across tasks (supervision/recycle.ts). */
-  readonly leaking: boolean;
-}
-
+export type { PoolState, PoolStats, SupervisionStats, WorkerStat } from '../api/stats.js';
 /** Events the engine reports to the facade. */
 export type EngineEvent = 'saturated' | 'unsaturated' | 'latency-alarm' | 'latency-normal' | 'worker-leaking' | 'pool-failed' | 'pool-recovered';
 export type EmitFn = (event: EngineEvent, payload: unknown) => void;
 
-const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'wait', 'drop-oldest', 'drop-lowest-priority'];
-const ASYNC_OVERFLOWS: readonly OverflowPolicy[] = [...OVERFLOWS, 'caller-runs'];
 
 
 const enum Outcome {
@@ -574,7 +501,7 @@ export class Scheduler {
     let policy = this.options.overflow;
     if (typeof policy === 'function') {
       try {
-        policy = oneOf('queue.overflow() result', policy({ name: task.name, priority: task.priority, correlationId: this.#corrOf(task), queued: this.#queue.size, capacity: this.options.capacity }), this.options.kind === 'async' ? ASYNC_OVERFLOWS : OVERFLOWS);
+        policy = oneOf('queue.overflow() result', policy({ name: task.name, priority: task.priority, correlationId: this.#corrOf(task), queued: this.#queue.size, capacity: this.options.capacity }), overflowPolicies(this.options.kind));
       } catch (err) {
         this.#settle(task, err instanceof InvalidOptionError ? err : new InvalidOptionError('queue.overflow', 'a function that returns a policy', err), undefined, Outcome.Rejected);
         return;
