@@ -17,7 +17,7 @@
 import type { Transferable } from '../api/types.js';
 import { randomBytes } from 'node:crypto';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import { channels, type TaskQueuedEvent } from '../observability/diagnostics.js';
+import { channels } from '../observability/diagnostics.js';
 import { attachLogger } from '../observability/logger.js';
 import { procStatus, type PoolDiagnostics, type WorkerDiagnostics } from '../observability/worker-diagnostics.js';
 import { AbortWatch } from '../time/abort-watch.js';
@@ -51,7 +51,7 @@ import { FifoQueue, type TaskQueue } from '../queue/task-queue.js';
 import { PriorityQueue } from '../queue/priority-queue.js';
 import { cloneInput, describeError, type DeadLetter } from '../dead-letter/sinks.js';
 import { LatencyAlarm, SaturationAlarm } from '../sizing/alarms.js';
-import { failureReason, tagCorrelation } from '../observability/failure.js';
+import { tagCorrelation } from '../observability/failure.js';
 import { sampled, summarize, toMicros } from '../observability/latency.js';
 import { LoadWindow } from '../sizing/load-window.js';
 import { LittleMeter } from '../sizing/little.js';
@@ -62,6 +62,7 @@ import { resolveRetry, retryDelay, shouldRetry } from '../supervision/retry.js';
 import { selectWorker } from './select.js';
 import { microtask } from '../time/microtask.js';
 import { Task, TaskExtra, TaskState, TaskTimer } from './task.js';
+import { PoolEvents } from './events.js';
 import { CallbackTimer, TimerHeap, type TimerEntry } from '../time/timer-heap.js';
 import { checkRunOptions, type ResolvedPoolOptions } from '../config/validate.js';
 import { oneOf } from '../config/validate-helpers.js';
@@ -146,6 +147,8 @@ export class Scheduler {
   readonly #abortWatch = new AbortWatch<Task>((task) => this.#abort(task));
   readonly #events: WorkerEvents;
   readonly corrPrefix: string;
+  /** The pool's event publisher (engine/events.ts). */
+  readonly #ev: PoolEvents;
   #state: PoolState = 'starting';
   #failure: Error | undefined;
   #taskNames: Set<string> | undefined;
@@ -207,6 +210,7 @@ export class Scheduler {
     if (options.deadLetter !== undefined) options.deadLetter.onError = (err, entry) => this.#deadLetterFailed(err, entry);
     this.corrPrefix = `${options.name}-${randomBytes(3).toString('hex')}-`;
     this.poolId = this.corrPrefix.slice(0, -1);
+    this.#ev = new PoolEvents(options.name, this.corrPrefix, options.kind);
     if (options.logger !== undefined) this.#detachLogger = attachLogger(this.poolId, options.logger);
     this.#spawnWorker = spawnWorker ?? spawnerFor(options, this.corrPrefix);
     this.#events = {
@@ -345,12 +349,8 @@ export class Scheduler {
       }
     }
 
-    if (channels.taskQueued.hasSubscribers) {
-      const ev: TaskQueuedEvent = { pool: this.options.name, poolId: this.poolId, taskId: task.id, task: name, correlationId: this.#corrOf(task), priority: task.priority, queueDepth: this.#queue.size, traceContext: task.meta ?? undefined };
-      channels.taskQueued.publish(ev);
-      // A tracing subscriber may have attached the submitter's trace context.
-      task.meta = ev.traceContext ?? null;
-    }
+    // A tracing subscriber may attach the submitter's trace context.
+    if (channels.taskQueued.hasSubscribers) task.meta = this.#ev.taskQueued(task, this.#queue.size);
     if (this.#queue.size === 0) {
       const slot = this.#pick();
       if (slot !== undefined) {
@@ -501,7 +501,7 @@ export class Scheduler {
     let policy = this.options.overflow;
     if (typeof policy === 'function') {
       try {
-        policy = oneOf('queue.overflow() result', policy({ name: task.name, priority: task.priority, correlationId: this.#corrOf(task), queued: this.#queue.size, capacity: this.options.capacity }), overflowPolicies(this.options.kind));
+        policy = oneOf('queue.overflow() result', policy({ name: task.name, priority: task.priority, correlationId: this.#ev.corrOf(task), queued: this.#queue.size, capacity: this.options.capacity }), overflowPolicies(this.options.kind));
       } catch (err) {
         this.#settle(task, err instanceof InvalidOptionError ? err : new InvalidOptionError('queue.overflow', 'a function that returns a policy', err), undefined, Outcome.Rejected);
         return;
@@ -551,17 +551,12 @@ export class Scheduler {
 
   #drop(task: Task): void {
     this.#dropped++;
-    if (channels.taskDropped.hasSubscribers) {
-      channels.taskDropped.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), queueDepth: this.#queue.size });
-    }
-    const err = new TaskDroppedError(task.name, this.#corrOf(task), this.options.capacity);
+    this.#ev.taskDropped(task, this.#queue.size);
+    const err = new TaskDroppedError(task.name, this.#ev.corrOf(task), this.options.capacity);
     this.#deadLetter(task, err, 'dropped');
     this.#settle(task, err, undefined, Outcome.Failed);
   }
 
-  #corrOf(task: Task): string {
-    return task.correlation ?? `${this.corrPrefix}${task.id}`;
-  }
 
   /** Resolves when the queue has room for one more task. */
   ready(): Promise<void> {
@@ -799,9 +794,7 @@ export class Scheduler {
     const waitMs = now - task.readyAt;
     slot.sentAt[seq & INFLIGHT_MASK] = now;
     if (sampled(task.id)) this.#waitHist.record(toMicros(waitMs));
-    if (channels.taskDispatched.hasSubscribers) {
-      channels.taskDispatched.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), workerId: slot.handle.id, attempt: task.attempt, waitMs });
-    }
+    this.#ev.taskDispatched(task, slot.handle.id, waitMs);
     slot.inflight[seq & INFLIGHT_MASK] = task;
     slot.inflightCount++;
     slot.left--;
@@ -888,9 +881,7 @@ export class Scheduler {
     }
     this.#slots.push(slot);
     this.#byId.set(id, slot);
-    if (channels.workerSpawned.hasSubscribers) {
-      channels.workerSpawned.publish({ pool: this.options.name, poolId: this.poolId, workerId: id, kind: this.options.kind, pid: handle.pid });
-    }
+    this.#ev.workerSpawned(id, handle.pid);
     if (!this.#reffed) handle.ref?.(false);
     // A new worker takes queued work while it starts, up to its room: the queue holds only what is beyond every worker's room.
     const queue = this.#queue;
@@ -956,9 +947,7 @@ export class Scheduler {
     this.#sup?.ready(slot, this.#clock.now());
     if (slot.replaces !== undefined) this.#drainRecycled(slot);
     if (this.#recoverable) this.#probeReady(slot);
-    if (channels.workerReady.hasSubscribers) {
-      channels.workerReady.publish({ pool: this.options.name, poolId: this.poolId, workerId: handle.id, kind: this.options.kind, startMs: this.#clock.now() - slot.spawnedAt });
-    }
+    this.#ev.workerReady(handle.id, this.#clock.now() - slot.spawnedAt);
     this.#startFailures = 0;
     if (!this.#everReady) {
       this.#everReady = true;
@@ -1138,7 +1127,7 @@ export class Scheduler {
     for (let seq = first; seq <= last; seq++) {
       const task = slot.inflight[seq & INFLIGHT_MASK];
       if (task === undefined || task.seq !== seq || task.state !== TaskState.Dispatched) continue;
-      channels.taskStarted.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), workerId: handle.id, attempt: task.attempt });
+      this.#ev.taskStarted(task, handle.id);
     }
   }
 
@@ -1170,9 +1159,7 @@ export class Scheduler {
     this.#draining.delete(slot);
     const wasReady = slot.names !== undefined;
     const deliberate = slot.killedFor !== undefined;
-    if (channels.workerExited.hasSubscribers) {
-      channels.workerExited.publish({ pool: this.options.name, poolId: this.poolId, workerId: handle.id, kind: this.options.kind, code: info.code, signal: info.signal, reason: slot.killedFor ?? 'crash', error: info.error, completed: slot.completed });
-    }
+    this.#ev.workerExited(slot, info);
 
     // In-flight tasks, in the order they were sent. Each gets its own fate:
     // finished (its result should have come: it was lost), never started
@@ -1451,9 +1438,7 @@ export class Scheduler {
       this.#retried++;
       (task.errors ??= []).push(err);
       const delayMs = retryDelay(policy, task.attempt);
-      if (channels.taskRetried.hasSubscribers) {
-        channels.taskRetried.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), attempt: task.attempt, delayMs, error: err });
-      }
+      this.#ev.taskRetried(task, delayMs, err);
       if (task.state === TaskState.Dispatched) this.#running--;
       task.state = TaskState.Backoff;
       task.slot = undefined;
@@ -1497,7 +1482,7 @@ export class Scheduler {
       reason,
       error: describeError(err),
       attempts: task.attempt,
-      correlationId: this.#corrOf(task),
+      correlationId: this.#ev.corrOf(task),
       submittedAt: now - (this.#clock.now() - task.submittedAt),
       finishedAt: now,
     };
@@ -1508,9 +1493,7 @@ export class Scheduler {
       this.#deadLetterFailed(sinkErr, entry);
     }
     this.#deadLettered++;
-    if (channels.taskDeadLettered.hasSubscribers) {
-      channels.taskDeadLettered.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), reason, error: err });
-    }
+    this.#ev.taskDeadLettered(task, reason, err);
   }
 
   /**
@@ -1521,9 +1504,7 @@ export class Scheduler {
    */
   #deadLetterFailed(err: unknown, entry: DeadLetter): void {
     this.#deadLetterErrors++;
-    if (channels.deadLetterError.hasSubscribers) {
-      channels.deadLetterError.publish({ pool: this.options.name, poolId: this.poolId, taskId: entry.taskId, task: entry.taskName, correlationId: entry.correlationId, error: err });
-    }
+    this.#ev.deadLetterError(entry, err);
   }
 
   /** The dead-letter entries held by the sink. */
@@ -1656,9 +1637,7 @@ export class Scheduler {
     this.#recycling++;
     slot.recycling = true;
     if (why === 'quarantine') this.#quarantined++;
-    if (channels.workerRecycled.hasSubscribers) {
-      channels.workerRecycled.publish({ pool: this.options.name, poolId: this.poolId, workerId: slot.handle.id, kind: this.options.kind, why });
-    }
+    this.#ev.workerRecycled(slot.handle.id, why);
     // Quarantine and a failed health check mean the worker is bad: stop its new work now.
     if (why === 'quarantine' || why === 'unhealthy') this.#drainRecycled(undefined, slot);
     const spawned = this.#spawn();
@@ -1680,9 +1659,7 @@ export class Scheduler {
   #onStalled(slot: WorkerSlot, report: StallReport, task: Task | undefined): void {
     const err = new WorkerStalledError(report);
     slot.stallError = err;
-    if (channels.workerStalled.hasSubscribers) {
-      channels.workerStalled.publish({ pool: this.options.name, poolId: this.poolId, workerId: slot.handle.id, kind: this.options.kind, task: task?.name, runningMs: report.runningMs, report, error: err });
-    }
+    this.#ev.workerStalled(slot.handle.id, task, report, err);
     this.#kill(slot, 'stalled');
   }
 
@@ -1786,7 +1763,7 @@ export class Scheduler {
     this.#rejected++;
     const correlationId = typeof opts?.correlationId === 'string' ? opts.correlationId : undefined;
     if (correlationId !== undefined) tagCorrelation(err, correlationId);
-    if (channels.taskRejected.hasSubscribers) channels.taskRejected.publish({ pool: this.options.name, poolId: this.poolId, taskId: undefined, task: name, correlationId, error: err });
+    this.#ev.taskRejected(undefined, name, correlationId, err);
     return Promise.reject(err);
   }
 
@@ -1818,22 +1795,18 @@ export class Scheduler {
     if (outcome === Outcome.Completed) {
       this.#completed++;
       if (this.#breakers !== undefined) this.#breakers.record(task.name, false);
-      if (channels.taskCompleted.hasSubscribers) {
-        channels.taskCompleted.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.#corrOf(task), workerId: task.slot?.handle.id ?? 0, attempt: task.attempt, waitMs: this.#waitOf(task), runMs });
-      }
+      this.#ev.taskCompleted(task, runMs);
       task.resolve(value);
     } else {
-      const correlationId = this.#corrOf(task);
+      const correlationId = this.#ev.corrOf(task);
       tagCorrelation(err, correlationId);
       if (outcome === Outcome.Failed) {
         this.#failed++;
         if (this.#breakers !== undefined && countsAsFailure((err as { code?: unknown } | null)?.code)) this.#breakers.record(task.name, true);
-        if (channels.taskFailed.hasSubscribers) {
-          channels.taskFailed.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId, workerId: task.slot?.handle.id, attempt: task.attempt, error: err, reason: failureReason(err) });
-        }
+        this.#ev.taskFailed(task, correlationId, err);
       } else {
         this.#rejected++;
-        if (channels.taskRejected.hasSubscribers) channels.taskRejected.publish({ pool: this.options.name, poolId: this.poolId, taskId: task.id, task: task.name, correlationId, error: err });
+        this.#ev.taskRejected(task.id, task.name, correlationId, err);
       }
       task.reject(err);
     }
@@ -1843,11 +1816,6 @@ export class Scheduler {
 
   // ---- shutdown -----------------------------------------------------------------
 
-  /** Time from ready to dispatch of the task's last attempt (dispatch times live on the slot, by seq). */
-  #waitOf(task: Task): number {
-    const slot = task.slot;
-    return slot === undefined || task.seq === 0 ? 0 : (slot.sentAt[task.seq & INFLIGHT_MASK] as number) - task.readyAt;
-  }
 
   #fail(err: Error): void {
     if (this.#state === 'failed' || this.#state === 'closed') return;
