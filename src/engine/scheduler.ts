@@ -59,7 +59,7 @@ import { CpuSignal } from '../sizing/cpu-signal.js';
 import type { Scaler } from '../sizing/scaler.js';
 import { overflowPolicies, type RunOptions } from '../api/options.js';
 import { resolveRetry, retryDelay, shouldRetry } from '../supervision/retry.js';
-import { selectWorker } from './select.js';
+import { WorkerSet } from './worker-set.js';
 import { microtask } from '../time/microtask.js';
 import { Task, TaskExtra, TaskState, TaskTimer } from './task.js';
 import { PoolEvents } from './events.js';
@@ -118,11 +118,9 @@ export class Scheduler {
   readonly #load: LoadWindow;
   #sampler: CallbackTimer | undefined;
   readonly #little: LittleMeter;
-  /** Adaptive sizing (size.scaler): the scaler, its CPU signal, the size it wants, workers draining to shrink. */
+  /** Adaptive sizing (size.scaler): the scaler and its CPU signal (the size it wants: WorkerSet.target). */
   readonly #scaler: Scaler | undefined;
   readonly #cpu: CpuSignal | undefined;
-  #target: number;
-  readonly #draining = new Set<WorkerSlot>();
   readonly #saturation: SaturationAlarm;
   readonly #latencyAlarm: LatencyAlarm;
   #dropped = 0;
@@ -139,10 +137,8 @@ export class Scheduler {
   readonly poolId: string;
   #detachLogger: (() => void) | undefined;
   readonly #waiting = new FifoQueue<Task>();
-  readonly #slots: WorkerSlot[] = [];
-  /** Idle workers of a depth-1 pool, most recently freed on top (see #pick). */
-  readonly #idle: WorkerSlot[] = [];
-  readonly #byId = new Map<number, WorkerSlot>();
+  /** Every worker and the choice among them (engine/worker-set.ts). */
+  readonly #workers: WorkerSet;
   readonly #spawnWorker: SpawnWorker;
   readonly #abortWatch = new AbortWatch<Task>((task) => this.#abort(task));
   readonly #events: WorkerEvents;
@@ -159,8 +155,6 @@ export class Scheduler {
   #nextWorkerId = 1;
   /** Kind 'async': workers in this process, which can start a task inside submit (#startNow). */
   readonly #inline: boolean;
-  /** Workers spawned and not yet ready (nor gone). */
-  #starting = 0;
   #dirty: WorkerSlot[] = [];
   #flushQueued = false;
   #flushBound = (): void => this.#flush();
@@ -220,7 +214,7 @@ export class Scheduler {
       started: (h, first, last) => this.#onStarted(h, first, last),
       exit: (h, info) => this.#onExit(h, info),
       health: (h, ok) => {
-        const slot = this.#byId.get(h.id);
+        const slot = this.#workers.byId.get(h.id);
         if (!ok && slot !== undefined) this.#recycle(slot, 'unhealthy');
       },
     };
@@ -235,7 +229,7 @@ export class Scheduler {
             sup,
             {
               kind: options.kind,
-              slots: () => this.#slots,
+              slots: () => this.#workers.list,
               stalled: (slot, report, task) => this.#onStalled(slot, report, task),
               recycle: (slot, why) => this.#recycle(slot, why),
               leaking: (slot, heapUsed) => this.#emit('worker-leaking', { workerId: slot.handle.id, heapUsed }),
@@ -253,7 +247,7 @@ export class Scheduler {
     this.#little = new LittleMeter(this.#clock.now(), 10 * options.saturation.sampleMs);
     this.#scaler = options.scaler;
     this.#cpu = options.scaler === undefined ? undefined : new CpuSignal(options.cpus);
-    this.#target = options.scaler === undefined ? options.max : Math.min(initial, options.max);
+    this.#workers = new WorkerSet(options.pipeline, options.scaler === undefined ? options.max : Math.min(initial, options.max));
     for (let i = 0; i < initial; i++) this.#spawn();
     this.#sampler = new CallbackTimer(() => this.#sample());
     this.#timers.schedule(this.#sampler, this.#clock.now() + options.saturation.sampleMs);
@@ -352,7 +346,7 @@ export class Scheduler {
     // A tracing subscriber may attach the submitter's trace context.
     if (channels.taskQueued.hasSubscribers) task.meta = this.#ev.taskQueued(task, this.#queue.size);
     if (this.#queue.size === 0) {
-      const slot = this.#pick();
+      const slot = this.#workers.pick();
       if (slot !== undefined) {
         if (this.#inline && slot.load === 0 && slot.state === SlotState.Ready) this.#startNow(task, slot);
         else this.#assign(task, slot);
@@ -378,105 +372,11 @@ export class Scheduler {
     if (this.#state === 'failed') return { accepted: false, reason: 'failed', error: this.#failure as Error };
     if (this.#state !== 'running' && this.#state !== 'starting') return { accepted: false, reason: 'closed', error: new PoolClosedError() };
     if (this.#queue.size >= this.options.capacity || this.#waiting.size > 0) {
-      if (this.#queue.size > 0 || !this.#anyRoom()) {
+      if (this.#queue.size > 0 || !this.#workers.anyRoom()) {
         return { accepted: false, reason: 'queue-full', error: new QueueFullError(this.options.capacity, this.#running) };
       }
     }
     return { accepted: true, result: this.submit(name, input, opts) };
-  }
-
-  /**
-   * The worker for the next task. Pipelined pools (threads, processes) scan
-   * their few workers for the least loaded (select.ts). Pools of depth-1
-   * workers (kind 'async', `pipeline: 1`) may have hundreds of them, where a
-   * scan per task dominated the profile: they keep a stack of idle workers
-   * instead, O(1) per task. Stale entries (a worker that died or got work by
-   * another path) are dropped when popped.
-   */
-  #pick(): WorkerSlot | undefined {
-    if (this.#draining.size > 0) return this.#pickWhileDraining();
-    if (this.options.pipeline !== 1) return selectWorker(this.#slots) ?? (this.#starting > 0 ? this.#pickStarting() : undefined);
-    const idle = this.#idle;
-    while (idle.length > 0) {
-      const s = idle.pop() as WorkerSlot;
-      s.inIdle = false;
-      if (s.hasRoom) return s;
-    }
-    return this.#starting > 0 ? this.#pickStarting() : undefined;
-  }
-
-  /**
-   * After a shrink, draining workers still run their last tasks. Until they
-   * are gone no idle worker takes up work while the workers with work
-   * (draining ones included) already number the target size, so the pool
-   * never runs more at once than `resize(n)` asked for. Rare, so a scan.
-   */
-  #pickWhileDraining(): WorkerSlot | undefined {
-    let busy = this.#draining.size;
-    for (const s of this.#slots) if (s.state !== SlotState.Stopping && s.load > 0) busy++;
-    const mayWake = busy < this.#target;
-    let best: WorkerSlot | undefined;
-    for (const s of this.#slots) {
-      if (!s.hasRoom || (s.load === 0 && !mayWake)) continue;
-      if (best === undefined || s.load < best.load) best = s;
-    }
-    if (best !== undefined || !mayWake || this.#starting === 0) return best;
-    return this.#pickStarting();
-  }
-
-  /**
-   * A worker still starting, with pipeline room: a task submitted while the
-   * pool starts is assigned to it (and sent the moment it is ready) rather
-   * than queued, so the queue's capacity counts only what lies beyond the
-   * room of live and starting workers.
-   */
-  #pickStarting(): WorkerSlot | undefined {
-    for (const s of this.#slots) {
-      if (s.state === SlotState.Starting && s.canTake) return s;
-    }
-    return undefined;
-  }
-
-  /**
-   * Prefetch for long tasks (`pipeline: 'auto'` only). Auto depth is 1 when a
-   * task occupies its worker for a millisecond or more, so each task would
-   * wait out a full round trip (result to the pool, next task back: two
-   * thread wake-ups, 0.1 to 0.3 ms on a VM) with its worker idle. One more
-   * task is sent ahead to hide it, but only while the backlog holds at least
-   * one task for every worker: near the end of the queue tasks go only to
-   * idle workers, so a task never waits behind another while a worker that
-   * could run it has nothing to do. The task sent ahead always travels in a
-   * message of its own (the worker's outbox must be empty), so a process
-   * worker's per-batch start marker stays exact: it arrives when the worker
-   * picks the task up, not with the task it waits behind. A task with a
-   * transfer list is never sent ahead: its buffers would leave with it, so
-   * it could not be requeued if the task before it killed the worker.
-   * Returns a full depth-1 worker for the task at the head of the queue, or
-   * none.
-   */
-  #prefetchSlot(queue: TaskQueue<Task>): WorkerSlot | undefined {
-    if (this.options.pipeline !== 'auto' || queue.size < this.#slots.length) return undefined;
-    if ((queue.peek() as Task).transfer !== undefined) return undefined;
-    for (const s of this.#slots) {
-      if (s.state === SlotState.Ready && s.depth === 1 && s.inflightCount === 1 && s.outbox.length === 0 && s.left > 0 && s.ringHasRoom) return s;
-    }
-    return undefined;
-  }
-
-  /** Whether some worker could take a task now, without taking it. */
-  #anyRoom(): boolean {
-    if (this.#starting > 0 && this.#pickStarting() !== undefined) return true;
-    if (this.options.pipeline !== 1) return selectWorker(this.#slots) !== undefined;
-    const idle = this.#idle;
-    while (idle.length > 0 && !(idle[idle.length - 1] as WorkerSlot).hasRoom) (idle.pop() as WorkerSlot).inIdle = false;
-    return idle.length > 0;
-  }
-
-  /** A worker has nothing left on it: back on the idle stack (depth-1 pools). */
-  #freed(slot: WorkerSlot): void {
-    if (this.options.pipeline !== 1 || slot.inIdle || slot.state !== SlotState.Ready) return;
-    slot.inIdle = true;
-    this.#idle.push(slot);
   }
 
   /** Switches from the FIFO to the priority heap, keeping what is queued in order. */
@@ -570,7 +470,7 @@ export class Scheduler {
     let busy = 0;
     let idle = 0;
     let starting = 0;
-    for (const s of this.#slots) {
+    for (const s of this.#workers.list) {
       if (s.state === SlotState.Starting) starting++;
       else if (s.state === SlotState.Ready) {
         if (s.load > 0) busy++;
@@ -578,7 +478,7 @@ export class Scheduler {
       }
     }
     return Object.freeze({
-      size: this.#slots.length,
+      size: this.#workers.list.length,
       workers: Object.freeze({ busy, idle, starting }),
       queued: this.#queue.size,
       waiting: this.#waiting.size,
@@ -596,11 +496,11 @@ export class Scheduler {
       window: this.#load.summary(),
       latency: Object.freeze({ wait: summarize(this.#waitHist), run: summarize(this.#runHist) }),
       workerList: Object.freeze(
-        this.#slots.map((s) =>
+        this.#workers.list.map((s) =>
           Object.freeze({ id: s.handle.id, state: s.state === SlotState.Starting ? 'starting' : s.state === SlotState.Ready ? 'ready' : 'stopping', inflight: s.load, completed: s.completed, depth: s.depth, failures: s.failures, leaking: s.leaking } as const),
         ),
       ),
-      targetSize: this.#target,
+      targetSize: this.#workers.target,
       little: this.#little.summary(),
       state: this.#state,
       supervision: Object.freeze({
@@ -608,7 +508,7 @@ export class Scheduler {
         stalls: this.#sup?.stalls ?? 0,
         recycled: this.#recycled,
         quarantined: this.#quarantined,
-        leaking: this.#slots.filter((x) => x.leaking).length,
+        leaking: this.#workers.list.filter((x) => x.leaking).length,
         breakers: Object.freeze(this.#breakers?.states() ?? {}),
       }),
     });
@@ -739,7 +639,7 @@ export class Scheduler {
         sent.push(task);
       }
       if (sent.length === 0) {
-        if (slot.load === 0) this.#freed(slot);
+        if (slot.load === 0) this.#workers.freed(slot);
         continue;
       }
       try {
@@ -761,7 +661,7 @@ export class Scheduler {
    */
   #callerRuns(task: Task): void {
     let best: WorkerSlot | undefined;
-    for (const s of this.#slots) {
+    for (const s of this.#workers.list) {
       // Past its pipeline depth, but its in-flight ring must have a free place for one more.
       if (s.state !== SlotState.Ready || !s.ringHasRoom) continue;
       if (best === undefined || s.load < best.load) best = s;
@@ -783,7 +683,7 @@ export class Scheduler {
       }
       this.#markSent(slot, task, now);
     }
-    if (slot.load === 0) this.#freed(slot);
+    if (slot.load === 0) this.#workers.freed(slot);
   }
 
   #markSent(slot: WorkerSlot, task: Task, now: number): void {
@@ -804,9 +704,9 @@ export class Scheduler {
   #pump(): void {
     const queue = this.#queue;
     while (queue.size > 0) {
-      let slot = this.#pick();
+      let slot = this.#workers.pick();
       if (slot === undefined) {
-        slot = this.#prefetchSlot(queue);
+        slot = this.#workers.prefetchSlot(queue);
         if (slot === undefined) break;
         slot.ahead = true;
       }
@@ -821,7 +721,7 @@ export class Scheduler {
     while (this.#waiting.size > 0 && this.#queue.size < cap) {
       const task = this.#waiting.shift() as Task;
       if (task.timer !== undefined) this.#timers.cancel(task.timer);
-      const slot = this.#queue.size === 0 ? this.#pick() : undefined;
+      const slot = this.#queue.size === 0 ? this.#workers.pick() : undefined;
       if (slot !== undefined) this.#assign(task, slot);
       else this.#enqueue(task);
     }
@@ -835,11 +735,11 @@ export class Scheduler {
   #grow(): void {
     if (this.#state !== 'running' && this.#state !== 'starting') return;
     const pending = this.#queue.size;
-    if (pending === 0 || this.#slots.length >= this.options.max || this.#spawnsHeld()) return;
+    if (pending === 0 || this.#workers.list.length >= this.options.max || this.#spawnsHeld()) return;
     let stopping = 0;
-    for (const s of this.#slots) if (s.state === SlotState.Stopping) stopping++;
+    for (const s of this.#workers.list) if (s.state === SlotState.Stopping) stopping++;
     // Queued work gets at least one worker, even after resize(0).
-    if (this.#slots.length - stopping >= Math.max(this.#target, 1)) return;
+    if (this.#workers.list.length - stopping >= Math.max(this.#workers.target, 1)) return;
     // Every worker, started or starting, is full (the queue would be empty
     // otherwise): a backlog grows the pool toward max at once, also before
     // the first worker is ready (the new worker takes queued work at once: #spawn).
@@ -872,15 +772,13 @@ export class Scheduler {
     }
     const depth = this.options.pipeline === 'auto' ? 1 : this.options.pipeline;
     const slot = new WorkerSlot(handle, depth, this.#maxTasks);
-    this.#starting++;
     slot.spawnedAt = this.#clock.now();
     const startMs = this.options.startTimeoutMs;
     if (startMs !== Infinity && this.options.kind !== 'async') {
       slot.startTimer = new CallbackTimer(() => this.#startTimedOut(slot, startMs));
       this.#timers.schedule(slot.startTimer, slot.spawnedAt + startMs);
     }
-    this.#slots.push(slot);
-    this.#byId.set(id, slot);
+    this.#workers.add(slot);
     this.#ev.workerSpawned(id, handle.pid);
     if (!this.#reffed) handle.ref?.(false);
     // A new worker takes queued work while it starts, up to its room: the queue holds only what is beyond every worker's room.
@@ -907,13 +805,6 @@ export class Scheduler {
     this.#pump();
   }
 
-  /** Counts a worker out of #starting, once: when it is ready, gives up starting, or exits. */
-  #leftStarting(slot: WorkerSlot): void {
-    if (slot.startDone) return;
-    slot.startDone = true;
-    this.#starting--;
-  }
-
   /**
    * A worker that will not become ready (start-up timeout, a throwing
    * `sluice.init`) after the pool once ran: it takes no more work, what was
@@ -921,7 +812,7 @@ export class Scheduler {
    * killed on purpose: its exit counts as a failed start (and a restart).
    */
   #failedStart(slot: WorkerSlot, cause: Error): void {
-    this.#leftStarting(slot);
+    this.#workers.leftStarting(slot);
     slot.state = SlotState.Stopping;
     slot.startError = cause;
     this.#requeueOutbox(slot);
@@ -929,20 +820,20 @@ export class Scheduler {
   }
 
   #onReady(handle: WorkerHandle, names: string[], hookFlags = 0): void {
-    const slot = this.#byId.get(handle.id);
+    const slot = this.#workers.byId.get(handle.id);
     if (slot === undefined || slot.state !== SlotState.Starting) return;
     if (slot.startTimer !== undefined) {
       this.#timers.cancel(slot.startTimer);
       slot.startTimer = undefined;
     }
-    this.#leftStarting(slot);
+    this.#workers.leftStarting(slot);
     slot.names = new Map(names.map((n, i) => [n, i]));
     slot.state = SlotState.Ready;
     // Assigned while it started, but the pool has shrunk since: placement decides again, under the resize's bound.
-    if (this.#draining.size > 0) this.#requeueOutbox(slot);
+    if (this.#workers.draining.size > 0) this.#requeueOutbox(slot);
     // Tasks assigned while it started go out now.
     if (slot.outbox.length > 0) this.#markDirty(slot);
-    else this.#freed(slot);
+    else this.#workers.freed(slot);
     slot.hooks = hookFlags;
     this.#sup?.ready(slot, this.#clock.now());
     if (slot.replaces !== undefined) this.#drainRecycled(slot);
@@ -978,7 +869,7 @@ export class Scheduler {
       // started this fails it like a module that cannot load; later it is a
       // worker that failed to start (restart intensity counts it).
       const err = new WorkerInitError(handle.id, decodeError(enc, '(sluice.init)'));
-      const slot = this.#byId.get(handle.id);
+      const slot = this.#workers.byId.get(handle.id);
       if (!this.#everReady) this.#fail(err);
       else if (slot !== undefined) {
         this.#failedStart(slot, err);
@@ -988,12 +879,12 @@ export class Scheduler {
     }
     const cause = decodeError(enc, '(module load)');
     this.#fail(new ModuleLoadError(this.options.moduleUrl, cause));
-    const slot = this.#byId.get(handle.id);
+    const slot = this.#workers.byId.get(handle.id);
     if (slot !== undefined) this.#kill(slot, 'close');
   }
 
   #onResults(handle: WorkerHandle, msg: unknown[]): void {
-    const slot = this.#byId.get(handle.id);
+    const slot = this.#workers.byId.get(handle.id);
     if (slot === undefined) return;
     const inflight = slot.inflight;
     const now = this.#clock.now();
@@ -1051,8 +942,8 @@ export class Scheduler {
     slot.completed += n;
     // Sent all it may ever be sent: its replacement starts while it finishes them.
     if (slot.left <= 0) this.#recycle(slot, 'max-tasks');
-    if (slot.load === 0 && this.#draining.delete(slot)) this.#retireNow(slot);
-    if (slot.load === 0) this.#freed(slot);
+    if (slot.load === 0 && this.#workers.draining.delete(slot)) this.#retireNow(slot);
+    if (slot.load === 0) this.#workers.freed(slot);
     if (this.options.pipeline === 'auto' && n > 0) this.#tunePipeline(slot, n);
     if (this.#state === 'closing') {
       this.#pump();
@@ -1062,7 +953,7 @@ export class Scheduler {
     this.#pump();
     if (slot.load === 0) {
       // Only the auto pipeline sends work ahead of knowing its cost (and measures serviceMs); a fixed depth is the user's choice.
-      if (this.options.pipeline === 'auto' && this.#queue.size === 0 && this.#slots.length > 1) this.#steal(slot);
+      if (this.options.pipeline === 'auto' && this.#queue.size === 0 && this.#workers.list.length > 1) this.#steal(slot);
       this.#scheduleIdle(slot);
     }
     this.#unrefIfIdle();
@@ -1082,7 +973,7 @@ export class Scheduler {
     if (!idle.hasRoom) return;
     let victim: WorkerSlot | undefined;
     let most = 0;
-    for (const s of this.#slots) {
+    for (const s of this.#workers.list) {
       // Cheap tests first: a worker whose whole backlog will be gone within a round trip is left alone.
       if (s === idle || s.state !== SlotState.Ready || s.revoking.size > 0 || s.inflightCount < 2 || s.serviceMs * s.inflightCount <= STEAL_MIN_MS) continue;
       const waiting = this.#unstarted(s);
@@ -1122,7 +1013,7 @@ export class Scheduler {
   /** The worker reported tasks first..last started (only sent while someone subscribes). */
   #onStarted(handle: WorkerHandle, first: number, last: number): void {
     if (!channels.taskStarted.hasSubscribers) return;
-    const slot = this.#byId.get(handle.id);
+    const slot = this.#workers.byId.get(handle.id);
     if (slot === undefined) return;
     for (let seq = first; seq <= last; seq++) {
       const task = slot.inflight[seq & INFLIGHT_MASK];
@@ -1147,16 +1038,12 @@ export class Scheduler {
   }
 
   #onExit(handle: WorkerHandle, info: ExitInfo): void {
-    const slot = this.#byId.get(handle.id);
+    const slot = this.#workers.byId.get(handle.id);
     if (slot === undefined) return;
-    this.#byId.delete(handle.id);
-    this.#leftStarting(slot);
-    slot.state = SlotState.Stopping; // gone: a stale entry in #idle must not be picked
-    const i = this.#slots.indexOf(slot);
-    if (i !== -1) this.#slots.splice(i, 1);
+    this.#workers.remove(slot);
+    slot.state = SlotState.Stopping; // gone: a stale entry on the idle stack must not be picked
     if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
     if (slot.startTimer !== undefined) this.#timers.cancel(slot.startTimer);
-    this.#draining.delete(slot);
     const wasReady = slot.names !== undefined;
     const deliberate = slot.killedFor !== undefined;
     this.#ev.workerExited(slot, info);
@@ -1242,23 +1129,23 @@ export class Scheduler {
   #replenish(): void {
     if (this.#state !== 'running' && this.#state !== 'starting' && this.#state !== 'closing') return;
     const want = Math.max(this.options.min, this.#queue.size > 0 || this.#waiting.size > 0 ? 1 : 0);
-    if (this.#slots.length < want && this.#spawnsHeld()) return;
-    while (this.#slots.length < want) this.#spawn();
+    if (this.#workers.list.length < want && this.#spawnsHeld()) return;
+    while (this.#workers.list.length < want) this.#spawn();
   }
 
   #scheduleIdle(slot: WorkerSlot): void {
     if (this.options.idleTimeoutMs === Infinity || slot.state !== SlotState.Ready || slot.load > 0) return;
-    if (this.#slots.length <= this.options.min || this.#live() <= this.options.min) return;
+    if (this.#workers.list.length <= this.options.min || this.#workers.live() <= this.options.min) return;
     // Workers already stopping do not count toward min: they are going.
     slot.idleTimer ??= new CallbackTimer(() => {
-      if (slot.state === SlotState.Ready && slot.load === 0 && this.#live() > this.options.min) this.#kill(slot, 'retire');
+      if (slot.state === SlotState.Ready && slot.load === 0 && this.#workers.live() > this.options.min) this.#kill(slot, 'retire');
     });
     this.#timers.schedule(slot.idleTimer, this.#clock.now() + this.options.idleTimeoutMs);
   }
 
   #kill(slot: WorkerSlot, why: NonNullable<WorkerSlot['killedFor']>): void {
     // A draining worker is Stopping but still running its last tasks: it can still be killed.
-    if (slot.state === SlotState.Stopping && !this.#draining.delete(slot)) return;
+    if (slot.state === SlotState.Stopping && !this.#workers.draining.delete(slot)) return;
     slot.killedFor = why;
     slot.state = SlotState.Stopping;
     if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
@@ -1272,7 +1159,7 @@ export class Scheduler {
 
   #setRef(on: boolean): void {
     this.#reffed = on;
-    for (const s of this.#slots) s.handle.ref?.(on);
+    for (const s of this.#workers.list) s.handle.ref?.(on);
   }
 
   // ---- cancellation and time ------------------------------------------------
@@ -1319,7 +1206,7 @@ export class Scheduler {
   #graceOver(slot: WorkerSlot, seq: number, task: Task, kind: AbortKind, probed: boolean): void {
     const idx = seq & INFLIGHT_MASK;
     // A draining or recycling worker is Stopping but still runs its tasks: only a worker that is gone needs no kill.
-    if (slot.inflight[idx] !== task || slot.seqOf(idx) !== seq || this.#byId.get(slot.handle.id) !== slot) {
+    if (slot.inflight[idx] !== task || slot.seqOf(idx) !== seq || this.#workers.byId.get(slot.handle.id) !== slot) {
       slot.graces.delete(seq);
       return;
     }
@@ -1460,7 +1347,7 @@ export class Scheduler {
   /** Back into the queue after a backoff; accepted work re-enters even a full queue. */
   #requeueAfterBackoff(task: Task): void {
     task.readyAt = this.#clock.now();
-    const slot = this.#queue.size === 0 ? this.#pick() : undefined;
+    const slot = this.#queue.size === 0 ? this.#workers.pick() : undefined;
     if (slot !== undefined) this.#assign(task, slot);
     else {
       this.#enqueue(task);
@@ -1521,14 +1408,14 @@ export class Scheduler {
 
   /** Asks every live worker about itself; settles even when a worker is stuck (its entry then lacks its own figures). */
   async diagnostics(): Promise<PoolDiagnostics> {
-    const slots = this.#slots.filter((s) => s.state !== SlotState.Stopping);
+    const slots = this.#workers.list.filter((s) => s.state !== SlotState.Stopping);
     const reports = await Promise.all(slots.map((s) => s.handle.diagnose()));
     const empty = { heapUsed: 0, heapTotal: 0, rss: 0, external: 0, eventLoopUtilization: 0, cpuUserMs: undefined, cpuSystemMs: undefined };
     const workers: WorkerDiagnostics[] = slots.map((s, i) => {
       const r = reports[i] as Awaited<ReturnType<WorkerHandle['diagnose']>>;
       return { ...(r.self ?? empty), reported: r.self !== undefined, workerId: s.handle.id, kind: this.options.kind, pid: r.pid, inflight: s.load, completed: s.completed, proc: r.proc };
     });
-    return { workers, live: this.#slots.length, configured: this.options.max, process: procStatus('self') };
+    return { workers, live: this.#workers.list.length, configured: this.options.max, process: procStatus('self') };
   }
 
   // ---- load window and saturation --------------------------------------------
@@ -1538,7 +1425,7 @@ export class Scheduler {
     const depth = this.#queue.size + this.#waiting.size;
     let busy = 0;
     let ready = 0;
-    for (const s of this.#slots) {
+    for (const s of this.#workers.list) {
       if (s.state !== SlotState.Ready) continue;
       ready++;
       if (s.load > 0) busy++;
@@ -1557,10 +1444,10 @@ export class Scheduler {
 
   /** Hands the scaler a sample and applies the size it wants. */
   #scale(now: number, depth: number, busy: number, idle: number): void {
-    const { cpu, elu } = (this.#cpu as CpuSignal).read(this.#slots.map((s) => s.handle));
+    const { cpu, elu } = (this.#cpu as CpuSignal).read(this.#workers.list.map((s) => s.handle));
     const little = this.#little.summary();
     const { min, max, cpus } = this.options;
-    const size = this.#live();
+    const size = this.#workers.live();
     const want = (this.#scaler as Scaler).sample({ now, size, min, max, cpus, queueDepth: depth, busy, idle, cpu, elu, ...little });
     if (typeof want === 'number' && Number.isFinite(want)) this.resize(Math.round(want));
   }
@@ -1573,41 +1460,34 @@ export class Scheduler {
   resize(n: number): void {
     if (this.#state !== 'running' && this.#state !== 'starting') return;
     const target = Math.min(this.options.max, Math.max(this.options.min, n));
-    this.#target = target;
-    let live = this.#live();
+    this.#workers.target = target;
+    let live = this.#workers.live();
     // Never more than max threads alive: workers still exiting count until they are gone (#grow adds the rest later).
-    while (live < target && this.#slots.length < this.options.max && !this.#spawnsHeld()) {
+    while (live < target && this.#workers.list.length < this.options.max && !this.#spawnsHeld()) {
       this.#spawn();
       live++;
     }
     if (live <= target) return;
     // Idle first, then the least loaded (a starting worker's load is what was assigned to it; retiring it puts that back in the queue).
-    const candidates = this.#slots.filter((s) => s.state !== SlotState.Stopping && !this.#draining.has(s));
+    const candidates = this.#workers.list.filter((s) => s.state !== SlotState.Stopping && !this.#workers.draining.has(s));
     candidates.sort((a, b) => a.load - b.load);
     for (const slot of candidates) {
       if (live <= target) break;
       live--;
       if (slot.inflightCount === 0) this.#retireNow(slot);
       else {
-        this.#draining.add(slot);
+        this.#workers.draining.add(slot);
         // No new work: a draining worker is not Ready, so selection skips it.
         slot.state = SlotState.Stopping;
       }
     }
   }
 
-  /** Workers alive or starting that take work: not retiring, draining or being killed. */
-  #live(): number {
-    let n = 0;
-    for (const s of this.#slots) if (s.state !== SlotState.Stopping) n++;
-    return n;
-  }
-
   /** Stops a worker the pool no longer wants (a draining one is already marked Stopping). */
   #retireNow(slot: WorkerSlot): void {
     const why = slot.recycling ? 'recycle' : 'retire';
     slot.killedFor = why;
-    this.#leftStarting(slot);
+    this.#workers.leftStarting(slot);
     slot.state = SlotState.Stopping;
     // A worker retired while starting may hold tasks assigned to it: they go back to the queue now, not at its exit.
     this.#requeueOutbox(slot);
@@ -1651,7 +1531,7 @@ export class Scheduler {
     this.#recycled++;
     if (old.inflightCount === 0) this.#retireNow(old);
     else {
-      this.#draining.add(old);
+      this.#workers.draining.add(old);
       old.state = SlotState.Stopping;
     }
   }
@@ -1678,7 +1558,7 @@ export class Scheduler {
     }
     // One recycle at a time: a worker that came due meanwhile goes next, even in an idle pool.
     if (this.#maxTasks !== Infinity && this.#recycling === 0) {
-      for (const s of this.#slots) {
+      for (const s of this.#workers.list) {
         if (s.state === SlotState.Ready && s.left <= 0) {
           this.#recycle(s, 'max-tasks');
           break;
@@ -1734,7 +1614,7 @@ export class Scheduler {
     const timer = (this.#probeTimer ??= new CallbackTimer(() => {
       if (!this.#recoverable || this.#state !== 'failed') return;
       // Workers stopped by the failure may still be exiting: wait for them (never more than max alive).
-      if (this.#slots.length === 0) this.#spawn();
+      if (this.#workers.list.length === 0) this.#spawn();
       else this.#timers.schedule(timer, this.#clock.now() + intensity.policy.backoffMs);
     }));
     if (timer.index !== -1) return;
@@ -1824,11 +1704,11 @@ export class Scheduler {
     this.#startReject(err);
     this.#rejectReadyWaiters(err);
     // What was assigned to workers but never sent fails with the pool now, not when each worker has gone.
-    for (const s of this.#slots) this.#requeueOutbox(s);
+    for (const s of this.#workers.list) this.#requeueOutbox(s);
     for (const t of this.#waiting.drain()) this.#settle(t, err, undefined, Outcome.Rejected);
     for (const t of this.#queue.drain()) this.#settle(t, err, undefined, Outcome.Rejected);
     for (const t of [...this.#backoff]) this.#settle(t, err, undefined, Outcome.Rejected);
-    for (const s of [...this.#slots]) this.#kill(s, 'close');
+    for (const s of [...this.#workers.list]) this.#kill(s, 'close');
   }
 
   #rejectReadyWaiters(err: unknown): void {
@@ -1840,8 +1720,8 @@ export class Scheduler {
   #checkDrained(): void {
     if (this.#state === 'closing' && this.#queue.size === 0 && this.#waiting.size === 0 && this.#running === 0 && this.#backoff.size === 0) {
       // Phase two: nothing left to run; stop the workers (orphans included), with teardown where the module has one.
-      for (const s of [...this.#slots]) {
-        if (s.state === SlotState.Stopping && !this.#draining.delete(s)) continue;
+      for (const s of [...this.#workers.list]) {
+        if (s.state === SlotState.Stopping && !this.#workers.draining.delete(s)) continue;
         s.killedFor = 'close';
         s.state = SlotState.Stopping;
         if (s.idleTimer !== undefined) this.#timers.cancel(s.idleTimer);
@@ -1850,7 +1730,7 @@ export class Scheduler {
       this.#sup?.stop();
       this.#state = 'closed';
     }
-    if ((this.#state === 'closed' || (this.#state === 'failed' && !this.#recoverable)) && this.#slots.length === 0) {
+    if ((this.#state === 'closed' || (this.#state === 'failed' && !this.#recoverable)) && this.#workers.list.length === 0) {
       if (this.#closeTimer !== undefined) this.#timers.cancel(this.#closeTimer);
       this.#timers.clear();
       this.options.deadLetter?.close();
@@ -1872,7 +1752,7 @@ export class Scheduler {
     for (const t of this.#waiting.drain()) this.#settle(t, err, undefined, Outcome.Rejected);
     for (const t of this.#queue.drain()) this.#settle(t, err, undefined, Outcome.Rejected);
     for (const t of [...this.#backoff]) this.#settle(t, err, undefined, Outcome.Rejected);
-    for (const s of this.#slots) {
+    for (const s of this.#workers.list) {
       for (const t of s.outbox) this.#settle(t, err, undefined, Outcome.Rejected);
       for (const t of s.inflight) if (t !== undefined) this.#settle(t, err, undefined, Outcome.Rejected);
       this.#kill(s, 'close');
