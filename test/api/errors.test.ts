@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import * as sluice from '../src/index.js';
-import { JobLostError, RedisUnavailableError } from '../src/bullmq/errors.js';
-import { decodeError, encodeError } from '../src/wire/error-codec.js';
-import { describe as describeValue } from '../src/api/errors.js';
+import * as sluice from '../../src/index.js';
+import { JobLostError, RedisUnavailableError } from '../../src/bullmq/errors.js';
+import { decodeError, encodeError } from '../../src/wire/error-codec.js';
+import { describe as describeValue } from '../../src/api/errors.js';
 
 test('every error class extends SluiceError and has a stable ERR_SLUICE_ code', () => {
   const made: sluice.SluiceError[] = [

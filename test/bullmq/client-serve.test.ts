@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
-import { createClient, serve, RedisUnavailableError, type JobInfo, type Server } from '../src/bullmq/index.js';
-import { registerError, SerializationError, SluiceError, TaskTimeoutError, UnknownTaskError, ErrorCodes } from '../src/index.js';
-import { REDIS_URL, SKIP_NO_REDIS, OwnRedis, dropQueue, uniqueQueue, until } from './helpers/redis.js';
-import { outcome } from './helpers.js';
+import { createClient, serve, RedisUnavailableError, type JobInfo, type Server } from '../../src/bullmq/index.js';
+import { registerError, SerializationError, SluiceError, TaskTimeoutError, UnknownTaskError, ErrorCodes } from '../../src/index.js';
+import { REDIS_URL, SKIP_NO_REDIS, OwnRedis, dropQueue, uniqueQueue, until } from '../helpers/redis.js';
+import { outcome } from '../helpers/index.js';
 
 class NotFound extends Error {
   readonly code = 'E_NOT_FOUND';
@@ -305,7 +305,7 @@ describe('sluice/bullmq', { skip: SKIP_NO_REDIS }, () => {
 
 test('the core stays free of bullmq: only src/bullmq imports it', async () => {
   const { readdirSync, readFileSync } = await import('node:fs');
-  const root = new URL('../../src/', import.meta.url);
+  const root = new URL('../../../src/', import.meta.url);
   const offenders: string[] = [];
   const walk = (dir: URL, rel: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {

@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { createClient } from '../src/bullmq/index.js';
-import { REDIS_URL, SKIP_NO_REDIS, dropQueue, uniqueQueue, until } from './helpers/redis.js';
+import { createClient } from '../../src/bullmq/index.js';
+import { REDIS_URL, SKIP_NO_REDIS, dropQueue, uniqueQueue, until } from '../helpers/redis.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const TASKS = fileURLToPath(new URL('./fixtures/bullmq-tasks.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const TASKS = fileURLToPath(new URL('../fixtures/bullmq-tasks.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bullmq-'));
 const queues: string[] = [];
 after(async () => {

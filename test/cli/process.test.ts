@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { CLI_MAIN, TASKS_URL, lineCount, readJsonl, tempDir, waitFor, writeLines } from './cli-helpers.js';
+import { CLI_MAIN, TASKS_URL, lineCount, readJsonl, tempDir, waitFor, writeLines } from '../helpers/cli.js';
 
 const TASKS = fileURLToPath(TASKS_URL);
 
@@ -92,7 +92,7 @@ describe('sluice CLI: usage and exit codes', () => {
   test('a module path is resolved against the current directory', async (t) => {
     const dir = tempDir(t);
     writeLines(join(dir, 'in.jsonl'), ['{"n":1}']);
-    const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+    const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
     const r = await sluice(['run', './cli-tasks.js', '-t', 'double', '-i', join(dir, 'in.jsonl'), '-o', join(dir, 'out.jsonl'), '--progress', 'none'], fixtures);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(readJsonl(join(dir, 'out.jsonl')), [{ line: 1, ok: true, result: 2 }]);

@@ -3,9 +3,9 @@ import { appendFileSync, existsSync, readFileSync, statSync, truncateSync, write
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { ExitCode } from '../src/cli/exit-codes.js';
-import { runJob } from '../src/cli/run/runner.js';
-import { config, io, lineCount, readJsonl, tempDir, waitFor, writeLines } from './cli-helpers.js';
+import { ExitCode } from '../../src/cli/exit-codes.js';
+import { runJob } from '../../src/cli/run/runner.js';
+import { config, io, lineCount, readJsonl, tempDir, waitFor, writeLines } from '../helpers/cli.js';
 
 interface OutLine {
   line: number;

@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { main } from '../src/cli/program.js';
-import { findKnee, type TunePoint } from '../src/cli/tune/knee.js';
-import { plotSvg } from '../src/cli/tune/plot-svg.js';
-import { cpuCount } from '../src/sizing/cpu-count.js';
-import { tempDir, writeLines } from './cli-helpers.js';
+import { main } from '../../src/cli/program.js';
+import { findKnee, type TunePoint } from '../../src/cli/tune/knee.js';
+import { plotSvg } from '../../src/cli/tune/plot-svg.js';
+import { cpuCount } from '../../src/sizing/cpu-count.js';
+import { tempDir, writeLines } from '../helpers/cli.js';
 
 const curve = (values: [number, number][]): TunePoint[] => values.map(([throughput, p99Ms], i) => ({ workers: i + 1, throughput, p99Ms }));
 
@@ -107,7 +107,7 @@ describe('sluice tune', () => {
     let err = '';
     stdout.on('data', (c: Buffer) => (out += c.toString()));
     stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const module = new URL('./fixtures/tasks.js', import.meta.url).href;
+    const module = new URL('../fixtures/tasks.js', import.meta.url).href;
     const code = await main(['node', 'sluice', 'tune', module, '--task', 'fib', '--input', input, '--max', '3', '--plot', plot], {
       stdin: Readable.from([]),
       stdout,
@@ -136,7 +136,7 @@ describe('sluice tune', () => {
 
   test('usage errors: unknown task, bad sample', async (t) => {
     const dir = tempDir(t);
-    const module = new URL('./fixtures/tasks.js', import.meta.url).href;
+    const module = new URL('../fixtures/tasks.js', import.meta.url).href;
     const sink = (): PassThrough => new PassThrough().on('data', () => undefined);
     const io = { stdin: Readable.from([]), stdout: sink(), stderr: sink(), cwd: dir };
     const good = writeLines(join(dir, 'ok.jsonl'), ['1']);

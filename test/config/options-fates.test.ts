@@ -9,9 +9,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createPool, InvalidOptionError } from '../src/index.js';
-import { resolvePoolOptions } from '../src/config/validate.js';
-import { TASKS } from './helpers.js';
+import { createPool, InvalidOptionError } from '../../src/index.js';
+import { resolvePoolOptions } from '../../src/config/validate.js';
+import { TASKS } from '../helpers/index.js';
 
 type Opts = Record<string, unknown>;
 

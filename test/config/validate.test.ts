@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createPool, InvalidOptionError } from '../src/index.js';
-import { TASKS } from './helpers.js';
+import { createPool, InvalidOptionError } from '../../src/index.js';
+import { TASKS } from '../helpers/index.js';
 
 function rejects(opts: Record<string, unknown>, message: string | RegExp): void {
   assert.throws(
@@ -43,7 +43,7 @@ test('module must be a file URL or an absolute path', () => {
 });
 
 test('invalid run options reject the returned promise (never a synchronous throw)', async () => {
-  const pool = createPool<typeof import('./fixtures/tasks.js')>({ module: TASKS, size: 1 });
+  const pool = createPool<typeof import('../fixtures/tasks.js')>({ module: TASKS, size: 1 });
   try {
     let p: Promise<unknown> | undefined;
     assert.doesNotThrow(() => {

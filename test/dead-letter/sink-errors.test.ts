@@ -11,10 +11,10 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CallbackSink, createDeadLetterSink, FALLBACK_CAPACITY, FileSink, MemorySink, type DeadLetter, type DeadLetterSink } from '../src/dead-letter/sinks.js';
-import { channels, CHANNEL_NAMES, type DeadLetterErrorEvent } from '../src/observability/diagnostics.js';
-import { attachLogger } from '../src/observability/logger.js';
-import type { Logger } from '../src/api/options.js';
+import { CallbackSink, createDeadLetterSink, FALLBACK_CAPACITY, FileSink, MemorySink, type DeadLetter, type DeadLetterSink } from '../../src/dead-letter/sinks.js';
+import { channels, CHANNEL_NAMES, type DeadLetterErrorEvent } from '../../src/observability/diagnostics.js';
+import { attachLogger } from '../../src/observability/logger.js';
+import type { Logger } from '../../src/api/options.js';
 
 const FULL = '/dev/full';
 const haveFull = existsSync(FULL);

@@ -10,14 +10,14 @@ import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { createPool } from '../src/index.js';
-import type { Fate } from './fixtures/chaos.js';
-import { eventually, mulberry32 } from './helpers.js';
+import { createPool } from '../../src/index.js';
+import type { Fate } from '../fixtures/chaos.js';
+import { eventually, mulberry32 } from '../helpers/index.js';
 
 // npm test replays one fixed run; the long run (SLUICE_CHAOS_TASKS set) draws a new seed unless given one.
 const SEED = Number(process.env.SLUICE_SEED ?? (process.env.SLUICE_CHAOS_TASKS === undefined ? 20261128 : Date.now() % 100_000));
 const TASKS = Number(process.env.SLUICE_CHAOS_TASKS ?? 160);
-const CHAOS = new URL('./fixtures/chaos.js', import.meta.url);
+const CHAOS = new URL('../fixtures/chaos.js', import.meta.url);
 
 /** Faults are rare enough that the run stays short: each hang costs a timeout, each process exit a respawn. */
 function fateOf(r: number): Fate {
@@ -57,7 +57,7 @@ for (const kind of ['thread', 'process'] as const) {
       if (typeof pid === 'number') pids.add(pid);
     };
     subscribe('sluice:worker:spawned', onSpawn);
-    const pool = createPool<typeof import('./fixtures/chaos.js')>({
+    const pool = createPool<typeof import('../fixtures/chaos.js')>({
       kind,
       module: CHAOS,
       size: 2,

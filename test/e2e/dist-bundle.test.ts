@@ -22,7 +22,7 @@ const ENTRY_DIR = join(ROOT, 'dist/runtime/');
 function staticImports(code: string): string[] {
   return [...code.matchAll(/^import\s+(?:[^;]*?\s+from\s+)?"([^"]+)";$/gm)].map((m) => m[1] as string);
 }
-const FIXTURE = new URL('./fixtures/kinds.js', import.meta.url);
+const FIXTURE = new URL('../fixtures/kinds.js', import.meta.url);
 
 test('the worker entries in dist are bundled: no static import of sluice modules', async () => {
   for (const entry of ['thread-entry.js', 'process-entry.js']) {
@@ -56,7 +56,7 @@ test('the CLI runs from dist', async (t) => {
   const input = join(dir, 'in.jsonl');
   const output = join(dir, 'out.jsonl');
   await writeFile(input, ['{"n":1}', '{"n":2}', '{"n":3}'].join('\n') + '\n');
-  const tasks = fileURLToPath(new URL('./fixtures/cli-tasks.js', import.meta.url));
+  const tasks = fileURLToPath(new URL('../fixtures/cli-tasks.js', import.meta.url));
   const r = spawnSync(process.execPath, [cli, 'run', tasks, '--task', 'echo', '--input', input, '--output', output, '--size', '1', '--fresh', '--progress', 'none'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.equal((await readFile(output, 'utf8')).trimEnd().split('\n').length, 3);

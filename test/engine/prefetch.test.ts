@@ -8,8 +8,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../src/testing.js';
-import { Gate, eventually, outcome, taskPool } from './helpers.js';
+import { ManualClock } from '../../src/testing.js';
+import { Gate, eventually, outcome, taskPool } from '../helpers/index.js';
 
 type Pool = ReturnType<typeof taskPool>;
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
-import { ManualClock } from '../src/testing.js';
-import { TaskTimeoutError } from '../src/index.js';
-import { Gate, outcome, taskPool } from './helpers.js';
+import { ManualClock } from '../../src/testing.js';
+import { TaskTimeoutError } from '../../src/index.js';
+import { Gate, outcome, taskPool } from '../helpers/index.js';
 
 test('timeoutMs: a task that runs too long rejects with TaskTimeoutError and its worker is replaced', async () => {
   const pool = taskPool({ size: 1, timeoutMs: 50 });

@@ -3,12 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { Interrupts } from '../src/cli/interrupts.js';
-import type { RunConfig } from '../src/cli/run/run-config.js';
-import type { RunIO } from '../src/cli/run/runner.js';
+import { Interrupts } from '../../src/cli/interrupts.js';
+import type { RunConfig } from '../../src/cli/run/run-config.js';
+import type { RunIO } from '../../src/cli/run/runner.js';
 
-export const TASKS_URL = new URL('./fixtures/cli-tasks.js', import.meta.url).href;
-export const CLI_MAIN = new URL('../src/cli/main.js', import.meta.url);
+export const TASKS_URL = new URL('../fixtures/cli-tasks.js', import.meta.url).href;
+export const CLI_MAIN = new URL('../../src/cli/main.js', import.meta.url);
 
 export function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));

@@ -1,8 +1,8 @@
 /** Shared test helpers: fixture location and SharedArrayBuffer handshakes. */
-import { createPool, type PoolOptions, type Pool } from '../src/index.js';
-import type * as Tasks from './fixtures/tasks.js';
+import { createPool, type PoolOptions, type Pool } from '../../src/index.js';
+import type * as Tasks from '../fixtures/tasks.js';
 
-export const TASKS = new URL('./fixtures/tasks.js', import.meta.url);
+export const TASKS = new URL('../fixtures/tasks.js', import.meta.url);
 
 export type TasksModule = typeof Tasks;
 

@@ -31,7 +31,7 @@ import type { DeadLetter } from '../../src/dead-letter/sinks.js';
 import type { RetryOptions } from '../../src/supervision/retry.js';
 import type { RunOptions } from '../../src/api/options.js';
 import type { ExitInfo, WorkerEvents } from '../../src/worker/handle.js';
-import { mulberry32 } from '../helpers.js';
+import { mulberry32 } from '../helpers/index.js';
 import { PERF_OFFSET, ScriptedWorker, type Arrival } from './scripted-worker.js';
 import {
   codeOf,

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { test } from 'node:test';
-import { CHANNEL_NAMES } from '../src/observability/diagnostics.js';
-import { createPool } from '../src/index.js';
-import { ManualClock } from '../src/testing.js';
-import { Gate, outcome, taskPool } from './helpers.js';
+import { CHANNEL_NAMES } from '../../src/observability/diagnostics.js';
+import { createPool } from '../../src/index.js';
+import { ManualClock } from '../../src/testing.js';
+import { Gate, outcome, taskPool } from '../helpers/index.js';
 
 /** Records every sluice event of one pool while `fn` runs. */
 async function recordEvents(poolId: () => string, fn: () => Promise<void>): Promise<{ name: string; msg: Record<string, unknown> }[]> {
@@ -197,7 +197,7 @@ test('diagnostics() settles even when a worker is stuck in a synchronous task', 
 test('a traceContext run option reaches the task as ctx.traceContext (threads and processes)', async () => {
   const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
   for (const kind of ['thread', 'process'] as const) {
-    const pool = createPool<typeof import('./fixtures/traced-tasks.js')>({ kind, module: new URL('./fixtures/traced-tasks.js', import.meta.url), size: 1 });
+    const pool = createPool<typeof import('../fixtures/traced-tasks.js')>({ kind, module: new URL('../fixtures/traced-tasks.js', import.meta.url), size: 1 });
     try {
       const out = await pool.run('spanInTask', null, { traceContext: { traceparent: tp } });
       assert.equal(out.traceparent, tp, kind);

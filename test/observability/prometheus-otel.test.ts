@@ -6,10 +6,10 @@ import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
-import { createPool } from '../src/index.js';
-import { instrumentPool as tracePool, contextFromCarrier, toTraceparent } from '../src/observability/otel.js';
-import { instrumentPool } from '../src/observability/prometheus.js';
-import { Gate, taskPool } from './helpers.js';
+import { createPool } from '../../src/index.js';
+import { instrumentPool as tracePool, contextFromCarrier, toTraceparent } from '../../src/observability/otel.js';
+import { instrumentPool } from '../../src/observability/prometheus.js';
+import { Gate, taskPool } from '../helpers/index.js';
 
 async function serve(registry: Registry): Promise<{ server: Server; url: string }> {
   const server = createServer((_req, res) => {
@@ -90,10 +90,10 @@ for (const kind of ['thread', 'process'] as const) {
     const manager = new AsyncLocalStorageContextManager().enable();
     context.setGlobalContextManager(manager);
     trace.setGlobalTracerProvider(provider);
-    const pool = createPool<typeof import('./fixtures/traced-tasks.js')>({
+    const pool = createPool<typeof import('../fixtures/traced-tasks.js')>({
       kind,
-      module: new URL('./fixtures/traced-tasks.js', import.meta.url),
-      workerSetup: new URL('./fixtures/otel-setup.js', import.meta.url),
+      module: new URL('../fixtures/traced-tasks.js', import.meta.url),
+      workerSetup: new URL('../fixtures/otel-setup.js', import.meta.url),
       size: 1,
     });
     const tracing = tracePool(pool);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { createPool, ModuleLoadError, SerializationError, UnknownTaskError } from '../src/index.js';
-import { outcome, taskPool } from './helpers.js';
+import { createPool, ModuleLoadError, SerializationError, UnknownTaskError } from '../../src/index.js';
+import { outcome, taskPool } from '../helpers/index.js';
 
 test('a module that does not exist: start rejects with ModuleLoadError (loader error as cause), no respawn loop', async () => {
   const pool = createPool({ module: pathToFileURL('/nonexistent/sluice/tasks.js'), size: 2 });
@@ -22,7 +22,7 @@ test('a module that does not exist: start rejects with ModuleLoadError (loader e
 });
 
 test('a module that throws on import: ModuleLoadError with the thrown error as cause', async () => {
-  const pool = createPool({ module: new URL('./fixtures/broken-import.js', import.meta.url), size: 1 });
+  const pool = createPool({ module: new URL('../fixtures/broken-import.js', import.meta.url), size: 1 });
   const r = await outcome(pool.start());
   assert.ok(!r.ok && r.error instanceof ModuleLoadError);
   assert.match((r.error.cause as Error).message, /this module refuses to load/);

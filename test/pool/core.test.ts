@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createPool } from '../src/index.js';
-import { Gate, TASKS, taskPool, type TasksModule } from './helpers.js';
+import { createPool } from '../../src/index.js';
+import { Gate, TASKS, taskPool, type TasksModule } from '../helpers/index.js';
 
 test('runs tasks and returns their outputs', async () => {
   const pool = taskPool();
@@ -132,7 +132,7 @@ test('await using closes the pool', async () => {
 test('a pool with no pending work does not keep the process alive (workers unref when idle)', async () => {
   const { spawnSync } = await import('node:child_process');
   const script = `
-    import { createPool } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
+    import { createPool } from ${JSON.stringify(new URL('../../src/index.js', import.meta.url).href)};
     const pool = createPool({ module: ${JSON.stringify(TASKS.href)}, size: 2 });
     console.log(await pool.run('inc', 1));
   `;
@@ -167,7 +167,7 @@ test('terminate() of an idle pool waits for its workers to exit (regression: unr
   const { spawnSync } = await import('node:child_process');
   for (const kind of ['thread', 'process']) {
     const script = `
-      import { createPool } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
+      import { createPool } from ${JSON.stringify(new URL('../../src/index.js', import.meta.url).href)};
       const pool = createPool({ kind: ${JSON.stringify(kind)}, module: ${JSON.stringify(TASKS.href)}, size: 1 });
       await pool.run('inc', 1);
       await pool.terminate();
@@ -182,7 +182,7 @@ test('terminate() of an idle pool waits for its workers to exit (regression: unr
 test('a parent started with process-wide flags (--expose-gc) still gets thread workers: those flags are left out', async () => {
   const { spawnSync } = await import('node:child_process');
   const script = `
-    import { createPool } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
+    import { createPool } from ${JSON.stringify(new URL('../../src/index.js', import.meta.url).href)};
     const pool = createPool({ module: ${JSON.stringify(TASKS.href)}, size: 2 });
     console.log(await pool.run('inc', 41), await pool.run('inc', 1));
     await pool.close();

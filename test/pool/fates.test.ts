@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
-import { createPool, ErrorCodes, ModuleLoadError, PoolFailedError, QueueFullError, type Pool } from '../src/index.js';
-import * as fates from './fixtures/pool-fates.js';
-import { outcome } from './helpers.js';
+import { createPool, ErrorCodes, ModuleLoadError, PoolFailedError, QueueFullError, type Pool } from '../../src/index.js';
+import * as fates from '../fixtures/pool-fates.js';
+import { outcome } from '../helpers/index.js';
 
 type M = typeof fates;
-const FATES = new URL('./fixtures/pool-fates.js', import.meta.url);
+const FATES = new URL('../fixtures/pool-fates.js', import.meta.url);
 const WORKER_KINDS = ['thread', 'process'] as const;
 
 function codes(results: { ok: boolean; error?: { code?: string } }[]): Map<string, number> {
@@ -77,7 +77,7 @@ for (const kind of WORKER_KINDS) {
     });
 
     test('a module whose top level never finishes: start() and run() reject with ModuleLoadError after startTimeoutMs', { timeout: 30_000 }, async () => {
-      const pool = createPool({ module: new URL('./fixtures/never-ready.js', import.meta.url), kind, size: 1, startTimeoutMs: 300 });
+      const pool = createPool({ module: new URL('../fixtures/never-ready.js', import.meta.url), kind, size: 1, startTimeoutMs: 300 });
       const [start, run] = await Promise.all([outcome(pool.start()), outcome(pool.run('noop', null))]);
       for (const r of [start, run]) {
         assert.equal(r.ok, false);
@@ -88,14 +88,14 @@ for (const kind of WORKER_KINDS) {
     });
 
     test('an init() that never settles: the pool fails with ModuleLoadError after startTimeoutMs', { timeout: 30_000 }, async () => {
-      const pool = createPool({ module: new URL('./fixtures/init-never.js', import.meta.url), kind, size: 1, startTimeoutMs: 300 });
+      const pool = createPool({ module: new URL('../fixtures/init-never.js', import.meta.url), kind, size: 1, startTimeoutMs: 300 });
       const r = await outcome(pool.run('noop', null));
       assert.ok(!r.ok && r.error instanceof ModuleLoadError, String(!r.ok && r.error.message));
       await pool.close();
     });
 
     test('a crash loop under load (workers exit 50 ms after loading, tasks keep coming) fails the pool too', { timeout: 60_000 }, async () => {
-      const pool = createPool({ module: new URL('./fixtures/dies-after-load.js', import.meta.url), kind, size: 2 });
+      const pool = createPool({ module: new URL('../fixtures/dies-after-load.js', import.meta.url), kind, size: 2 });
       await pool.start();
       let failed = false;
       pool.once('pool-failed', () => (failed = true));
@@ -113,7 +113,7 @@ for (const kind of WORKER_KINDS) {
     });
 
     test('a crash loop (workers exit 50 ms after loading) fails the pool within seconds, with few restarts', { timeout: 60_000 }, async () => {
-      const pool = createPool({ module: new URL('./fixtures/dies-after-load.js', import.meta.url), kind, size: 2 });
+      const pool = createPool({ module: new URL('../fixtures/dies-after-load.js', import.meta.url), kind, size: 2 });
       await pool.start();
       const failed = new Promise<unknown>((resolve) => pool.once('pool-failed', resolve));
       const t0 = Date.now();

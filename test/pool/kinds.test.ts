@@ -19,12 +19,12 @@ import {
   UnknownTaskError,
   WorkerCrashedError,
   type PoolKind,
-} from '../src/index.js';
-import * as fixture from './fixtures/kinds.js';
-import { Handshake } from './helpers/handshake.js';
+} from '../../src/index.js';
+import * as fixture from '../fixtures/kinds.js';
+import { Handshake } from '../helpers/handshake.js';
 
 type M = typeof fixture;
-const FIXTURE = new URL('./fixtures/kinds.js', import.meta.url);
+const FIXTURE = new URL('../fixtures/kinds.js', import.meta.url);
 const KINDS: readonly PoolKind[] = ['thread', 'process', 'async'];
 
 interface Extra {

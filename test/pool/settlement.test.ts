@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createPool, WorkerCrashedError } from '../src/index.js';
-import { mulberry32, outcome, taskPool } from './helpers.js';
+import { createPool, WorkerCrashedError } from '../../src/index.js';
+import { mulberry32, outcome, taskPool } from '../helpers/index.js';
 
 test('process.exit in a task rejects it with WorkerCrashedError (exit code, worker id, task) and the worker is replaced', async () => {
   const pool = taskPool({ size: 1 });
@@ -52,7 +52,7 @@ test('heap OOM under resourceLimits rejects with WorkerCrashedError (reason oom)
 test('thousands of tasks with random crashes: every promise settles once and the books balance', async () => {
   const seed = Number(process.env.SLUICE_SEED ?? 1234);
   const rand = mulberry32(seed);
-  const pool = createPool<typeof import('./fixtures/crashy.js')>({ module: new URL('./fixtures/crashy.js', import.meta.url), size: 2, queue: { capacity: 500, overflow: 'wait' } });
+  const pool = createPool<typeof import('../fixtures/crashy.js')>({ module: new URL('../fixtures/crashy.js', import.meta.url), size: 2, queue: { capacity: 500, overflow: 'wait' } });
   const N = 3000;
   let settledTwice = 0;
   const results = await Promise.all(

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ManualClock } from '../src/testing.js';
-import { QueueFullError } from '../src/index.js';
-import { Gate, outcome, taskPool } from './helpers.js';
+import { ManualClock } from '../../src/testing.js';
+import { QueueFullError } from '../../src/index.js';
+import { Gate, outcome, taskPool } from '../helpers/index.js';
 
 test("overflow 'reject': a full queue rejects run() at once with QueueFullError (no synchronous throw)", async () => {
   const gate = new Gate();

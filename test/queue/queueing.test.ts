@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ManualClock } from '../src/testing.js';
-import { InvalidOptionError, TaskDroppedError } from '../src/index.js';
-import { Gate, outcome, taskPool } from './helpers.js';
+import { ManualClock } from '../../src/testing.js';
+import { InvalidOptionError, TaskDroppedError } from '../../src/index.js';
+import { Gate, outcome, taskPool } from '../helpers/index.js';
 
 /** The order `record` tasks ran in. */
 function ranOrder(log: SharedArrayBuffer): number[] {

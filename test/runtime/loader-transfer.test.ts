@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { taskPool } from './helpers.js';
+import { taskPool } from '../helpers/index.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 test('TypeScript task modules work when the parent runs under a TS loader (node --import tsx)', () => {
   // The script and the task module are TypeScript source files, run untranspiled.

@@ -5,11 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRuntime } from '../src/runtime/runtime.js';
-import { Op } from '../src/wire/protocol.js';
-import { eventually } from './helpers.js';
+import { startRuntime } from '../../src/runtime/runtime.js';
+import { Op } from '../../src/wire/protocol.js';
+import { eventually } from '../helpers/index.js';
 
-const FIXTURE = new URL('./fixtures/reentry.js', import.meta.url);
+const FIXTURE = new URL('../fixtures/reentry.js', import.meta.url);
 
 test('batches held behind RunAfter start in sequence order, even when a task settles inside its own then()', async () => {
   const posted: unknown[][] = [];

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { cgroupCpuLimit, cpuCount, parseCfs, parseCpuMax } from '../src/sizing/cpu-count.js';
-import { resolvePoolOptions } from '../src/config/validate.js';
+import { cgroupCpuLimit, cpuCount, parseCfs, parseCpuMax } from '../../src/sizing/cpu-count.js';
+import { resolvePoolOptions } from '../../src/config/validate.js';
 
 function root(t: { after(fn: () => void): void }, files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-cgroup-'));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ManualClock } from '../src/testing.js';
-import { Gate, taskPool } from './helpers.js';
+import { ManualClock } from '../../src/testing.js';
+import { Gate, taskPool } from '../helpers/index.js';
 
 test('dynamic size: workers are added under queue pressure up to max and retired one by one when idle, never below min', async () => {
   const clock = new ManualClock();

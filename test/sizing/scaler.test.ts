@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { HysteresisScaler, type HysteresisOptions, type Scaler, type ScalerMetrics } from '../src/sizing/scaler.js';
-import { InvalidOptionError } from '../src/api/errors.js';
-import { ManualClock } from '../src/testing.js';
+import { HysteresisScaler, type HysteresisOptions, type Scaler, type ScalerMetrics } from '../../src/sizing/scaler.js';
+import { InvalidOptionError } from '../../src/api/errors.js';
+import { ManualClock } from '../../src/testing.js';
 
 /**
  * A synthetic pool, one step per sample: `rate(t)` tasks arrive per second,

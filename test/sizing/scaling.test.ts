@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createPool, type ScalerMetrics } from '../src/index.js';
-import { ManualClock } from '../src/testing.js';
-import { Gate, taskPool } from './helpers.js';
-import { eventually as until } from './helpers.js';
+import { createPool, type ScalerMetrics } from '../../src/index.js';
+import { ManualClock } from '../../src/testing.js';
+import { Gate, taskPool } from '../helpers/index.js';
+import { eventually as until } from '../helpers/index.js';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 

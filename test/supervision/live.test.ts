@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { test } from 'node:test';
-import { CircuitOpenError, createPool } from '../src/index.js';
-import { ManualClock } from '../src/testing.js';
-import type * as Supervised from './fixtures/supervised.js';
-import { eventually as until } from './helpers.js';
+import { CircuitOpenError, createPool } from '../../src/index.js';
+import { ManualClock } from '../../src/testing.js';
+import type * as Supervised from '../fixtures/supervised.js';
+import { eventually as until } from '../helpers/index.js';
 
-const SUPERVISED = new URL('./fixtures/supervised.js', import.meta.url);
+const SUPERVISED = new URL('../fixtures/supervised.js', import.meta.url);
 type M = typeof Supervised;
 
 function recycledEvents(): { whys: string[]; stop: () => void } {

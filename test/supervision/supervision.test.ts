@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
-import { createPool, CircuitOpenError, PoolFailedError, WorkerInitError, WorkerStalledError, type Pool } from '../src/index.js';
-import { ManualClock } from '../src/testing.js';
-import { RestartIntensity } from '../src/supervision/restart-intensity.js';
-import { CircuitBreaker } from '../src/supervision/circuit-breaker.js';
-import { findOutliers } from '../src/supervision/quarantine.js';
-import { LeakDetector } from '../src/supervision/recycle.js';
-import { isStalled, BeatWatch } from '../src/supervision/heartbeat.js';
-import type * as Supervised from './fixtures/supervised.js';
-import { eventually as until } from './helpers.js';
+import { createPool, CircuitOpenError, PoolFailedError, WorkerInitError, WorkerStalledError, type Pool } from '../../src/index.js';
+import { ManualClock } from '../../src/testing.js';
+import { RestartIntensity } from '../../src/supervision/restart-intensity.js';
+import { CircuitBreaker } from '../../src/supervision/circuit-breaker.js';
+import { findOutliers } from '../../src/supervision/quarantine.js';
+import { LeakDetector } from '../../src/supervision/recycle.js';
+import { isStalled, BeatWatch } from '../../src/supervision/heartbeat.js';
+import type * as Supervised from '../fixtures/supervised.js';
+import { eventually as until } from '../helpers/index.js';
 
-const SUPERVISED = new URL('./fixtures/supervised.js', import.meta.url);
+const SUPERVISED = new URL('../fixtures/supervised.js', import.meta.url);
 type M = typeof Supervised;
 
 /** Lets pending I/O (worker messages) in: a handshake loop, not a timing decision. */

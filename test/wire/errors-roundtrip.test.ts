@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { registerError, TaskFailedError } from '../src/index.js';
-import { NotFoundError } from './fixtures/tasks.js';
-import { outcome, taskPool } from './helpers.js';
+import { registerError, TaskFailedError } from '../../src/index.js';
+import { NotFoundError } from '../fixtures/tasks.js';
+import { outcome, taskPool } from '../helpers/index.js';
 
 test('a thrown Error comes back with class name, message, stack, code, and own properties', async () => {
   const pool = taskPool({ size: 1 });

@@ -10,18 +10,18 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Op, Status, TASK_STRIDE } from '../src/wire/protocol.js';
-import { ProcessWorker } from '../src/worker/process.js';
-import { ThreadWorker } from '../src/worker/thread.js';
-import type { ExitInfo, WorkerEvents, WorkerHandle } from '../src/worker/handle.js';
-import type { Step } from './fixtures/fates.js';
-import { eventually } from './helpers.js';
+import { Op, Status, TASK_STRIDE } from '../../src/wire/protocol.js';
+import { ProcessWorker } from '../../src/worker/process.js';
+import { ThreadWorker } from '../../src/worker/thread.js';
+import type { ExitInfo, WorkerEvents, WorkerHandle } from '../../src/worker/handle.js';
+import type { Step } from '../fixtures/fates.js';
+import { eventually } from '../helpers/index.js';
 
-const FIXTURE = new URL('./fixtures/fates.js', import.meta.url);
+const FIXTURE = new URL('../fixtures/fates.js', import.meta.url);
 type Kind = 'thread' | 'process';
 const KINDS: readonly Kind[] = ['thread', 'process'];
 
-/** Like helpers.ts's `eventually`, for a condition that needs an async step (a probe) to be checked. */
+/** Like test/helpers/index.ts's `eventually`, for a condition that needs an async step (a probe) to be checked. */
 async function eventuallyAsync(cond: () => Promise<boolean>, what: string, withinMs = 30_000): Promise<void> {
   const give = Date.now() + withinMs;
   while (!(await cond())) {
@@ -251,7 +251,7 @@ describe('process worker reports', () => {
 
 describe('the runtime, driven in this process', () => {
   test('Op.Revoke: a held task is handed back at once, one on the wire when it arrives, a started one answers as usual', async () => {
-    const { startRuntime } = await import('../src/runtime/runtime.js');
+    const { startRuntime } = await import('../../src/runtime/runtime.js');
     const fixture = (await import(FIXTURE.href)) as { release(): void };
     const posted: unknown[][] = [];
     let deliver: ((m: unknown[]) => void) | undefined;

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { createPool } from '../src/index.js';
-import { eventually } from './helpers.js';
+import { createPool } from '../../src/index.js';
+import { eventually } from '../helpers/index.js';
 
-const HOST = new URL('./fixtures/pool-host.js', import.meta.url);
-const FIXTURE = new URL('./fixtures/kinds.js', import.meta.url);
+const HOST = new URL('../fixtures/pool-host.js', import.meta.url);
+const FIXTURE = new URL('../fixtures/kinds.js', import.meta.url);
 const linux = process.platform === 'linux';
 
 /** Alive and not a zombie. */
@@ -43,11 +43,11 @@ function childrenOf(ppid: number): number[] {
 
 describe('process workers leave nothing behind', { skip: !linux && 'needs /proc' }, () => {
   test('after close() and terminate()', async () => {
-    const pool = createPool<typeof import('./fixtures/kinds.js')>({ kind: 'process', module: FIXTURE, size: 1 });
+    const pool = createPool<typeof import('../fixtures/kinds.js')>({ kind: 'process', module: FIXTURE, size: 1 });
     const a = await pool.run('pid', undefined);
     await pool.close();
     assert.equal(alive(a), false);
-    const pool2 = createPool<typeof import('./fixtures/kinds.js')>({ kind: 'process', module: FIXTURE, size: 1 });
+    const pool2 = createPool<typeof import('../fixtures/kinds.js')>({ kind: 'process', module: FIXTURE, size: 1 });
     const b = await pool2.run('pid', undefined);
     void pool2.run('spin', undefined).catch(() => undefined);
     await pool2.terminate();
