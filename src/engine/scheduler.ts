@@ -49,7 +49,7 @@ import type { RecycleWhy } from '../supervision/recycle.js';
 import { AbortKind, epochNow, HookFlag, Op, Status } from '../wire/protocol.js';
 import { FifoQueue, type TaskQueue } from '../queue/task-queue.js';
 import { PriorityQueue } from '../queue/priority-queue.js';
-import { cloneInput, describeError, type DeadLetter } from '../dead-letter/sinks.js';
+import type { DeadLetter } from '../dead-letter/sinks.js';
 import { LatencyAlarm, SaturationAlarm } from '../sizing/alarms.js';
 import { tagCorrelation } from '../observability/failure.js';
 import { sampled, summarize, toMicros } from '../observability/latency.js';
@@ -63,6 +63,7 @@ import { WorkerSet } from './worker-set.js';
 import { microtask } from '../time/microtask.js';
 import { Task, TaskExtra, TaskState, TaskTimer } from './task.js';
 import { PoolEvents } from './events.js';
+import { DeadLetters } from './dead-letters.js';
 import { CallbackTimer, TimerHeap, type TimerEntry } from '../time/timer-heap.js';
 import { checkRunOptions, type ResolvedPoolOptions } from '../config/validate.js';
 import { oneOf } from '../config/validate-helpers.js';
@@ -126,10 +127,7 @@ export class Scheduler {
   #dropped = 0;
   /** Tasks taken back from one worker's inbox for another (work stealing). */
   #stolen = 0;
-  /** Entries the dead-letter sink failed to record (kept in memory instead). */
-  #deadLetterErrors = 0;
   #retried = 0;
-  #deadLettered = 0;
   /** Microseconds; Node's HDR histograms, no home-made percentile code. */
   readonly #waitHist: RecordableHistogram = createHistogram();
   readonly #runHist: RecordableHistogram = createHistogram();
@@ -145,6 +143,8 @@ export class Scheduler {
   readonly corrPrefix: string;
   /** The pool's event publisher (engine/events.ts). */
   readonly #ev: PoolEvents;
+  /** The pool's dead-letter queue (engine/dead-letters.ts). */
+  readonly #dlq: DeadLetters;
   #state: PoolState = 'starting';
   #failure: Error | undefined;
   #taskNames: Set<string> | undefined;
@@ -201,10 +201,10 @@ export class Scheduler {
     this.#latencyAlarm = new LatencyAlarm(options.saturation.afterMs, options.saturation.latencyFactor, emit);
     this.#clock = options.clock;
     this.#timers = new TimerHeap(options.clock);
-    if (options.deadLetter !== undefined) options.deadLetter.onError = (err, entry) => this.#deadLetterFailed(err, entry);
     this.corrPrefix = `${options.name}-${randomBytes(3).toString('hex')}-`;
     this.poolId = this.corrPrefix.slice(0, -1);
     this.#ev = new PoolEvents(options.name, this.corrPrefix, options.kind);
+    this.#dlq = new DeadLetters(options.deadLetter, options.clock, this.#ev);
     if (options.logger !== undefined) this.#detachLogger = attachLogger(this.poolId, options.logger);
     this.#spawnWorker = spawnWorker ?? spawnerFor(options, this.corrPrefix);
     this.#events = {
@@ -320,7 +320,7 @@ export class Scheduler {
     task.retry = retry.attempts > 1 ? retry : undefined;
     if (open !== undefined) {
       // onOpen 'dead-letter': accepted, failed at once, recorded for redrive.
-      this.#deadLetter(task, open, 'failed');
+      this.#dlq.record(task, open, 'failed');
       this.#settle(task, open, undefined, Outcome.Failed);
       return promise;
     }
@@ -453,7 +453,7 @@ export class Scheduler {
     this.#dropped++;
     this.#ev.taskDropped(task, this.#queue.size);
     const err = new TaskDroppedError(task.name, this.#ev.corrOf(task), this.options.capacity);
-    this.#deadLetter(task, err, 'dropped');
+    this.#dlq.record(task, err, 'dropped');
     this.#settle(task, err, undefined, Outcome.Failed);
   }
 
@@ -490,8 +490,8 @@ export class Scheduler {
       dropped: this.#dropped,
       retried: this.#retried,
       backoff: this.#backoff.size,
-      deadLettered: this.#deadLettered,
-      deadLetterErrors: this.#deadLetterErrors,
+      deadLettered: this.#dlq.written,
+      deadLetterErrors: this.#dlq.failures,
       stolen: this.#stolen,
       window: this.#load.summary(),
       latency: Object.freeze({ wait: summarize(this.#waitHist), run: summarize(this.#runHist) }),
@@ -1305,7 +1305,7 @@ export class Scheduler {
     if (state === TaskState.Settled) return;
     const err = new DeadlineExceededError(task.name, task.deadlineMs, state !== TaskState.Dispatched);
     const { slot, seq } = task;
-    this.#deadLetter(task, err, 'deadline');
+    this.#dlq.record(task, err, 'deadline');
     this.#settle(task, err, undefined, Outcome.Failed);
     if (state === TaskState.Dispatched) this.#stopRunning(slot, seq, task, AbortKind.TimedOut);
     if (state !== TaskState.Dispatched || seq === 0) this.#pump();
@@ -1340,7 +1340,7 @@ export class Scheduler {
       Object.defineProperty(err, 'attempts', { value: task.attempt, enumerable: true, configurable: true, writable: true });
       Object.defineProperty(err, 'previousErrors', { value: task.errors ?? [], enumerable: false, configurable: true, writable: true });
     }
-    this.#deadLetter(task, err, 'failed');
+    this.#dlq.record(task, err, 'failed');
     this.#settle(task, err, undefined, Outcome.Failed);
   }
 
@@ -1356,54 +1356,14 @@ export class Scheduler {
     }
   }
 
-  #deadLetter(task: Task, err: unknown, reason: DeadLetter['reason']): void {
-    const sink = this.options.deadLetter;
-    if (sink === undefined) return;
-    const { input, cloneable } = cloneInput(task.input);
-    const now = Date.now();
-    const entry: DeadLetter = {
-      taskId: task.id,
-      taskName: task.name,
-      input,
-      inputCloneable: cloneable,
-      reason,
-      error: describeError(err),
-      attempts: task.attempt,
-      correlationId: this.#ev.corrOf(task),
-      submittedAt: now - (this.#clock.now() - task.submittedAt),
-      finishedAt: now,
-    };
-    try {
-      sink.write(entry);
-    } catch (sinkErr) {
-      // The built-in sinks never throw; whatever does must not take the settlement path (and the task's own outcome) with it.
-      this.#deadLetterFailed(sinkErr, entry);
-    }
-    this.#deadLettered++;
-    this.#ev.taskDeadLettered(task, reason, err);
-  }
-
-  /**
-   * The dead-letter sink could not record an entry (a full disk, a callback
-   * that threw or rejected). The sink keeps the entry in memory; the task
-   * keeps its own outcome; the failure is published, logged (the logger
-   * subscribes to the channel) and counted.
-   */
-  #deadLetterFailed(err: unknown, entry: DeadLetter): void {
-    this.#deadLetterErrors++;
-    this.#ev.deadLetterError(entry, err);
-  }
-
   /** The dead-letter entries held by the sink. */
   deadLetters(): DeadLetter[] {
-    return this.options.deadLetter?.list() ?? [];
+    return this.#dlq.list();
   }
 
   /** Removes the entries `filter` accepts from the dead-letter queue and runs them again. */
   redrive(filter: (entry: DeadLetter) => boolean): Promise<unknown>[] {
-    const sink = this.options.deadLetter;
-    if (sink === undefined) return [];
-    return sink.take((e) => e.inputCloneable && filter(e)).map((e) => this.submit(e.taskName, e.input, { correlationId: e.correlationId }));
+    return this.#dlq.take(filter).map((e) => this.submit(e.taskName, e.input, { correlationId: e.correlationId }));
   }
 
   /** Asks every live worker about itself; settles even when a worker is stuck (its entry then lacks its own figures). */
@@ -1733,7 +1693,7 @@ export class Scheduler {
     if ((this.#state === 'closed' || (this.#state === 'failed' && !this.#recoverable)) && this.#workers.list.length === 0) {
       if (this.#closeTimer !== undefined) this.#timers.cancel(this.#closeTimer);
       this.#timers.clear();
-      this.options.deadLetter?.close();
+      this.#dlq.close();
       this.#detachLogger?.();
       this.#detachLogger = undefined;
       const waiters = this.#allExited;
