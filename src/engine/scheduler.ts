@@ -33,7 +33,6 @@ import {
   QueueTimeoutError,
   SerializationError,
   TaskAbortedError,
-  TaskTimeoutError,
   UnknownTaskError,
   WorkerCrashedError,
   WorkerInitError,
@@ -64,7 +63,8 @@ import { microtask } from '../time/microtask.js';
 import { Task, TaskExtra, TaskState, TaskTimer } from './task.js';
 import { PoolEvents } from './events.js';
 import { DeadLetters } from './dead-letters.js';
-import { CallbackTimer, TimerHeap, type TimerEntry } from '../time/timer-heap.js';
+import { TimeLimits } from './time-limits.js';
+import { CallbackTimer, TimerHeap } from '../time/timer-heap.js';
 import { checkRunOptions, type ResolvedPoolOptions } from '../config/validate.js';
 import { oneOf } from '../config/validate-helpers.js';
 import type { ExitInfo, SpawnWorker, WorkerEvents, WorkerHandle } from '../worker/handle.js';
@@ -145,6 +145,8 @@ export class Scheduler {
   readonly #ev: PoolEvents;
   /** The pool's dead-letter queue (engine/dead-letters.ts). */
   readonly #dlq: DeadLetters;
+  /** Running-time limits and the abort grace (engine/time-limits.ts). */
+  readonly #limits: TimeLimits;
   #state: PoolState = 'starting';
   #failure: Error | undefined;
   #taskNames: Set<string> | undefined;
@@ -205,6 +207,19 @@ export class Scheduler {
     this.poolId = this.corrPrefix.slice(0, -1);
     this.#ev = new PoolEvents(options.name, this.corrPrefix, options.kind);
     this.#dlq = new DeadLetters(options.deadLetter, options.clock, this.#ev);
+    this.#limits = new TimeLimits(
+      {
+        alive: (slot) => this.#workers.byId.get(slot.handle.id) === slot,
+        timedOut: (task, slot, seq, err) => {
+          this.#little.ran(this.#clock.now() - (slot.sentAt[seq & INFLIGHT_MASK] as number));
+          this.#taskFailed(task, err);
+        },
+        kill: (slot, why) => this.#kill(slot, why),
+      },
+      this.#timers,
+      options.clock,
+      options.abortGraceMs,
+    );
     if (options.logger !== undefined) this.#detachLogger = attachLogger(this.poolId, options.logger);
     this.#spawnWorker = spawnWorker ?? spawnerFor(options, this.corrPrefix);
     this.#events = {
@@ -907,13 +922,13 @@ export class Scheduler {
         this.#stolen++;
         slot.left++;
         if (task.state === TaskState.Dispatched && task.slot === slot && task.seq === seq) this.#requeue(task);
-        else this.#endGrace(slot, seq);
+        else this.#limits.answered(slot, seq);
         continue;
       }
       n++;
       if (task.state !== TaskState.Dispatched || task.slot !== slot || task.seq !== seq) {
         // An orphan: its caller already has its outcome; its grace timer can stop.
-        this.#endGrace(slot, seq);
+        this.#limits.answered(slot, seq);
         continue;
       }
       let runMs = 0;
@@ -1061,7 +1076,7 @@ export class Scheduler {
     const canRequeue = this.#state !== 'failed' && this.#state !== 'closed';
     for (const seq of seqs) {
       const task = inflight[seq & INFLIGHT_MASK] as Task;
-      this.#endGrace(slot, seq);
+      this.#limits.answered(slot, seq);
       if (task.state !== TaskState.Dispatched || task.slot !== slot || task.seq !== seq) continue; // an orphan
       if (handle.finished?.(seq) === true) {
         this.#taskFailed(task, this.#state === 'failed' && this.#failure !== undefined ? this.#failure : new ResultLostError(handle.id, task.name, this.#lostWhy(slot, info)));
@@ -1170,116 +1185,9 @@ export class Scheduler {
     if (state === TaskState.Settled) return;
     const { slot, seq } = task;
     this.#settle(task, new TaskAbortedError(task.name, reason), undefined, Outcome.Failed);
-    if (state === TaskState.Dispatched) this.#stopRunning(slot, seq, task, AbortKind.Cancelled);
+    if (state === TaskState.Dispatched) this.#limits.stop(slot, seq, task, AbortKind.Cancelled);
     // Its place (in the queue, or in a starting worker's outbox) is free: queued work and waiting callers move up.
     if (state !== TaskState.Dispatched || seq === 0) this.#pump();
-  }
-
-  /**
-   * A task whose caller already has its outcome (cancelled, timed out, past
-   * its deadline) may still be on its worker: ask the worker to abort it,
-   * and replace the worker only if the task has not stopped within
-   * `abortGraceMs`. The grace timer belongs to the (worker, seq) pair, not
-   * the task: a timed-out task may be retried while this attempt lingers.
-   */
-  #stopRunning(slot: WorkerSlot | undefined, seq: number, task: Task, kind: AbortKind): void {
-    if (slot === undefined || seq === 0) return; // not sent yet; #flush skips it
-    try {
-      slot.handle.send([Op.Abort, seq, kind]);
-    } catch {
-      // The worker is already gone; its exit cleans up.
-    }
-    if (this.options.abortGraceMs === Infinity) return; // the worker is never killed for it
-    const grace = new CallbackTimer(() => this.#graceOver(slot, seq, task, kind, false));
-    slot.graces.set(seq, grace);
-    this.#timers.schedule(grace, this.#clock.now() + this.options.abortGraceMs);
-  }
-
-  #endGrace(slot: WorkerSlot, seq: number): void {
-    const grace = slot.graces.get(seq);
-    if (grace === undefined) return;
-    this.#timers.cancel(grace);
-    slot.graces.delete(seq);
-  }
-
-  /** Abort grace ran out for an orphan: replace its worker if it is still running it. */
-  #graceOver(slot: WorkerSlot, seq: number, task: Task, kind: AbortKind, probed: boolean): void {
-    const idx = seq & INFLIGHT_MASK;
-    // A draining or recycling worker is Stopping but still runs its tasks: only a worker that is gone needs no kill.
-    if (slot.inflight[idx] !== task || slot.seqOf(idx) !== seq || this.#workers.byId.get(slot.handle.id) !== slot) {
-      slot.graces.delete(seq);
-      return;
-    }
-    const h = slot.handle;
-    // It returned: the answer is on its way, the worker needs no killing.
-    if (h.finished?.(seq) === true) {
-      slot.graces.delete(seq);
-      return;
-    }
-    if (!probed && h.probe !== undefined) {
-      // A process only knows batches were picked up: ask which task really runs before killing anything.
-      this.#probe(slot, () => this.#graceOver(slot, seq, task, kind, true));
-      return;
-    }
-    if (h.startedAt(seq) === undefined) {
-      // It never started: it waits behind another task in the worker
-      // (pipelined, or sent ahead and held), and the worker will drop it
-      // when it gets there. Killing now would fail the task it waits behind.
-      this.#timers.schedule(slot.graces.get(seq) as TimerEntry, this.#clock.now() + this.options.abortGraceMs);
-      return;
-    }
-    slot.graces.delete(seq);
-    this.#kill(slot, kind === AbortKind.TimedOut ? 'timeout' : 'abort');
-  }
-
-  /** Asks a worker that can say (WorkerHandle.probe) which tasks really started and finished, then runs `then`. */
-  #probe(slot: WorkerSlot, then: () => void): void {
-    if (slot.probing !== undefined) {
-      slot.probing.push(then);
-      return;
-    }
-    slot.probing = [then];
-    void (slot.handle.probe as () => Promise<void>)().then(() => {
-      const waiting = slot.probing ?? [];
-      slot.probing = undefined;
-      for (const f of waiting) f();
-    });
-  }
-
-  /**
-   * A running-time timer fired. Only the task's own running time counts:
-   * a task still in its worker's inbox gets its full budget again, and a
-   * task that already returned (its result on the way) is not timed out.
-   * On expiry the caller hears at once; the task is asked to stop
-   * (ctx.signal aborts with a timeout reason) and its worker is replaced
-   * only if it has not stopped within abortGraceMs, as for cancellation.
-   */
-  #checkTimeout(task: Task, probed: boolean): void {
-    const slot = task.slot as WorkerSlot;
-    const seq = task.seq;
-    const timer = task.timer as TaskTimer;
-    const h = slot.handle;
-    const now = this.#clock.now();
-    const startedAt = seq === 0 || h.finished?.(seq) === true ? undefined : h.startedAt(seq);
-    if (startedAt === undefined) {
-      this.#timers.schedule(timer, now + task.timeoutMs);
-      return;
-    }
-    const ran = epochNow() - startedAt;
-    if (ran < task.timeoutMs) {
-      this.#timers.schedule(timer, now + (task.timeoutMs - ran));
-      return;
-    }
-    if (!probed && h.probe !== undefined) {
-      // A process only knows when a batch was picked up: ask which of its tasks really started and finished.
-      this.#probe(slot, () => {
-        if (task.state === TaskState.Dispatched && task.slot === slot && task.seq === seq) this.#checkTimeout(task, true);
-      });
-      return;
-    }
-    this.#little.ran(now - (slot.sentAt[seq & INFLIGHT_MASK] as number));
-    this.#taskFailed(task, new TaskTimeoutError(task.name, task.timeoutMs));
-    this.#stopRunning(slot, seq, task, AbortKind.TimedOut);
   }
 
   #onTimer(task: Task): void {
@@ -1289,7 +1197,7 @@ export class Scheduler {
         this.#settle(task, new QueueTimeoutError(task.queueTimeoutMs), undefined, Outcome.Rejected);
         return;
       case TaskState.Dispatched:
-        this.#checkTimeout(task, false);
+        this.#limits.check(task);
         return;
       case TaskState.Backoff:
         this.#backoff.delete(task);
@@ -1307,7 +1215,7 @@ export class Scheduler {
     const { slot, seq } = task;
     this.#dlq.record(task, err, 'deadline');
     this.#settle(task, err, undefined, Outcome.Failed);
-    if (state === TaskState.Dispatched) this.#stopRunning(slot, seq, task, AbortKind.TimedOut);
+    if (state === TaskState.Dispatched) this.#limits.stop(slot, seq, task, AbortKind.TimedOut);
     if (state !== TaskState.Dispatched || seq === 0) this.#pump();
   }
 
