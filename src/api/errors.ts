@@ -3,11 +3,16 @@
  * users can match on instead of message text, and `cause` where there is one.
  *
  * `instanceof` works across duplicate copies of the package (two versions in
- * one node_modules tree) because each class checks a `Symbol.for` brand rather
- * than its prototype chain alone.
+ * one node_modules tree): `SluiceError` checks the `Symbol.for('sluice.error')`
+ * brand every sluice error carries, and each class of this file also accepts
+ * an error carrying its own brand, `Symbol.for('sluice.error.<code>')` (set on
+ * its prototype, so copies of this version or later have it). Other classes,
+ * subclasses of these included, check their prototype chain only.
  */
 
 const kBrand = Symbol.for('sluice.error');
+/** The per-class brands of this file's subclasses (see `brand` at the end). */
+const classBrands = new WeakMap<object, symbol>();
 
 export const ErrorCodes = {
   QUEUE_FULL: 'ERR_SLUICE_QUEUE_FULL',
@@ -54,9 +59,12 @@ export class SluiceError extends Error {
     if (typeof value !== 'object' || value === null) return false;
     // The base class accepts any branded error (the brand sits on the
     // prototype, so errors rebuilt from another worker or another copy of
-    // the package carry it too); subclasses check their prototype chain.
+    // the package carry it too); subclasses check their prototype chain, and
+    // this file's subclasses their own brand too.
     if (this === SluiceError) return (value as Record<symbol, unknown>)[kBrand] === true;
-    return Object.prototype.isPrototypeOf.call(this.prototype, value);
+    if (Object.prototype.isPrototypeOf.call(this.prototype, value)) return true;
+    const own = classBrands.get(this);
+    return own !== undefined && (value as Record<symbol, unknown>)[own] === true;
   }
 }
 Object.defineProperty(SluiceError.prototype, kBrand, { value: true });
@@ -327,6 +335,31 @@ export class CircuitOpenError extends SluiceError {
     this.retryAt = retryAt;
   }
 }
+
+/** Brands `cls` with `Symbol.for('sluice.error.<code>')`, which `instanceof cls` accepts from any copy of the package. */
+function brand(cls: abstract new (...args: never[]) => SluiceError, code: ErrorCode): void {
+  const symbol = Symbol.for(`sluice.error.${code}`);
+  Object.defineProperty(cls.prototype, symbol, { value: true });
+  classBrands.set(cls, symbol);
+}
+brand(QueueFullError, ErrorCodes.QUEUE_FULL);
+brand(QueueTimeoutError, ErrorCodes.QUEUE_TIMEOUT);
+brand(TaskTimeoutError, ErrorCodes.TASK_TIMEOUT);
+brand(DeadlineExceededError, ErrorCodes.DEADLINE_EXCEEDED);
+brand(TaskDroppedError, ErrorCodes.TASK_DROPPED);
+brand(TaskAbortedError, ErrorCodes.TASK_ABORTED);
+brand(WorkerCrashedError, ErrorCodes.WORKER_CRASHED);
+brand(ResultLostError, ErrorCodes.RESULT_LOST);
+brand(PoolClosedError, ErrorCodes.POOL_CLOSED);
+brand(UnknownTaskError, ErrorCodes.UNKNOWN_TASK);
+brand(SerializationError, ErrorCodes.SERIALIZATION);
+brand(InvalidOptionError, ErrorCodes.INVALID_OPTION);
+brand(ModuleLoadError, ErrorCodes.MODULE_LOAD);
+brand(TaskFailedError, ErrorCodes.TASK_FAILED);
+brand(WorkerStalledError, ErrorCodes.WORKER_STALLED);
+brand(WorkerInitError, ErrorCodes.WORKER_INIT);
+brand(PoolFailedError, ErrorCodes.POOL_FAILED);
+brand(CircuitOpenError, ErrorCodes.CIRCUIT_OPEN);
 
 /** `-1 (number)`, `"x" (string)`, `[object Object] (object)`: the value with its type. */
 export function describe(value: unknown): string {

@@ -8,11 +8,12 @@
  */
 
 import { EventEmitter } from 'node:events';
-import { availableParallelism } from 'node:os';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job, type KeepJobs } from 'bullmq';
 import { createPool, type Pool } from '../pool.js';
 import type { AnyPoolOptions } from '../api/options.js';
 import { InvalidOptionError } from '../api/errors.js';
+import { ASYNC_DEFAULT_SIZE } from '../config/validate.js';
+import { availableCpus } from '../sizing/cpu-count.js';
 import { NO_RETRY, resolveRetry, retryDelay, shouldRetry } from '../supervision/retry.js';
 import type { TaskModule, UntypedModule } from '../api/types.js';
 import { checkQueueName, toConnectionOptions, type Connection } from './connection.js';
@@ -268,9 +269,10 @@ export async function serve<M extends TaskModule = UntypedModule>(options: Serve
   return server;
 }
 
+/** The pool's maximum size, defaulted as the pool defaults it (config/validate.ts): a container's CPU quota, not the host's cores. */
 function capacityOf(pool: AnyPoolOptions<UntypedModule>): number {
   const size = pool.size;
   if (typeof size === 'number') return size;
   if (size !== undefined && typeof size === 'object' && size.max !== undefined) return size.max;
-  return pool.kind === 'async' ? 64 : availableParallelism();
+  return pool.kind === 'async' ? ASYNC_DEFAULT_SIZE : availableCpus();
 }

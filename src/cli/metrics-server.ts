@@ -1,7 +1,9 @@
 /**
  * `--metrics host:port`: a minimal Prometheus text endpoint (GET /metrics)
- * over node:http, fed by `pool.stats()` and the runner's counters. Stands in
- * until sluice has its own observability module, which can replace this file.
+ * over node:http, fed by `pool.stats()` and the runner's counters. It writes
+ * the text format itself, so the CLI needs no prom-client (an optional peer
+ * dependency, which `sluice/prometheus` uses for applications that already
+ * have a registry).
  */
 
 import { createServer } from 'node:http';

@@ -167,3 +167,6 @@ export const channels = {
 
 /** Every channel name, for documentation and for subscribers that want them all. */
 export const CHANNEL_NAMES = Object.values(channels).map((c) => c.name as string);
+
+/** The payload published on `channels[K]`. */
+export type ChannelEvent<K extends keyof typeof channels> = (typeof channels)[K] extends { publish(message: infer T): void } ? T : never;

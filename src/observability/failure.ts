@@ -1,5 +1,7 @@
 /** How a failed task is described: its correlation id on the error, and a short reason for events and logs. */
 
+import { ErrorCodes } from '../api/errors.js';
+
 /** Every error a task settles with carries its correlation id (non-enumerable, so it does not change how it prints). */
 export function tagCorrelation(err: unknown, correlationId: string): void {
   if (err === null || typeof err !== 'object' || Object.prototype.hasOwnProperty.call(err, 'correlationId')) return;
@@ -11,14 +13,14 @@ export function tagCorrelation(err: unknown, correlationId: string): void {
 }
 
 const REASONS: Record<string, string> = {
-  ERR_SLUICE_TASK_TIMEOUT: 'timeout',
-  ERR_SLUICE_WORKER_CRASHED: 'crash',
-  ERR_SLUICE_RESULT_LOST: 'lost',
-  ERR_SLUICE_TASK_ABORTED: 'aborted',
-  ERR_SLUICE_DEADLINE_EXCEEDED: 'deadline',
-  ERR_SLUICE_TASK_DROPPED: 'dropped',
-  ERR_SLUICE_POOL_CLOSED: 'closed',
-  ERR_SLUICE_SERIALIZATION: 'serialization',
+  [ErrorCodes.TASK_TIMEOUT]: 'timeout',
+  [ErrorCodes.WORKER_CRASHED]: 'crash',
+  [ErrorCodes.RESULT_LOST]: 'lost',
+  [ErrorCodes.TASK_ABORTED]: 'aborted',
+  [ErrorCodes.DEADLINE_EXCEEDED]: 'deadline',
+  [ErrorCodes.TASK_DROPPED]: 'dropped',
+  [ErrorCodes.POOL_CLOSED]: 'closed',
+  [ErrorCodes.SERIALIZATION]: 'serialization',
 };
 
 export function failureReason(err: unknown): string {

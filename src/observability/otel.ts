@@ -18,9 +18,9 @@
  * `messaging.message.id` (task id), `messaging.message.conversation_id`
  * (correlation id), plus `sluice.task`, `sluice.worker.id`, `sluice.attempt`.
  */
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
-import type { TaskCompletedEvent, TaskFailedEvent, TaskQueuedEvent, TaskRejectedEvent, TaskRetriedEvent, TraceCarrier } from './diagnostics.js';
+import type { TraceCarrier } from './diagnostics.js';
+import { subscribePool } from './subscribe.js';
 import type { Pool } from '../pool.js';
 import { registerTaskHook } from '../runtime/task-hooks.js';
 import type { TaskModule } from '../api/types.js';
@@ -55,7 +55,6 @@ export interface PoolTracing {
 /** Producer spans for every task `pool` accepts, linked into the workers. */
 export function instrumentPool(pool: Pool<TaskModule>, options: TracingOptions = {}): PoolTracing {
   const tracer = options.tracer ?? trace.getTracer('sluice');
-  const id = pool.id;
   const open = new Map<number, Span>();
   const end = (taskId: number | undefined, fn: (span: Span) => void): void => {
     if (taskId === undefined) return;
@@ -69,10 +68,8 @@ export function instrumentPool(pool: Pool<TaskModule>, options: TracingOptions =
     if (error instanceof Error) span.recordException(error);
     span.setStatus({ code: SpanStatusCode.ERROR, message: describeThrown(error) });
   };
-  const subs: [string, (m: unknown) => void][] = [
-    ['sluice:task:queued', (m) => {
-      const e = m as TaskQueuedEvent;
-      if (e.poolId !== id) return;
+  const detach = subscribePool(pool.id, {
+    taskQueued: (e) => {
       // Runs synchronously inside run(): the caller's active span is the parent.
       const span = tracer.startSpan(`send ${e.task}`, {
         kind: SpanKind.PRODUCER,
@@ -90,28 +87,19 @@ export function instrumentPool(pool: Pool<TaskModule>, options: TracingOptions =
       const sc = span.spanContext();
       const state = sc.traceState?.serialize();
       e.traceContext = state ? { traceparent: toTraceparent(sc), tracestate: state } : { traceparent: toTraceparent(sc) };
-    }],
-    ['sluice:task:completed', (m) => {
-      const e = m as TaskCompletedEvent;
-      if (e.poolId === id) end(e.taskId, (s) => s.setAttributes({ 'sluice.worker.id': e.workerId, 'sluice.attempt': e.attempt, 'sluice.wait_ms': e.waitMs, 'sluice.run_ms': e.runMs }).setStatus({ code: SpanStatusCode.OK }));
-    }],
-    ['sluice:task:failed', (m) => {
-      const e = m as TaskFailedEvent;
-      if (e.poolId === id) end(e.taskId, (s) => { s.setAttributes({ 'sluice.attempt': e.attempt, 'sluice.failure': e.reason }); fail(s, e.error); });
-    }],
-    ['sluice:task:rejected', (m) => {
-      const e = m as TaskRejectedEvent;
-      if (e.poolId === id) end(e.taskId, (s) => fail(s, e.error));
-    }],
-    ['sluice:task:retried', (m) => {
-      const e = m as TaskRetriedEvent;
-      if (e.poolId === id) open.get(e.taskId)?.addEvent('retry', { 'sluice.attempt': e.attempt, 'sluice.delay_ms': e.delayMs });
-    }],
-  ];
-  for (const [ch, fn] of subs) subscribe(ch, fn);
+    },
+    taskCompleted: (e) => end(e.taskId, (s) => s.setAttributes({ 'sluice.worker.id': e.workerId, 'sluice.attempt': e.attempt, 'sluice.wait_ms': e.waitMs, 'sluice.run_ms': e.runMs }).setStatus({ code: SpanStatusCode.OK })),
+    taskFailed: (e) =>
+      end(e.taskId, (s) => {
+        s.setAttributes({ 'sluice.attempt': e.attempt, 'sluice.failure': e.reason });
+        fail(s, e.error);
+      }),
+    taskRejected: (e) => end(e.taskId, (s) => fail(s, e.error)),
+    taskRetried: (e) => open.get(e.taskId)?.addEvent('retry', { 'sluice.attempt': e.attempt, 'sluice.delay_ms': e.delayMs }),
+  });
   return {
     close() {
-      for (const [ch, fn] of subs) unsubscribe(ch, fn);
+      detach();
       for (const span of open.values()) span.end();
       open.clear();
     },

@@ -9,17 +9,8 @@
  * the outcome or reason: never task ids or correlation ids, which would make
  * the series count unbounded.
  */
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
-import {
-  type TaskCompletedEvent,
-  type TaskDeadLetteredEvent,
-  type TaskDispatchedEvent,
-  type TaskFailedEvent,
-  type TaskRejectedEvent,
-  type TaskRetriedEvent,
-  type WorkerExitedEvent,
-} from './diagnostics.js';
+import { subscribePool } from './subscribe.js';
 import type { Pool } from '../pool.js';
 import type { TaskModule } from '../api/types.js';
 
@@ -81,46 +72,26 @@ export function instrumentPool(pool: AnyPool, options: PrometheusOptions = {}): 
   metric(registry, 'sluice_worker_utilization', () => new Gauge({ name: 'sluice_worker_utilization', help: 'Busy fraction of ready workers, averaged over the sliding window (0..1).', labelNames: ['pool'], registers, collect() { this.reset(); forEachPool((p, s) => this.set({ pool: p.name }, s.window.utilization)); } }));
   metric(registry, 'sluice_tasks_running', () => new Gauge({ name: 'sluice_tasks_running', help: 'Tasks on workers now.', labelNames: ['pool'], registers, collect() { this.reset(); forEachPool((p, s) => this.set({ pool: p.name }, s.running)); } }));
 
-  const id = pool.id;
   const name = pool.name;
-  const subs: [string, (m: unknown) => void][] = [
-    ['sluice:task:completed', (m) => {
-      const e = m as TaskCompletedEvent;
-      if (e.poolId !== id) return;
+  const detach = subscribePool(pool.id, {
+    taskCompleted: (e) => {
       tasks.inc({ pool: name, task: e.task, outcome: 'completed' });
       run.observe({ pool: name, task: e.task }, e.runMs / 1000);
-    }],
-    ['sluice:task:failed', (m) => {
-      const e = m as TaskFailedEvent;
-      if (e.poolId === id) tasks.inc({ pool: name, task: e.task, outcome: 'failed' });
-    }],
-    ['sluice:task:rejected', (m) => {
-      const e = m as TaskRejectedEvent;
-      if (e.poolId === id) tasks.inc({ pool: name, task: e.task, outcome: 'rejected' });
-    }],
-    ['sluice:task:dispatched', (m) => {
-      const e = m as TaskDispatchedEvent;
-      if (e.poolId === id) wait.observe({ pool: name, task: e.task }, e.waitMs / 1000);
-    }],
-    ['sluice:task:retried', (m) => {
-      const e = m as TaskRetriedEvent;
-      if (e.poolId === id) retries.inc({ pool: name, task: e.task });
-    }],
-    ['sluice:task:dead-lettered', (m) => {
-      const e = m as TaskDeadLetteredEvent;
-      if (e.poolId === id) deadLettered.inc({ pool: name, task: e.task, reason: e.reason });
-    }],
-    ['sluice:worker:exited', (m) => {
-      const e = m as WorkerExitedEvent;
+    },
+    taskFailed: (e) => tasks.inc({ pool: name, task: e.task, outcome: 'failed' }),
+    taskRejected: (e) => tasks.inc({ pool: name, task: e.task, outcome: 'rejected' }),
+    taskDispatched: (e) => wait.observe({ pool: name, task: e.task }, e.waitMs / 1000),
+    taskRetried: (e) => retries.inc({ pool: name, task: e.task }),
+    taskDeadLettered: (e) => deadLettered.inc({ pool: name, task: e.task, reason: e.reason }),
+    workerExited: (e) => {
       // Retirement of idle workers and close are not restarts.
-      if (e.poolId === id && e.reason !== 'close' && e.reason !== 'retire') restarts.inc({ pool: name, reason: e.reason });
-    }],
-  ];
-  for (const [ch, fn] of subs) subscribe(ch, fn);
+      if (e.reason !== 'close' && e.reason !== 'retire') restarts.inc({ pool: name, reason: e.reason });
+    },
+  });
   return {
     registry,
     close() {
-      for (const [ch, fn] of subs) unsubscribe(ch, fn);
+      detach();
       live.delete(pool);
     },
   };

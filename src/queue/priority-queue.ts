@@ -1,5 +1,6 @@
 import { RingQueue } from './ring.js';
 import type { TaskQueue } from './task-queue.js';
+import { heapPop, heapPush, type Before } from './heap.js';
 
 /** What the priority queue reads off a task. */
 export interface Prioritized {
@@ -121,14 +122,14 @@ export class PriorityQueue<T extends Prioritized> implements TaskQueue<T> {
     return e.task;
   }
 
-  #popLive(heap: Entry<T>[], before: Before<T>): Entry<T> | undefined {
+  #popLive(heap: Entry<T>[], before: EntryBefore<T>): Entry<T> | undefined {
     for (;;) {
       const e = heapPop(heap, before);
       if (e === undefined || alive(e)) return e;
     }
   }
 
-  #dropStale(heap: Entry<T>[], before: Before<T>): void {
+  #dropStale(heap: Entry<T>[], before: EntryBefore<T>): void {
     while (heap.length > 0 && !alive(heap[0] as Entry<T>)) heapPop(heap, before);
   }
 
@@ -148,7 +149,7 @@ export class PriorityQueue<T extends Prioritized> implements TaskQueue<T> {
   }
 }
 
-type Before<T> = (a: Entry<T>, b: Entry<T>) => boolean;
+type EntryBefore<T> = Before<Entry<T>>;
 
 function alive<T extends Prioritized>(e: Entry<T>): boolean {
   return e.task.queued && e.task.qgen === e.gen;
@@ -162,38 +163,4 @@ function higherFirst<T>(a: Entry<T>, b: Entry<T>): boolean {
 /** Eviction order: lower own key, then later (the one that would run last). */
 function lowerFirst<T>(a: Entry<T>, b: Entry<T>): boolean {
   return a.own < b.own || (a.own === b.own && a.seq > b.seq);
-}
-
-function heapPush<T>(h: Entry<T>[], e: Entry<T>, before: Before<T>): void {
-  let i = h.length;
-  h.push(e);
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    const pe = h[p] as Entry<T>;
-    if (!before(e, pe)) break;
-    h[i] = pe;
-    i = p;
-  }
-  h[i] = e;
-}
-
-function heapPop<T>(h: Entry<T>[], before: Before<T>): Entry<T> | undefined {
-  const top = h[0];
-  if (top === undefined) return undefined;
-  const last = h.pop() as Entry<T>;
-  if (h.length === 0) return top;
-  let i = 0;
-  const n = h.length;
-  for (;;) {
-    const l = 2 * i + 1;
-    if (l >= n) break;
-    const r = l + 1;
-    const c = r < n && before(h[r] as Entry<T>, h[l] as Entry<T>) ? r : l;
-    const ce = h[c] as Entry<T>;
-    if (!before(ce, last)) break;
-    h[i] = ce;
-    i = c;
-  }
-  h[i] = last;
-  return top;
 }

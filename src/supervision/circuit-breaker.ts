@@ -14,7 +14,7 @@
  * it checks, so recording an outcome reads no clock.
  */
 
-import { CircuitOpenError } from '../api/errors.js';
+import { CircuitOpenError, ErrorCodes } from '../api/errors.js';
 
 export interface BreakerPolicy {
   threshold: number;
@@ -182,5 +182,12 @@ export class Breakers {
 
 /** Which failures a breaker counts: a task that ran and failed, not one refused, aborted, dropped or out of deadline. */
 export function countsAsFailure(code: unknown): boolean {
-  return code !== 'ERR_SLUICE_TASK_ABORTED' && code !== 'ERR_SLUICE_TASK_DROPPED' && code !== 'ERR_SLUICE_DEADLINE_EXCEEDED' && code !== 'ERR_SLUICE_POOL_CLOSED' && code !== 'ERR_SLUICE_POOL_FAILED' && code !== 'ERR_SLUICE_CIRCUIT_OPEN';
+  return (
+    code !== ErrorCodes.TASK_ABORTED &&
+    code !== ErrorCodes.TASK_DROPPED &&
+    code !== ErrorCodes.DEADLINE_EXCEEDED &&
+    code !== ErrorCodes.POOL_CLOSED &&
+    code !== ErrorCodes.POOL_FAILED &&
+    code !== ErrorCodes.CIRCUIT_OPEN
+  );
 }

@@ -1,8 +1,10 @@
 /**
  * The one place sluice reads time and arms timers. Queue timeouts, deadlines,
- * task timeouts, idle retirement and (later) retries, aging and scaling all go
- * through a `Clock`, so tests swap in `ManualClock` and advance time by hand
- * instead of sleeping.
+ * task timeouts, idle retirement, retry backoff, priority aging, heartbeats,
+ * circuit breakers and scaling all go through the pool's `Clock`, so tests
+ * swap in `ManualClock` and advance time by hand instead of sleeping. (The
+ * engine's pipeline-depth heuristic alone reads `performance.now()`: it
+ * measures throughput, it times nothing.)
  */
 
 export interface TimerHandle {

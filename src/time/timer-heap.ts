@@ -87,6 +87,10 @@ export class TimerHeap {
     this.#armedAt = Infinity;
   }
 
+  // The sift code is this heap's own rather than src/queue/heap.ts's: time/
+  // may not import queue/ (the layers in eslint.config.js), and every move
+  // here also writes the entry's `index`, which makes `cancel` O(log n)
+  // (a generic helper would need a callback per move for it).
   #up(i: number): void {
     const h = this.#heap;
     const e = h[i] as TimerEntry;

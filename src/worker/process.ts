@@ -51,10 +51,10 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { PROCESS_ENTRY } from '../entries.js';
-import { decodeError } from '../wire/error-codec.js';
 import { FINISH_OFFSET, Op, Query, REPORT_BYTES, REPORT_FINAL, START_RING, Status, type WorkerInit } from '../wire/protocol.js';
 import { DiagRequests, procStatus, type ProcStatus, type WorkerSelfReport } from '../observability/worker-diagnostics.js';
 import { inheritedExecArgv } from './exec-argv.js';
+import { dispatchCommon } from './messages.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
 
 const ENTRY = fileURLToPath(PROCESS_ENTRY);
@@ -90,7 +90,11 @@ export interface ProcessSpawnOptions {
   workerData?: unknown;
 }
 
-/** Flags a child must not inherit: a second inspector on the same port fails to start. */
+/**
+ * The child's Node flags: the inherited ones (inheritedExecArgv already drops
+ * --inspect*, since a second inspector on the same port fails to start), plus
+ * the heap limit from `resourceLimits.maxOldGenerationSizeMb`.
+ */
 function childExecArgv(base: readonly string[], maxOldMb: number | undefined): string[] {
   const out = [...base];
   if (maxOldMb !== undefined) out.push(`--max-old-space-size=${maxOldMb}`);
@@ -260,19 +264,9 @@ export class ProcessWorker implements WorkerHandle {
         this.#heapUsed = msg[1] as number;
         this.#rss = msg[2] as number;
         break;
-      case Op.Ready:
-        this.#events.ready(this, msg[1] as string[], msg[2] as number | undefined);
-        break;
-      case Op.HealthReply:
-        this.#events.health?.(this, msg[2] as boolean, msg[3] as string | undefined);
-        break;
-      case Op.InitError:
-        this.#events.initError(this, msg[1] as Parameters<typeof decodeError>[0], msg[2] as string | undefined);
-        break;
-      case Op.DiagReply:
-        this.#diag.reply(msg[1] as number, msg[2] as WorkerSelfReport);
-        break;
       default:
+        // Op.Ready, Op.HealthReply, Op.InitError, Op.DiagReply: as for every kind.
+        dispatchCommon(this, this.#events, this.#diag, msg);
         break;
     }
   }

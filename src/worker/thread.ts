@@ -1,13 +1,12 @@
 import type { Transferable } from '../api/types.js';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { decodeError } from '../wire/error-codec.js';
 import { FINISH_OFFSET, HEAP_OFFSET, Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../wire/protocol.js';
 import { THREAD_ENTRY as ENTRY } from '../entries.js';
 import { inheritedExecArgv } from './exec-argv.js';
 import { DiagRequests, type ProcStatus, type WorkerSelfReport } from '../observability/worker-diagnostics.js';
+import { dispatchCommon } from './messages.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
-
 
 /** The inherited flags threads accept, once a Worker has refused some (see the constructor). */
 let threadExecArgv: string[] | undefined;
@@ -104,31 +103,7 @@ export class ThreadWorker implements WorkerHandle {
       }
     }
     this.#worker.on('message', (msg: unknown[]) => {
-      switch (msg[0]) {
-        case Op.Results:
-          events.results(this, msg);
-          break;
-        case Op.Ready:
-          events.ready(this, msg[1] as string[], msg[2] as number | undefined);
-          break;
-        case Op.HealthReply:
-          events.health?.(this, msg[2] as boolean, msg[3] as string | undefined);
-          break;
-        case Op.Started:
-          events.started(this, msg[1] as number, msg[2] as number);
-          break;
-        case Op.DiagReply:
-          this.#diag.reply(msg[1] as number, msg[2] as WorkerSelfReport);
-          break;
-        case Op.InitError:
-          events.initError(this, msg[1] as Parameters<typeof decodeError>[0], msg[2] as string | undefined);
-          break;
-        case Op.Leaving:
-          this.#leftIdle = msg[1] === 1;
-          break;
-        default:
-          break;
-      }
+      if (!dispatchCommon(this, events, this.#diag, msg) && msg[0] === Op.Leaving) this.#leftIdle = msg[1] === 1;
     });
     this.#worker.on('error', (err) => {
       this.#error = err;

@@ -11,11 +11,11 @@
  */
 
 import { createReadStream, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { ErrorCodes } from '../../api/errors.js';
 import type { Pool } from '../../pool.js';
+import { availableCpus } from '../../sizing/cpu-count.js';
 import { openTaskPool } from '../open-pool.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { Interrupts } from '../interrupts.js';
@@ -116,7 +116,8 @@ class JobRunner {
   constructor(config: RunConfig, io: RunIO) {
     this.#c = config;
     this.#io = io;
-    this.#window = config.queue + (config.size ?? availableParallelism());
+    // Without --size the pool sizes for the CPUs this process may use (a container's quota): so does the window.
+    this.#window = config.queue + (config.size ?? availableCpus());
     this.#stopped = new Promise((resolve) => (this.#stop = () => resolve('stop')));
   }
 
