@@ -64,6 +64,7 @@ import { Task, TaskExtra, TaskState, TaskTimer } from './task.js';
 import { PoolEvents } from './events.js';
 import { DeadLetters } from './dead-letters.js';
 import { TimeLimits } from './time-limits.js';
+import { chooseSteal } from './steal.js';
 import { CallbackTimer, TimerHeap } from '../time/timer-heap.js';
 import { checkRunOptions, type ResolvedPoolOptions } from '../config/validate.js';
 import { oneOf } from '../config/validate-helpers.js';
@@ -100,8 +101,6 @@ function runOp(slot: WorkerSlot): Op {
 
 /** Consecutive worker start failures (after the pool once started) that fail the pool instead of respawning. */
 const MAX_START_FAILURES = 3;
-/** Work stealing: leave a worker's inbox alone when it holds less than this much work (ms, by its measured service time). */
-const STEAL_MIN_MS = 0.5;
 /** Auto pipeline: keep about this many milliseconds of work queued on each worker. */
 const PIPELINE_TARGET_MS = 1;
 const PIPELINE_MAX = 128;
@@ -974,55 +973,17 @@ export class Scheduler {
     this.#unrefIfIdle();
   }
 
-  /**
-   * Work stealing. A worker has room and nothing to do, while another holds
-   * tasks in its inbox that have not started (sent in a pipelined batch
-   * before their cost was known, or sent ahead): take the newer half of
-   * them back. The worker answers `Status.Revoked` for each one it had not
-   * started, and drops it; one that started meanwhile simply runs and
-   * answers as usual, so no task runs twice. Revoked tasks go back to the
-   * head of the queue and from there to the idle worker. Not worth it when
-   * the victim's backlog will be gone within a round trip or so.
-   */
+  /** Work stealing (engine/steal.ts chooses): ask a busy worker for unstarted tasks back, for `idle`. */
   #steal(idle: WorkerSlot): void {
-    if (!idle.hasRoom) return;
-    let victim: WorkerSlot | undefined;
-    let most = 0;
-    for (const s of this.#workers.list) {
-      // Cheap tests first: a worker whose whole backlog will be gone within a round trip is left alone.
-      if (s === idle || s.state !== SlotState.Ready || s.revoking.size > 0 || s.inflightCount < 2 || s.serviceMs * s.inflightCount <= STEAL_MIN_MS) continue;
-      const waiting = this.#unstarted(s);
-      if (waiting > most && s.serviceMs * waiting > STEAL_MIN_MS) {
-        victim = s;
-        most = waiting;
-      }
-    }
-    if (victim === undefined) return;
-    const take = Math.ceil(most / 2);
-    const msg: unknown[] = [Op.Revoke];
-    for (let seq = victim.seq; seq > victim.seq - most && msg.length <= take; seq--) {
-      const task: Task | undefined = victim.inflight[seq & INFLIGHT_MASK];
-      if (task === undefined || task.state !== TaskState.Dispatched || task.slot !== victim || task.seq !== seq) continue;
-      msg.push(seq);
-    }
-    if (msg.length === 1) return;
+    const pick = chooseSteal(idle, this.#workers.list);
+    if (pick === undefined) return;
+    const { victim, seqs } = pick;
     try {
-      victim.handle.send(msg);
+      victim.handle.send([Op.Revoke, ...seqs]);
     } catch {
       return; // gone: its exit requeues what never started
     }
-    for (let i = 1; i < msg.length; i++) victim.revoking.add(msg[i] as number);
-  }
-
-  /** Tasks sent to this worker that it has not started, newest first until one has (tasks start in send order). */
-  #unstarted(slot: WorkerSlot): number {
-    const h = slot.handle;
-    let n = 0;
-    for (let seq = slot.seq; seq > slot.seq - slot.inflightCount && seq > 0; seq--) {
-      if (h.startedAt(seq) !== undefined) break;
-      n++;
-    }
-    return n;
+    for (const seq of seqs) victim.revoking.add(seq);
   }
 
   /** The worker reported tasks first..last started (only sent while someone subscribes). */
