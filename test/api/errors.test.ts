@@ -67,3 +67,15 @@ test('sluice errors rebuilt from another worker or machine are instances of thei
   assert.equal(rebuilt.name, 'TaskTimeoutError');
   assert.equal((rebuilt).timeoutMs, 5);
 });
+
+test('instanceof a subclass works for an error from another copy of the package (per-class brand)', () => {
+  // What an error made by another copy of sluice carries: the base brand and its class's brand, not this copy's prototype.
+  const f = new Error('x');
+  Object.defineProperty(f, Symbol.for('sluice.error'), { value: true });
+  Object.defineProperty(f, Symbol.for('sluice.error.ERR_SLUICE_TASK_TIMEOUT'), { value: true });
+  assert.ok(f instanceof sluice.SluiceError);
+  assert.ok(f instanceof sluice.TaskTimeoutError);
+  assert.ok(!(f instanceof sluice.QueueFullError));
+  assert.ok(!(new sluice.QueueFullError(1, 1) instanceof sluice.TaskTimeoutError));
+  assert.ok(new sluice.ResultLostError(1, 't', 'why') instanceof sluice.ResultLostError);
+});
