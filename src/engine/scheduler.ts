@@ -560,13 +560,18 @@ export class Scheduler {
   // ---- placement ----------------------------------------------------------
 
   #assign(task: Task, slot: WorkerSlot): void {
+    this.#dispatched(task, slot);
+    if (slot.outbox.length === 0) this.#markDirty(slot);
+    slot.outbox.push(task);
+  }
+
+  /** The task now belongs to this worker (in its outbox, or started at once): counted as running, its time limit armed. */
+  #dispatched(task: Task, slot: WorkerSlot): void {
     if (!this.#reffed) this.#setRef(true);
     task.state = TaskState.Dispatched;
     task.slot = slot;
     this.#running++;
     if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
-    if (slot.outbox.length === 0) this.#markDirty(slot);
-    slot.outbox.push(task);
     if (task.timeoutMs !== Infinity) {
       task.timer ??= new TaskTimer(task, this.#onTimerBound);
       this.#timers.schedule(task.timer, this.#clock.now() + task.timeoutMs);
@@ -581,16 +586,8 @@ export class Scheduler {
    * batch can be overtaken.
    */
   #startNow(task: Task, slot: WorkerSlot): void {
-    if (!this.#reffed) this.#setRef(true);
-    task.state = TaskState.Dispatched;
-    task.slot = slot;
-    this.#running++;
-    if (slot.idleTimer !== undefined) this.#timers.cancel(slot.idleTimer);
+    this.#dispatched(task, slot);
     const now = this.#clock.now();
-    if (task.timeoutMs !== Infinity) {
-      task.timer ??= new TaskTimer(task, this.#onTimerBound);
-      this.#timers.schedule(task.timer, now + task.timeoutMs);
-    }
     const idx = (slot.names as Map<string, number>).get(task.name) as number;
     const op = runOp(slot);
     this.#markSent(slot, task, now);
