@@ -409,6 +409,8 @@ class Run implements PoolFacts {
   // Recycling.
   /** Workers whose recycle is under way (the engine recycles one at a time). */
   readonly recyclingNow = new Set<number>();
+  /** Workers the engine began to recycle while it handled the exit in progress. */
+  readonly #recycledDuringExit = new Set<number>();
   /** worker:recycled was published: the next spawn is that worker's replacement. */
   #replacing: number | undefined = undefined;
   readonly replacementOf = new Map<number, number>();
@@ -619,8 +621,10 @@ class Run implements PoolFacts {
     this.maybeDraining.delete(w);
     this.recyclingNow.delete(w.id);
     const old = this.replacementOf.get(w.id);
-    // A replacement that died before it was ready: the old worker stays on, its recycle over.
-    if (old !== undefined && w.readyAt === undefined) this.recyclingNow.delete(old);
+    // A replacement that died before it was ready: the old worker stays on, its recycle over,
+    // unless the engine, handling this very exit, began a new recycle of it (a due worker is recycled again).
+    if (old !== undefined && w.readyAt === undefined && !this.#recycledDuringExit.has(old)) this.recyclingNow.delete(old);
+    this.#recycledDuringExit.clear();
     if (expect !== undefined && this.sched.state !== 'failed') this.report('pool-fails-justified', `the pool should have failed (${expect}), it is ${this.sched.state}`);
   }
 
@@ -811,6 +815,7 @@ class Run implements PoolFacts {
     if (this.sched === undefined || ev.poolId !== this.sched.poolId) return;
     this.recycled.add(ev.workerId);
     this.recyclingNow.add(ev.workerId);
+    if (this.exiting !== undefined) this.#recycledDuringExit.add(ev.workerId);
     this.#replacing = ev.workerId;
     this.note(`pool recycles w${ev.workerId}`);
   }
