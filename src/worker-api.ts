@@ -3,5 +3,5 @@
  * `workerSetup` module) may import from sluice.
  */
 export { registerTaskHook, type TaskHook, type TaskHookInfo } from './runtime/task-hooks.js';
-export type { TaskContext } from './runtime/task-context.js';
+export type { TaskContext } from './api/types.js';
 export type { TraceCarrier } from './observability/diagnostics.js';

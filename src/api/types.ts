@@ -4,12 +4,11 @@
  * functions and the input and output against that function's signature.
  */
 import type { TransferListItem } from 'node:worker_threads';
-import type { TaskContext } from '../runtime/task-context.js';
+import type { TraceCarrier } from '../observability/diagnostics.js';
 
 /** What may be moved rather than copied to a worker: ArrayBuffers, MessagePorts and the like. */
 export type Transferable = TransferListItem;
 
-export type { TaskContext };
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the constraint must accept any function signature */
 type AnyFn = (...args: any[]) => any;
@@ -29,3 +28,19 @@ export type TaskInput<M, K extends keyof M> = M[K] extends (input: infer I, ...r
 
 /** What task `K` resolves to. */
 export type TaskOutput<M, K extends keyof M> = M[K] extends (...args: infer _A) => infer R ? Awaited<R> : never;
+
+/** What a task receives as its second argument. */
+export interface TaskContext {
+  /** Aborted when the caller cancels the task or its time runs out. */
+  readonly signal: AbortSignal;
+  /** The pool's id for this task. */
+  readonly taskId: number;
+  /** Given at submit, or generated: the same id the pool's events and errors carry. */
+  readonly correlationId: string;
+  /** The id of the worker running the task. */
+  readonly workerId: number;
+  /** Transfer these objects with the result instead of copying them (ArrayBuffers, MessagePorts). */
+  transfer(...items: Transferable[]): void;
+  /** W3C trace context of the submitting span, when a tracing adapter is on (see sluice/otel). */
+  readonly traceContext?: TraceCarrier | undefined;
+}

@@ -5,23 +5,9 @@
  */
 import { AbortKind } from '../wire/protocol.js';
 import type { TraceCarrier } from '../observability/diagnostics.js';
-import type { Transferable } from '../api/types.js';
+import type { TaskContext, Transferable } from '../api/types.js';
 
-/** What a task receives as its second argument. */
-export interface TaskContext {
-  /** Aborted when the caller cancels the task or its time runs out. */
-  readonly signal: AbortSignal;
-  /** The pool's id for this task. */
-  readonly taskId: number;
-  /** Given at submit, or generated: the same id the pool's events and errors carry. */
-  readonly correlationId: string;
-  /** The id of the worker running the task. */
-  readonly workerId: number;
-  /** Transfer these objects with the result instead of copying them (ArrayBuffers, MessagePorts). */
-  transfer(...items: Transferable[]): void;
-  /** W3C trace context of the submitting span, when a tracing adapter is on (see sluice/otel). */
-  readonly traceContext?: TraceCarrier | undefined;
-}
+export type { TaskContext } from '../api/types.js';
 
 /** Where `transfer()` collects objects to move with the results; null in-process, where nothing is copied. */
 export interface TransferSink {

@@ -8,7 +8,7 @@
  * copies of the package. With no hook registered, a task runs as a plain
  * call: hooks cost nothing when unused.
  */
-import type { TaskContext } from './task-context.js';
+import type { TaskContext } from '../api/types.js';
 
 export interface TaskHookInfo {
   /** The task's name. */
