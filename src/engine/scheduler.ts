@@ -393,11 +393,16 @@ export class Scheduler {
     return { accepted: true, result: this.submit(name, input, opts) };
   }
 
+  /** A task's place in the priority heap: its priority, aged by how long ago it was submitted (higher runs first). */
+  #keyOf(task: Task): number {
+    return task.priority - task.submittedAt * this.options.agingRate;
+  }
+
   /** Switches from the FIFO to the priority heap, keeping what is queued in order. */
   #usePriorities(): void {
     const pq = new PriorityQueue<Task>();
     for (const t of this.#queue.drain()) {
-      t.qkey = t.priority - t.submittedAt * this.options.agingRate;
+      t.qkey = this.#keyOf(t);
       pq.push(t);
     }
     this.#priorities = pq;
@@ -406,7 +411,7 @@ export class Scheduler {
 
   #enqueue(task: Task): void {
     task.state = TaskState.Queued;
-    if (this.#priorities !== undefined) task.qkey = task.priority - task.submittedAt * this.options.agingRate;
+    if (this.#priorities !== undefined) task.qkey = this.#keyOf(task);
     this.#queue.push(task);
   }
 
@@ -452,7 +457,7 @@ export class Scheduler {
         // drop-lowest-priority: the incoming task is a candidate too; among equals the newest loses.
         const pq = this.#priorities;
         const lowest = pq?.peekLowest();
-        const key = task.priority - task.submittedAt * this.options.agingRate;
+        const key = this.#keyOf(task);
         if (pq === undefined || lowest === undefined || key <= lowest.qkey) {
           this.#drop(task);
           return;
@@ -766,7 +771,7 @@ export class Scheduler {
     if (task.timer !== undefined) this.#timers.cancel(task.timer);
     task.state = TaskState.Queued;
     // Its own key, for drop-lowest-priority (it goes back to the front whatever the key).
-    if (this.#priorities !== undefined) task.qkey = task.priority - task.submittedAt * this.options.agingRate;
+    if (this.#priorities !== undefined) task.qkey = this.#keyOf(task);
     this.#queue.unshift(task);
   }
 
@@ -813,7 +818,6 @@ export class Scheduler {
       return;
     }
     this.#failedStart(slot, cause);
-    this.#pump();
   }
 
   /**
@@ -828,6 +832,8 @@ export class Scheduler {
     slot.startError = cause;
     this.#requeueOutbox(slot);
     slot.handle.terminate('init');
+    // What was assigned to it goes to a worker that can take it now.
+    this.#pump();
   }
 
   #onReady(handle: WorkerHandle, names: string[], hookFlags = 0): void {
@@ -882,10 +888,7 @@ export class Scheduler {
       const err = new WorkerInitError(handle.id, decodeError(enc, '(sluice.init)'));
       const slot = this.#workers.byId.get(handle.id);
       if (!this.#everReady) this.#fail(err);
-      else if (slot !== undefined) {
-        this.#failedStart(slot, err);
-        this.#pump();
-      }
+      else if (slot !== undefined) this.#failedStart(slot, err);
       return;
     }
     const cause = decodeError(enc, '(module load)');
