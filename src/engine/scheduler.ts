@@ -642,7 +642,6 @@ export class Scheduler {
       let transfer: Transferable[] | undefined;
       const sent: Task[] = [];
       for (const task of batch) {
-        if (task.state === TaskState.Settled) continue; // aborted before it was sent
         const idx = (slot.names as Map<string, number>).get(task.name);
         if (idx === undefined) {
           this.#running--;
