@@ -44,11 +44,7 @@ export async function redriveDeadLetters(main: Queue, connection: ConnectionOpti
         if (state !== 'failed') continue; // already back in play
         await original.remove();
       }
-      const data: JobData = { v: 1, input: e.input, correlationId: e.correlationId, ...(e.retry ? { retry: e.retry } : {}), ...(e.timeoutMs !== undefined ? { timeoutMs: e.timeoutMs } : {}), ...(e.trace ? { trace: e.trace } : {}) };
-      // Generated ids are integers, which BullMQ refuses as custom ids: only idempotency ids are kept.
-      const keepId = e.jobId.startsWith('idem-');
-      const opts: JobsOptions = { ...(keepId ? { jobId: e.jobId } : {}), priority: e.priority, ...(e.maxAttempts > 1 ? { attempts: e.maxAttempts, backoff: { type: SLUICE_BACKOFF } } : {}) };
-      const added = await main.add(e.taskName, data, opts);
+      const added = await main.add(e.taskName, ...resubmission(e));
       await j.remove();
       entries.push({ ...e, jobId: added.id ?? e.jobId });
     }
@@ -56,4 +52,15 @@ export async function redriveDeadLetters(main: Queue, connection: ConnectionOpti
   } finally {
     await dlq.close();
   }
+}
+
+/** The data and options that submit a dead letter again: a plain job as a plain job (its data, its own backoff), an envelope as an envelope. */
+function resubmission(e: BullDeadLetter): [unknown, JobsOptions] {
+  // Generated ids are integers, which BullMQ refuses as custom ids: only idempotency ids are kept.
+  const keepId = e.jobId.startsWith('idem-') ? { jobId: e.jobId } : {};
+  if (e.plain === true) {
+    return [e.input, { ...keepId, ...(e.priority > 0 ? { priority: e.priority } : {}), ...(e.maxAttempts > 1 ? { attempts: e.maxAttempts } : {}), ...(e.backoff !== undefined ? { backoff: e.backoff } : {}) }];
+  }
+  const data: JobData = { v: 1, input: e.input, correlationId: e.correlationId, ...(e.retry ? { retry: e.retry } : {}), ...(e.timeoutMs !== undefined ? { timeoutMs: e.timeoutMs } : {}), ...(e.trace ? { trace: e.trace } : {}) };
+  return [data, { ...keepId, priority: e.priority, ...(e.maxAttempts > 1 ? { attempts: e.maxAttempts, backoff: { type: SLUICE_BACKOFF } } : {}) }];
 }

@@ -58,6 +58,15 @@ export interface JobData {
   errors?: EncodedError[];
 }
 
+/**
+ * Whether a job's data is sluice's envelope (a job from createClient) rather
+ * than a plain BullMQ job, whose data is the task's input as it stands.
+ * `input` is not required: JSON drops an `undefined` input's key.
+ */
+export function isEnvelope(data: unknown): data is JobData {
+  return typeof data === 'object' && data !== null && (data as { v?: unknown }).v === 1 && typeof (data as { correlationId?: unknown }).correlationId === 'string';
+}
+
 /** What a dead-letter job holds (the data of a job on `<queue>-dlq`). */
 export interface BullDeadLetter {
   queue: string;
@@ -77,6 +86,10 @@ export interface BullDeadLetter {
   retry?: WireRetry;
   timeoutMs?: number;
   trace?: TraceContext;
+  /** A plain BullMQ job (not from createClient): `input` is its data as it was, redriven as a plain job with `backoff`. */
+  plain?: true;
+  /** The plain job's own BullMQ `backoff` option. */
+  backoff?: number | { type: string; delay?: number; jitter?: number };
 }
 
 export type BackoffOption = 'exponential' | 'fixed' | { type?: 'exponential' | 'fixed'; baseMs?: number; maxMs?: number; jitter?: 'full' | 'none' };

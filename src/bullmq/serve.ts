@@ -11,14 +11,14 @@ import { EventEmitter } from 'node:events';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job, type KeepJobs } from 'bullmq';
 import { createPool, type Pool } from '../pool.js';
 import type { AnyPoolOptions } from '../api/options.js';
-import { InvalidOptionError } from '../api/errors.js';
+import { InvalidOptionError, UnknownTaskError } from '../api/errors.js';
 import { ASYNC_DEFAULT_SIZE } from '../config/validate.js';
 import { availableCpus } from '../sizing/cpu-count.js';
 import { NO_RETRY, resolveRetry, retryDelay, shouldRetry } from '../supervision/retry.js';
 import type { TaskModule, UntypedModule } from '../api/types.js';
 import { checkQueueName, toConnectionOptions, type Connection } from './connection.js';
 import { encodeWireError } from './errors.js';
-import { SLUICE_BACKOFF, assertJsonSafe, deadLetterQueueName, fromBullPriority, wireRetryToOptions, type BullDeadLetter, type JobData, type TraceContext } from './mapping.js';
+import { SLUICE_BACKOFF, assertJsonSafe, deadLetterQueueName, fromBullPriority, isEnvelope, wireRetryToOptions, type BullDeadLetter, type JobData, type TraceContext } from './mapping.js';
 
 export interface ServeOptions<M extends TaskModule = UntypedModule> {
   connection: Connection;
@@ -53,6 +53,8 @@ export interface JobInfo {
   priority: number;
   attempt: number;
   trace: TraceContext | undefined;
+  /** A plain BullMQ job (`queue.add(name, data)`), not one from createClient. */
+  plain: boolean;
 }
 
 export interface ServerStats {
@@ -172,15 +174,24 @@ export class Server extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
+  /**
+   * Runs one job. Two shapes arrive: sluice's envelope (createClient: input,
+   * correlation id, timeout, retry policy, the errors of earlier attempts,
+   * output returned as `{ out }`) and plain BullMQ jobs (`queue.add(name,
+   * data)`: the data is the input, the output is the return value as it
+   * stands, a throw's message is the failedReason, BullMQ's own attempts and
+   * backoff decide the retries).
+   */
   async #process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
-    const data = job.data as Partial<JobData> | undefined;
+    const envelope = isEnvelope(job.data) ? job.data : undefined;
     const info: JobInfo = {
       id: job.id ?? '',
       name: job.name,
-      correlationId: typeof data?.correlationId === 'string' ? data.correlationId : '',
+      correlationId: envelope?.correlationId ?? '',
       priority: fromBullPriority(job.opts.priority),
       attempt: job.attemptsMade + 1,
-      trace: data?.trace,
+      trace: envelope?.trace,
+      plain: envelope === undefined,
     };
     const s = this.#stats;
     s.started++;
@@ -189,24 +200,24 @@ export class Server extends EventEmitter {
     this.#active.set(info.id, { job, token });
     this.emit('active', info);
     try {
-      if (data?.v !== 1) throw new InvalidOptionError('job data', 'a job submitted by sluice (createClient().submit)', job.data);
-      const out: unknown = await this.pool.run(job.name, data.input, {
+      const input: unknown = envelope === undefined ? job.data : envelope.input;
+      const out: unknown = await this.pool.run(job.name, input, {
         ...(signal !== undefined ? { signal } : {}),
-        ...(data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
+        ...(envelope?.timeoutMs !== undefined ? { timeoutMs: envelope.timeoutMs } : {}),
         correlationId: info.correlationId || String(job.id),
-        ...(typeof data.trace?.traceparent === 'string' ? { traceContext: { traceparent: data.trace.traceparent, ...(data.trace.tracestate !== undefined ? { tracestate: data.trace.tracestate } : {}) } } : {}),
+        ...(typeof envelope?.trace?.traceparent === 'string' ? { traceContext: { traceparent: envelope.trace.traceparent, ...(envelope.trace.tracestate !== undefined ? { tracestate: envelope.trace.tracestate } : {}) } } : {}),
       });
       assertJsonSafe(job.name, 'output', out);
       s.completed++;
       this.emit('completed', info);
-      return { out };
+      return envelope === undefined ? out : { out };
     } catch (err) {
       if (this.#hard) {
         // Closing hard: the job goes back to the queue at once, untouched, for another server.
         if (token !== undefined) await job.moveToWait(token).catch(() => undefined);
         throw new WaitingError();
       }
-      throw await this.#failed(job, info, data, err);
+      throw await this.#failed(job, info, envelope, err);
     } finally {
       s.inFlight--;
       this.#active.delete(info.id);
@@ -214,20 +225,23 @@ export class Server extends EventEmitter {
   }
 
   /** Records the failure on the job (and in the DLQ when final); returns what to throw to BullMQ. */
-  async #failed(job: Job, info: JobInfo, data: Partial<JobData> | undefined, err: unknown): Promise<Error> {
+  async #failed(job: Job, info: JobInfo, envelope: JobData | undefined, err: unknown): Promise<Error> {
     const error = err instanceof Error ? err : new Error(String(err));
     const retryable = shouldRetry({ ...NO_RETRY, attempts: Number.POSITIVE_INFINITY, retryOn: this.#retryOn }, error, info.attempt);
     const maxAttempts = job.opts.attempts ?? 1;
     const final = !retryable || info.attempt >= maxAttempts;
-    const errors = [...(Array.isArray(data?.errors) ? data.errors : []), encodeWireError(error)];
+    const errors = [...(Array.isArray(envelope?.errors) ? envelope.errors : []), encodeWireError(error)];
     this.#stats.failed++;
-    if (data?.v === 1) await job.updateData({ ...(data as JobData), errors });
-    if (final && this.#dlq !== undefined) {
+    // A plain job's data is the user's: it is left as it was. The envelope carries each attempt's error, so the client rebuilds its class.
+    if (envelope !== undefined) await job.updateData({ ...envelope, errors });
+    // A job no task answers to never ran: it is a routing mistake, not a failure to redrive from the dead-letter queue.
+    const ran = !(error instanceof UnknownTaskError);
+    if (final && ran && this.#dlq !== undefined) {
       const entry: BullDeadLetter = {
         queue: this.queueName,
         jobId: info.id,
         taskName: job.name,
-        input: data?.input,
+        input: envelope === undefined ? job.data : envelope.input,
         correlationId: info.correlationId,
         reason: 'failed',
         error: errors[errors.length - 1]!,
@@ -235,21 +249,20 @@ export class Server extends EventEmitter {
         attempts: info.attempt,
         submittedAt: job.timestamp,
         finishedAt: Date.now(),
-        priority: job.opts.priority ?? 101,
+        priority: job.opts.priority ?? (envelope === undefined ? 0 : 101),
         maxAttempts,
-        ...(data?.retry ? { retry: data.retry } : {}),
-        ...(data?.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
-        ...(data?.trace ? { trace: data.trace } : {}),
+        ...(envelope?.retry ? { retry: envelope.retry } : {}),
+        ...(envelope?.timeoutMs !== undefined ? { timeoutMs: envelope.timeoutMs } : {}),
+        ...(envelope?.trace ? { trace: envelope.trace } : {}),
+        ...(envelope === undefined ? { plain: true as const, ...(job.opts.backoff !== undefined ? { backoff: job.opts.backoff } : {}) } : {}),
       };
       // The failed job's id as the DLQ job id: recorded twice (a crash before BullMQ took the failure), stored once.
       await this.#dlq.add(job.name, entry, { jobId: info.id.startsWith('idem-') ? info.id : `f-${info.id}`, removeOnComplete: true });
       this.#stats.deadLettered++;
     }
     this.emit('failed', info, error, final);
-    if (!retryable) {
-      const u = new UnrecoverableError(`${error.name}: ${error.message}`);
-      return u;
-    }
+    // BullMQ stores the thrown error's message as the job's failedReason: a plain job's is the task error's own message.
+    if (!retryable) return new UnrecoverableError(envelope === undefined ? error.message : `${error.name}: ${error.message}`);
     return error;
   }
 }

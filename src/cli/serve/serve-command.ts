@@ -32,7 +32,9 @@ Examples:
   # another machine, a remote Redis, 60 s to drain on SIGTERM
   $ sluice serve ./tasks.js --queue render --redis redis://10.0.0.5:6379 --grace 60000
 
-Producers submit with createClient({ connection, queue }) from 'sluice/bullmq' (docs/bullmq.md).
+Producers add plain BullMQ jobs (new Queue(name).add('<task>', input): the job's name is the task,
+its data the input, the task's output its returnvalue), or submit with createClient({ connection, queue })
+from 'sluice/bullmq' for error classes and sluice's retry policy (docs/bullmq.md).
 Prints "ready" on stderr once it is fetching jobs. SIGTERM/SIGINT: drain within --grace, then exit 0;
 a second signal stops at once (running jobs go back to the queue).
 Exit codes: 0 stopped, 2 usage error (or bullmq not installed), 3 module failed to load.
