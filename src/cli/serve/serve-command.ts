@@ -22,6 +22,8 @@ interface ServeFlags {
   prefix?: string;
   lockDuration?: number;
   stalledInterval?: number;
+  timeout?: number;
+  maxTasks?: number;
 }
 
 const EXAMPLES = `
@@ -51,6 +53,8 @@ export const serveCommand: CliCommand = {
       .addOption(new Option('--kind <kind>', 'execution model').choices(['thread', 'process', 'async']).default('thread'))
       .option('--size <n|auto>', 'number of workers = jobs held at once', parseSize, 'auto')
       .option('--grace <ms>', 'on SIGTERM, time to finish the jobs in hand before aborting them', parseNonNegative('--grace'), 30_000)
+      .option('--timeout <ms>', 'running-time limit of each job; a thread or process running past it is replaced, even in a synchronous loop', parsePositive('--timeout'))
+      .option('--max-tasks <n>', 'replace each worker after it has run this many jobs (recycling)', parsePositive('--max-tasks'))
       .option('--prefix <prefix>', 'BullMQ key prefix')
       .option('--lock-duration <ms>', 'BullMQ job lock duration (a dead server’s jobs are taken back after it)', parsePositive('--lock-duration'))
       .option('--stalled-interval <ms>', 'how often to look for jobs of dead servers', parsePositive('--stalled-interval'))
@@ -65,6 +69,8 @@ export const serveCommand: CliCommand = {
         }
         const pool: Record<string, unknown> = { kind: flags.kind };
         if (flags.size !== 'auto') pool.size = flags.size;
+        if (flags.timeout !== undefined) pool.timeoutMs = flags.timeout;
+        if (flags.maxTasks !== undefined) pool.recycle = { maxTasks: flags.maxTasks };
         if (flags.kind === 'async') {
           try {
             pool.tasks = await import(moduleUrl);
