@@ -95,8 +95,7 @@ class JobRunner {
   #recovered!: Recovered;
   #reorder: ReorderBuffer<Outcome> | undefined;
   #waiters: (() => void)[] = [];
-  #stop!: () => void;
-  readonly #stopped: Promise<'stop'>;
+  #destroySource: (() => void) | undefined;
   #stopping = false;
   #forced = false;
   #sealed = false;
@@ -118,7 +117,6 @@ class JobRunner {
     this.#io = io;
     // Without --size the pool sizes for the CPUs this process may use (a container's quota): so does the window.
     this.#window = config.queue + (config.size ?? availableCpus());
-    this.#stopped = new Promise((resolve) => (this.#stop = () => resolve('stop')));
   }
 
   async run(): Promise<RunSummary> {
@@ -209,36 +207,45 @@ class JobRunner {
   async #readAll(): Promise<void> {
     const source = this.#c.input === '-' ? this.#io.stdin : createReadStream(this.#c.input);
     const lines = readLines(source);
-    let pending: Promise<IteratorResult<InputLine, void>> | undefined;
+    // A stop destroys the source, which settles a read in progress: the loop
+    // never races a promise that may not settle (each such race would leave a
+    // reaction on it per line, which is how memory once grew with the input).
+    this.#destroySource = () => source.destroy();
     try {
       while (!this.#stopping) {
         await this.#admit();
         if (this.#stopping) break;
-        pending = lines.next();
-        const next = await Promise.race([pending, this.#stopped]);
-        if (next === 'stop' || next.done === true) break;
-        pending = undefined;
+        const next = await lines.next();
+        if (this.#stopping || next.done === true) break;
         this.#onLine(next.value);
       }
     } catch (err) {
-      this.#fatal = err instanceof Error ? err : new Error(String(err));
-      this.#requestStop();
-    } finally {
-      if (pending !== undefined) {
-        // Interrupted mid-read: the read may still settle (or fail as the stream is destroyed).
-        pending.catch(() => undefined);
-        source.destroy();
+      // A read failing because a stop destroyed the source is no error.
+      if (!this.#stopping) {
+        this.#fatal = err instanceof Error ? err : new Error(String(err));
+        this.#requestStop();
       }
+    } finally {
+      this.#destroySource = undefined;
+      if (this.#stopping) source.destroy();
     }
   }
 
-  /** Waits until the window and the pool's queue have room. */
+  /** Waits until the window and the pool's queue have room; wakes at a stop. */
   async #admit(): Promise<void> {
     while (!this.#stopping && this.#read - this.#finished >= this.#window) await this.#changed();
     if (this.#stopping) return;
     const ready = this.#pool.ready();
-    ready.catch(() => undefined);
-    await Promise.race([ready, this.#stopped]);
+    // ready() settles when the queue has room, or rejects once the pool closes;
+    // a stop wakes #changed() waiters too, so this wait ends either way and
+    // leaves nothing behind on a long-lived promise.
+    let woke = false;
+    const wake = (): void => {
+      woke = true;
+      this.#notify();
+    };
+    ready.then(wake, wake);
+    while (!woke && !this.#stopping) await this.#changed();
   }
 
   #onLine({ line, text }: InputLine): void {
@@ -375,7 +382,7 @@ class JobRunner {
   #requestStop(): void {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#stop();
+    this.#destroySource?.();
     this.#notify();
   }
 
