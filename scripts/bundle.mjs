@@ -45,7 +45,8 @@ const result = await build({
 
 await build({
   ...common,
-  entryPoints: ['runtime/thread-entry.js', 'runtime/process-entry.js', 'runtime/loader-hooks.js', 'observability/worker-diagnostics.js'].map((e) => join(from, e)),
+  // cli/run/line-worker.js: the module `sluice run` gives its workers (src/cli/worker-files.ts finds it).
+  entryPoints: ['runtime/thread-entry.js', 'runtime/process-entry.js', 'runtime/loader-hooks.js', 'observability/worker-diagnostics.js', 'cli/run/line-worker.js'].map((e) => join(from, e)),
   external: ['../observability/worker-diagnostics.js', './loader-hooks.js'],
   packages: 'external',
 });
@@ -61,3 +62,10 @@ for (const out of Object.keys(result.metafile.outputs)) {
   found = true;
 }
 if (!found) throw new Error('bundle: no output holds the worker entry paths');
+
+// src/cli/worker-files.ts finds `sluice run`'s worker module beside dist/cli/main.js.
+try {
+  await readFile(join(dist, 'cli/run/line-worker.js'));
+} catch {
+  throw new Error('bundle: dist/cli/run/line-worker.js is missing (see src/cli/worker-files.ts)');
+}

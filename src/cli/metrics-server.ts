@@ -1,14 +1,17 @@
 /**
  * `--metrics host:port`: a minimal Prometheus text endpoint (GET /metrics)
- * over node:http, fed by `pool.stats()` and the runner's counters. It writes
- * the text format itself, so the CLI needs no prom-client (an optional peer
- * dependency, which `sluice/prometheus` uses for applications that already
- * have a registry).
+ * over node:http, fed by `pool.stats()` and the runner's counters. The pool's
+ * series have the names, help and labels of `sluice/prometheus` (one
+ * definition: src/observability/metric-defs.ts), written in the text format
+ * here, so the CLI needs no prom-client (an optional peer dependency, which
+ * `sluice/prometheus` uses for applications that already have a registry).
+ * The runner's own series are `sluice_cli_*`.
  */
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PoolStats } from '../api/stats.js';
+import { POOL_METRICS as M, type MetricDef } from '../observability/metric-defs.js';
 
 export interface MetricsAddress {
   host: string;
@@ -31,34 +34,46 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export function prometheusText(stats: PoolStats, run: RunCounters): string {
+/** The runner's own series (lines, not the pool's tasks: a task of `sluice run` carries a block of lines). */
+export const CLI_METRICS = {
+  linesRead: { name: 'sluice_cli_lines_read_total', type: 'counter', help: 'Input lines read.', labels: [] },
+  lines: { name: 'sluice_cli_lines_total', type: 'counter', help: 'Input lines finished, by outcome (ok, dead, bad_json, skipped).', labels: ['outcome'] },
+  inFlight: { name: 'sluice_cli_in_flight', type: 'gauge', help: 'Lines read and not finished (retries included).', labels: [] },
+} as const satisfies Record<string, MetricDef>;
+
+function label(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+export function prometheusText(pool: string, task: string, stats: PoolStats | undefined, run: RunCounters): string {
   const out: string[] = [];
-  const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: [labels: string, value: number][]): void => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) out.push(`${name}${labels} ${value}`);
+  const metric = (def: MetricDef, samples: [labels: Record<string, string>, value: number][]): void => {
+    out.push(`# HELP ${def.name} ${def.help}`, `# TYPE ${def.name} ${def.type}`);
+    for (const [labels, value] of samples) {
+      const keys = Object.keys(labels);
+      out.push(`${def.name}${keys.length === 0 ? '' : `{${keys.map((k) => `${k}="${label(labels[k] as string)}"`).join(',')}}`} ${value}`);
+    }
   };
-  metric('sluice_pool_workers', 'gauge', 'Workers by state.', [
-    ['{state="busy"}', stats.workers.busy],
-    ['{state="idle"}', stats.workers.idle],
-    ['{state="starting"}', stats.workers.starting],
+  const p = { pool };
+  if (stats !== undefined) {
+    metric(M.workers, [
+      [{ pool, state: 'busy' }, stats.workers.busy],
+      [{ pool, state: 'idle' }, stats.workers.idle],
+      [{ pool, state: 'starting' }, stats.workers.starting],
+    ]);
+    metric(M.queueDepth, [[p, stats.queued + stats.waiting]]);
+    metric(M.running, [[p, stats.running]]);
+    metric(M.utilization, [[p, stats.window.utilization]]);
+  }
+  metric(M.retries, [[{ pool, task }, run.retries]]);
+  metric(CLI_METRICS.linesRead, [[{}, run.read]]);
+  metric(CLI_METRICS.lines, [
+    [{ outcome: 'ok' }, run.ok],
+    [{ outcome: 'dead' }, run.dead],
+    [{ outcome: 'bad_json' }, run.badJson],
+    [{ outcome: 'skipped' }, run.skipped],
   ]);
-  metric('sluice_pool_queued', 'gauge', 'Tasks waiting in the queue.', [['', stats.queued]]);
-  metric('sluice_pool_running', 'gauge', 'Tasks sent to workers and not yet settled.', [['', stats.running]]);
-  metric('sluice_pool_tasks_total', 'counter', 'Tasks by outcome.', [
-    ['{outcome="submitted"}', stats.submitted],
-    ['{outcome="completed"}', stats.completed],
-    ['{outcome="failed"}', stats.failed],
-    ['{outcome="rejected"}', stats.rejected],
-  ]);
-  metric('sluice_cli_lines_read_total', 'counter', 'Input lines read.', [['', run.read]]);
-  metric('sluice_cli_lines_total', 'counter', 'Input lines finished, by outcome.', [
-    ['{outcome="ok"}', run.ok],
-    ['{outcome="dead"}', run.dead],
-    ['{outcome="bad_json"}', run.badJson],
-    ['{outcome="skipped"}', run.skipped],
-  ]);
-  metric('sluice_cli_retries_total', 'counter', 'Task retries.', [['', run.retries]]);
-  metric('sluice_cli_in_flight', 'gauge', 'Lines submitted and not finished (retries included).', [['', run.inFlight]]);
+  metric(CLI_METRICS.inFlight, [[{}, run.inFlight]]);
   return out.join('\n') + '\n';
 }
 

@@ -8,12 +8,17 @@ import { InvalidOptionError, ModuleLoadError } from '../api/errors.js';
 import type { PoolOptions } from '../api/options.js';
 import { createPool, type Pool } from '../pool.js';
 import { ModuleLoadFailure, UsageError } from './exit-codes.js';
+import { describeLoadError } from './module-errors.js';
 
 export interface TaskPoolSpec {
   /** As the user gave it: the pool validates it (a bad kind is a usage error). */
   kind: string;
   moduleUrl: string;
   task: string;
+  /** Threads and processes: the module the workers load (a wrapper of moduleUrl). @default moduleUrl */
+  workerModule?: string;
+  /** Kind 'async': the pool's tasks from the module's exports. @default the exports */
+  inProcessTasks?: (ns: Record<string, unknown>) => Record<string, unknown>;
 }
 
 /** `options` are the pool options besides kind and module/tasks. Resolves once the module is loaded and the task exists. */
@@ -21,13 +26,15 @@ export async function openTaskPool(spec: TaskPoolSpec, options: Record<string, u
   const all: Record<string, unknown> = { ...options, kind: spec.kind };
   if (spec.kind === 'async') {
     // An in-process pool takes the module's exports as its tasks.
+    let ns: Record<string, unknown>;
     try {
-      all.tasks = await import(spec.moduleUrl);
+      ns = (await import(spec.moduleUrl)) as Record<string, unknown>;
     } catch (err) {
-      throw new ModuleLoadFailure(`cannot load ${spec.moduleUrl}: ${(err as Error).message}`, { cause: err });
+      throw new ModuleLoadFailure(describeLoadError(spec.moduleUrl, err), { cause: err });
     }
+    all.tasks = spec.inProcessTasks === undefined ? ns : spec.inProcessTasks(ns);
   } else {
-    all.module = spec.moduleUrl;
+    all.module = spec.workerModule ?? spec.moduleUrl;
   }
   let pool: Pool;
   try {
@@ -40,7 +47,7 @@ export async function openTaskPool(spec: TaskPoolSpec, options: Record<string, u
     await pool.start();
   } catch (err) {
     await pool.terminate();
-    if (err instanceof ModuleLoadError) throw new ModuleLoadFailure(err.message, { cause: err });
+    if (err instanceof ModuleLoadError) throw new ModuleLoadFailure(describeLoadError(spec.moduleUrl, err.cause ?? err), { cause: err });
     throw err;
   }
   if (!pool.tasks.includes(spec.task)) {

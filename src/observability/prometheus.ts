@@ -10,6 +10,7 @@
  * the series count unbounded.
  */
 import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import { POOL_METRICS as M, promFields } from './metric-defs.js';
 import { subscribePool } from './subscribe.js';
 import type { Pool } from '../pool.js';
 import type { TaskModule } from '../api/types.js';
@@ -56,21 +57,21 @@ export function instrumentPool(pool: AnyPool, options: PrometheusOptions = {}): 
   const live = pools;
   const registers = [registry];
 
-  const tasks = metric(registry, 'sluice_tasks_total', () => new Counter({ name: 'sluice_tasks_total', help: 'Tasks that reached an outcome, by pool, task and outcome (completed, failed, rejected).', labelNames: ['pool', 'task', 'outcome'], registers }));
-  const retries = metric(registry, 'sluice_task_retries_total', () => new Counter({ name: 'sluice_task_retries_total', help: 'Failed attempts that were retried.', labelNames: ['pool', 'task'], registers }));
-  const deadLettered = metric(registry, 'sluice_tasks_dead_lettered_total', () => new Counter({ name: 'sluice_tasks_dead_lettered_total', help: 'Tasks written to the dead-letter queue, by reason (failed, dropped, deadline).', labelNames: ['pool', 'task', 'reason'], registers }));
-  const restarts = metric(registry, 'sluice_worker_restarts_total', () => new Counter({ name: 'sluice_worker_restarts_total', help: 'Workers replaced, by reason (crash, timeout, abort, recycle, stalled).', labelNames: ['pool', 'reason'], registers }));
-  const wait = metric(registry, 'sluice_task_wait_seconds', () => new Histogram({ name: 'sluice_task_wait_seconds', help: 'Time from submission to dispatch to a worker.', labelNames: ['pool', 'task'], buckets, registers }));
-  const run = metric(registry, 'sluice_task_run_seconds', () => new Histogram({ name: 'sluice_task_run_seconds', help: 'Running time of completed tasks inside the worker.', labelNames: ['pool', 'task'], buckets, registers }));
+  const tasks = metric(registry, M.tasks.name, () => new Counter({ ...promFields(M.tasks), registers }));
+  const retries = metric(registry, M.retries.name, () => new Counter({ ...promFields(M.retries), registers }));
+  const deadLettered = metric(registry, M.deadLettered.name, () => new Counter({ ...promFields(M.deadLettered), registers }));
+  const restarts = metric(registry, M.restarts.name, () => new Counter({ ...promFields(M.restarts), registers }));
+  const wait = metric(registry, M.wait.name, () => new Histogram({ ...promFields(M.wait), buckets, registers }));
+  const run = metric(registry, M.run.name, () => new Histogram({ ...promFields(M.run), buckets, registers }));
 
   // Gauges: read from stats() at scrape time.
   const forEachPool = (fn: (p: AnyPool, s: ReturnType<AnyPool['stats']>) => void): void => {
     for (const p of live) fn(p, p.stats());
   };
-  metric(registry, 'sluice_queue_depth', () => new Gauge({ name: 'sluice_queue_depth', help: 'Tasks waiting in the queue (and for room in it).', labelNames: ['pool'], registers, collect() { this.reset(); forEachPool((p, s) => this.set({ pool: p.name }, s.queued + s.waiting)); } }));
-  metric(registry, 'sluice_workers', () => new Gauge({ name: 'sluice_workers', help: 'Workers by state (busy, idle, starting).', labelNames: ['pool', 'state'], registers, collect() { this.reset(); forEachPool((p, s) => { this.set({ pool: p.name, state: 'busy' }, s.workers.busy); this.set({ pool: p.name, state: 'idle' }, s.workers.idle); this.set({ pool: p.name, state: 'starting' }, s.workers.starting); }); } }));
-  metric(registry, 'sluice_worker_utilization', () => new Gauge({ name: 'sluice_worker_utilization', help: 'Busy fraction of ready workers, averaged over the sliding window (0..1).', labelNames: ['pool'], registers, collect() { this.reset(); forEachPool((p, s) => this.set({ pool: p.name }, s.window.utilization)); } }));
-  metric(registry, 'sluice_tasks_running', () => new Gauge({ name: 'sluice_tasks_running', help: 'Tasks on workers now.', labelNames: ['pool'], registers, collect() { this.reset(); forEachPool((p, s) => this.set({ pool: p.name }, s.running)); } }));
+  metric(registry, M.queueDepth.name, () => new Gauge({ ...promFields(M.queueDepth), registers, collect() { this.reset(); forEachPool((p, s) => this.set({ pool: p.name }, s.queued + s.waiting)); } }));
+  metric(registry, M.workers.name, () => new Gauge({ ...promFields(M.workers), registers, collect() { this.reset(); forEachPool((p, s) => { this.set({ pool: p.name, state: 'busy' }, s.workers.busy); this.set({ pool: p.name, state: 'idle' }, s.workers.idle); this.set({ pool: p.name, state: 'starting' }, s.workers.starting); }); } }));
+  metric(registry, M.utilization.name, () => new Gauge({ ...promFields(M.utilization), registers, collect() { this.reset(); forEachPool((p, s) => this.set({ pool: p.name }, s.window.utilization)); } }));
+  metric(registry, M.running.name, () => new Gauge({ ...promFields(M.running), registers, collect() { this.reset(); forEachPool((p, s) => this.set({ pool: p.name }, s.running)); } }));
 
   const name = pool.name;
   const detach = subscribePool(pool.id, {

@@ -73,3 +73,17 @@ export async function waitFor(cond: () => boolean, what: string, tries = 3000): 
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/**
+ * Lines a `sluice run` journal records as finished (0 if absent): the sum of
+ * its block records' counts (`<first> <count> <ok> <dead> <outBytes> <dlqBytes>`).
+ */
+export function journaledLines(path: string, lines?: readonly string[]): number {
+  if (lines === undefined && !existsSync(path)) return 0;
+  let n = 0;
+  for (const rec of (lines ?? readFileSync(path, 'utf8').split('\n')).slice(1)) {
+    const m = /^\d+ (\d+) \d+ \d+ \d+ \d+$/.exec(rec);
+    if (m !== null) n += Number(m[1]);
+  }
+  return n;
+}

@@ -3,9 +3,12 @@
  * are finished, next to the output.
  *
  * Format: a JSON header line naming the task and the input, then one record
- * per finished line, `<line> <o|d> <outputBytes> <dlqBytes>`: the line number,
- * whether it went to the output (o) or the dead-letter file (d), and the
- * lengths of both files just after its record was written.
+ * per finished block of lines, `<first> <count> <ok> <dead> <outputBytes>
+ * <dlqBytes>`: lines first..first+count-1 are finished, `ok` of them went to
+ * the output and `dead` to the dead-letter file (the rest were blank), and
+ * the lengths of both files just after the block's records were written.
+ * (Version 1 journals, one record per line, `<line> <o|d> <outputBytes>
+ * <dlqBytes>`, are still read.)
  *
  * Protocol: a record is written to the output or DLQ first; its journal
  * record is buffered and written in a batch only after both files have been
@@ -25,7 +28,7 @@ import { LineSet } from './line-set.js';
 
 export interface JournalHeader {
   sluice: 'journal';
-  v: 1;
+  v: 1 | 2;
   task: string;
   /** The input: '-' for stdin, else the path with its size and mtime when the run began. */
   input: { path: string; size?: number; mtimeMs?: number };
@@ -74,9 +77,9 @@ export class Journal {
     return { journal: new Journal(path, openSync(path, 'a')), recovered };
   }
 
-  /** Notes that `line` is finished; its record is already in the output or DLQ at `outputBytes`/`dlqBytes`. */
-  record(line: number, kind: 'o' | 'd', outputBytes: number, dlqBytes: number): void {
-    this.#batch.push(`${line} ${kind} ${outputBytes} ${dlqBytes}\n`);
+  /** Notes that lines first..first+count-1 are finished; their records are in the output and DLQ, which are now `outputBytes`/`dlqBytes` long. */
+  record(first: number, count: number, ok: number, dead: number, outputBytes: number, dlqBytes: number): void {
+    this.#batch.push(`${first} ${count} ${ok} ${dead} ${outputBytes} ${dlqBytes}\n`);
   }
 
   /** Makes the output and DLQ durable, then the journal records that point into them. */
@@ -114,16 +117,28 @@ async function recover(path: string, expected: JournalHeader): Promise<Recovered
       header = parseHeader(text, path);
       checkHeader(header, expected, path);
     } else {
-      const m = /^(\d+) ([od]) (\d+) (\d+)$/.exec(text);
-      if (m === null) throw new UsageError(`journal ${path} is corrupt at line ${line}: ${JSON.stringify(text.slice(0, 60))}; pass --fresh to start over`);
-      const n = Number(m[1]);
-      if (!done.has(n)) {
-        done.add(n);
-        if (m[2] === 'o') ok++;
-        else dead++;
+      const m = /^(\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$/.exec(text);
+      const v1 = m === null ? /^(\d+) ([od]) (\d+) (\d+)$/.exec(text) : null;
+      if (m === null && v1 === null) throw new UsageError(`journal ${path} is corrupt at line ${line}: ${JSON.stringify(text.slice(0, 60))}; pass --fresh to start over`);
+      if (m !== null) {
+        // A block is journaled once, after all its lines are finished.
+        const first = Number(m[1]);
+        const count = Number(m[2]);
+        for (let n = first; n < first + count; n++) done.add(n);
+        ok += Number(m[3]);
+        dead += Number(m[4]);
+        outputBytes = Number(m[5]);
+        dlqBytes = Number(m[6]);
+      } else if (v1 !== null) {
+        const n = Number(v1[1]);
+        if (!done.has(n)) {
+          done.add(n);
+          if (v1[2] === 'o') ok++;
+          else dead++;
+        }
+        outputBytes = Number(v1[3]);
+        dlqBytes = Number(v1[4]);
       }
-      outputBytes = Number(m[3]);
-      dlqBytes = Number(m[4]);
     }
     validBytes += bytes;
   }
@@ -148,7 +163,8 @@ function parseHeader(text: string, path: string): JournalHeader {
     h = undefined;
   }
   const rec = h as Partial<JournalHeader> | undefined;
-  if (rec?.sluice !== 'journal' || rec.v !== 1 || typeof rec.task !== 'string' || typeof rec.input?.path !== 'string') {
+  // Version 1 differs only in its records, which recover() reads too.
+  if (rec?.sluice !== 'journal' || (rec.v !== 1 && rec.v !== 2) || typeof rec.task !== 'string' || typeof rec.input?.path !== 'string') {
     throw new UsageError(`${path} is not a sluice journal (or is from another version); pass --fresh to start over`);
   }
   return rec as JournalHeader;

@@ -6,19 +6,19 @@
  * the syscall count low.
  */
 
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writevSync } from 'node:fs';
 
 const FLUSH_BYTES = 64 * 1024;
 
 export class JsonlFile {
   readonly path: string;
   #fd: number | undefined;
-  #pending: string[] = [];
+  #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   /** Bytes in the file plus bytes buffered: where the next record starts. */
   #offset: number;
   #dirty = false;
-  #lines = 0;
+  #written = false;
 
   /**
    * @param offset the file's current length; the file must already be that
@@ -35,19 +35,19 @@ export class JsonlFile {
     return this.#offset;
   }
 
-  /** Records written by this process. */
-  get lines(): number {
-    return this.#lines;
+  /** Whether this process wrote to it. */
+  get written(): boolean {
+    return this.#written;
   }
 
-  /** Appends one record; `text` is a JSON value without the newline. */
-  write(text: string): void {
-    const line = text + '\n';
-    const bytes = Buffer.byteLength(line);
-    this.#pending.push(line);
-    this.#pendingBytes += bytes;
-    this.#offset += bytes;
-    this.#lines++;
+  /** Appends whole records, each ending in a newline. */
+  append(data: Uint8Array | string): void {
+    if (data.length === 0) return;
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
+    this.#offset += bytes.length;
+    this.#written = true;
     if (this.#pendingBytes >= FLUSH_BYTES) this.flush();
   }
 
@@ -55,13 +55,24 @@ export class JsonlFile {
   flush(): void {
     if (this.#pending.length === 0) return;
     const fd = this.#fd ?? this.#open();
-    const data = this.#pending.join('');
+    let bufs = this.#pending;
+    let left = this.#pendingBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
-    let buf = Buffer.from(data);
-    while (buf.length > 0) {
-      const n = writeSync(fd, buf);
-      buf = buf.subarray(n);
+    // One writev per flush; a short write (rare: a full disk, a signal) goes on from where it stopped.
+    while (left > 0) {
+      let n = writevSync(fd, bufs);
+      left -= n;
+      while (n > 0 && bufs.length > 0) {
+        const first = bufs[0] as Uint8Array;
+        if (n >= first.length) {
+          n -= first.length;
+          bufs = bufs.slice(1);
+        } else {
+          bufs = [first.subarray(n), ...bufs.slice(1)];
+          n = 0;
+        }
+      }
     }
     this.#dirty = true;
   }

@@ -1,11 +1,12 @@
 /**
- * Live progress on stderr. On a terminal: a cli-progress bar redrawn in
- * place (done/total, rate, ETA, failures, p99). Elsewhere (CI logs, files): a
- * plain status line every few seconds, since carriage-return redraws would
- * flood a log.
+ * Live progress on stderr. On a terminal: one status line redrawn in place
+ * (done/total, rate, ETA, failures, p99), cut to the terminal's width so it
+ * never wraps; messages (an interrupt, say) clear it, go on their own line,
+ * and the status line is drawn again under them. Elsewhere (CI logs, files):
+ * a plain status line every few seconds, since carriage-return redraws would
+ * flood a log. A few escape codes over the stream, not a library: see
+ * docs/cli.md, "Dependencies".
  */
-
-import { SingleBar } from 'cli-progress';
 
 export interface ProgressSnapshot {
   /** Lines finished, counting those skipped because an earlier run did them. */
@@ -21,28 +22,49 @@ export interface ProgressSnapshot {
 export type ProgressMode = 'auto' | 'bar' | 'plain' | 'none';
 
 export interface Progress {
+  /** Writes `message` on a line of its own (the status line, if any, is drawn again below it). */
+  log(message: string): void;
+  /** Draws the final status (a terminal keeps it as a line of its own) and stops. */
   stop(): void;
 }
 
-export function startProgress(mode: ProgressMode, stream: NodeJS.WritableStream & { isTTY?: boolean }, snapshot: () => ProgressSnapshot, plainIntervalMs: number): Progress {
+type Stream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+
+/** Back to column 0 and erase to the end of the line (ECMA-48 CR + EL). */
+const CLEAR_LINE = '\r\x1b[K';
+const REDRAW_MS = 100;
+
+export function startProgress(mode: ProgressMode, stream: Stream, snapshot: () => ProgressSnapshot, plainIntervalMs: number): Progress {
   const resolved = mode === 'auto' ? (stream.isTTY === true ? 'bar' : 'plain') : mode;
-  if (resolved === 'none') return { stop: () => undefined };
+  if (resolved === 'none') return { log: (m) => void stream.write(m + '\n'), stop: () => undefined };
   if (resolved === 'plain') {
     const timer = setInterval(() => stream.write(`sluice: ${statusLine(snapshot())}\n`), plainIntervalMs);
     timer.unref();
-    return { stop: () => clearInterval(timer) };
+    return { log: (m) => void stream.write(m + '\n'), stop: () => clearInterval(timer) };
   }
-  const bar = new SingleBar({
-    stream,
-    fps: 10,
-    hideCursor: true,
-    clearOnComplete: false,
-    // A terminal-only widget: cli-progress itself skips drawing when the stream is not a TTY.
-    noTTYOutput: false,
-    format: () => barLine(snapshot()),
-  });
-  bar.start(1, 0);
-  return { stop: () => bar.stop() };
+  let stopped = false;
+  const draw = (): void => {
+    // One column short of the width: a line that fills the last column wraps on some terminals.
+    const width = Math.max(20, (stream.columns ?? 80) - 1);
+    const line = barLine(snapshot());
+    stream.write(CLEAR_LINE + (line.length > width ? line.slice(0, width - 1) + '…' : line));
+  };
+  draw();
+  const timer = setInterval(draw, REDRAW_MS);
+  timer.unref();
+  return {
+    log(message) {
+      stream.write(CLEAR_LINE + message + '\n');
+      if (!stopped) draw();
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      draw();
+      stream.write('\n');
+    },
+  };
 }
 
 const WIDTH = 24;

@@ -1,29 +1,37 @@
 /**
- * The engine of `sluice run`: streams JSONL lines through a pool, writes
- * results and dead letters, journals progress, retries, and stops cleanly.
+ * The engine of `sluice run`: streams JSONL input through an executor (the
+ * local pool) in blocks of lines, writes results and dead letters, journals
+ * progress, retries, and stops cleanly.
+ *
+ * The main thread's work per line is a newline search: blocks of raw bytes
+ * go to the workers, which parse, run the task and write the output records
+ * (line-block.ts); the bytes that come back are appended to the output. A
+ * block's size adapts to the task: about TARGET_BLOCK_MS of work, so a
+ * trivial task travels hundreds of lines per message and a slow one travels
+ * alone (and CPU-bound work still spreads over every worker).
  *
  * Memory is bounded by one number, the window (queue + size): the reader
- * pauses while `read - finished` is at the window, where "finished" means the
- * line's outcome has been written (with --ordered, released in order). So the
- * lines held anywhere (pool queue, workers, retry backoff, reorder buffer) are
- * at most the window, whatever the input's size. `maxAhead` reports the
- * largest gap seen, for tests and the summary.
+ * waits while `read - finished` would pass it, where "finished" means a
+ * line's outcome has been written (with --ordered, released in order). So
+ * the lines held anywhere (executor, workers, retry backoff, reorder buffer)
+ * are at most the window, whatever the input's size. Nothing here keeps a
+ * per-line record beyond that: no promise per line, no race against a
+ * promise that never settles. `maxAhead` reports the largest gap seen.
  */
 
 import { createReadStream, statSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import { ErrorCodes } from '../../api/errors.js';
-import type { Pool } from '../../pool.js';
 import { availableCpus } from '../../sizing/cpu-count.js';
-import { openTaskPool } from '../open-pool.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { Interrupts } from '../interrupts.js';
-import { Journal, type JournalHeader, type Recovered } from './journal.js';
-import { countLines, readLines, type InputLine } from './jsonl-reader.js';
-import { JsonlFile } from './jsonl-writer.js';
-import { LatencyHistogram } from './latency.js';
 import { prometheusText, startMetricsServer, type MetricsServer } from '../metrics-server.js';
+import { BlockReader, type RawBlock } from './block-reader.js';
+import { openPoolExecutor, type BlockExecutor } from './executor.js';
+import { Journal, type JournalHeader, type Recovered } from './journal.js';
+import { countLines } from './jsonl-reader.js';
+import { JsonlFile } from './jsonl-writer.js';
+import { deadRecord, lineError, type BlockResult, type FailedLine, type LineError } from './line-block.js';
 import { startProgress, type Progress, type ProgressSnapshot } from './progress.js';
 import { ReorderBuffer } from './reorder.js';
 import { isRetryable } from './retry.js';
@@ -31,7 +39,7 @@ import type { RunConfig } from './run-config.js';
 
 export interface RunIO {
   stdin: Readable;
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   interrupts: Interrupts;
 }
 
@@ -52,6 +60,8 @@ export interface RunSummary {
   previousDead: number;
   retries: number;
   elapsedMs: number;
+  /** From the first interrupt to the end of the run; undefined when not interrupted. */
+  drainMs: number | undefined;
   p50Ms: number;
   p99Ms: number;
   /** Largest `read - finished` seen: the reader's lead over the writer. */
@@ -67,16 +77,40 @@ export interface RunSummary {
   fatal: Error | undefined;
 }
 
-type Outcome = { kind: 'ok'; text: string } | { kind: 'dead'; text: string } | { kind: 'skip' };
-
-const SKIP: Outcome = { kind: 'skip' };
 const COMMIT_INTERVAL_MS = 200;
+/** Work per block the sizing aims at: long enough to make a message's cost small, short enough to balance workers. */
+const TARGET_BLOCK_MS = 2;
+const MAX_BLOCK_LINES = 1024;
+const MAX_BLOCK_BYTES = 256 * 1024;
+/** Blocks in flight per worker: one running, one waiting in its inbox. */
+const BLOCKS_PER_WORKER = 2;
+const MAX_BACKOFF_MS = 30_000;
+const NO_BYTES = new Uint8Array(0);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
-interface Job {
-  line: number;
-  input: unknown;
-  id: unknown;
-  attempts: number;
+/** What one line run by itself (a retry, or isolation after its block failed) left behind. */
+interface Single {
+  out: string;
+  dlq: string;
+}
+
+/** A block of lines from read to written. */
+interface Block {
+  seq: number;
+  first: number;
+  lines: number;
+  /** Kept until the block is written: its lines are run one by one if the block fails as a whole. */
+  bytes: Uint8Array;
+  result: BlockResult | undefined;
+  /** Lines not finished yet. */
+  pending: number;
+  singles: Map<number, Single> | undefined;
+  ok: number;
+  dead: number;
+  badJson: number;
+  blank: number;
+  skipped: number;
 }
 
 export async function runJob(config: RunConfig, io: RunIO): Promise<RunSummary> {
@@ -87,29 +121,40 @@ class JobRunner {
   readonly #c: RunConfig;
   readonly #io: RunIO;
   readonly #window: number;
-  readonly #latency = new LatencyHistogram();
-  #pool!: Pool;
+  readonly #latency: RecordableHistogram = createHistogram();
+  #executor!: BlockExecutor;
   #journal!: Journal;
   #out!: JsonlFile;
   #dlq!: JsonlFile;
   #recovered!: Recovered;
-  #reorder: ReorderBuffer<Outcome> | undefined;
+  #reorder: ReorderBuffer<Block> | undefined;
+  #progress: Progress | undefined;
   #waiters: (() => void)[] = [];
   #destroySource: (() => void) | undefined;
+  readonly #backoffs = new Set<NodeJS.Timeout>();
   #stopping = false;
   #forced = false;
   #sealed = false;
   #fatal: Error | undefined;
   #total: number | undefined;
   #startedAt = 0;
+  #interruptedAt: number | undefined;
+  #seq = 0;
+  #blocksInFlight = 0;
+  #maxBlocks = 1;
+  #maxLines = 1;
+  /** Lines in the next block: grows towards TARGET_BLOCK_MS of work. */
+  #blockLines = 1;
+  /** Smoothed task time per line, ms. */
+  #perLineMs: number | undefined;
   #read = 0;
   #finished = 0;
-  #inFlight = 0;
   #ok = 0;
   #dead = 0;
   #badJson = 0;
   #skipped = 0;
   #blank = 0;
+  #retries = 0;
   #maxAhead = 0;
 
   constructor(config: RunConfig, io: RunIO) {
@@ -121,23 +166,28 @@ class JobRunner {
 
   async run(): Promise<RunSummary> {
     const header = this.#journalHeader();
-    this.#pool = await this.#openPool();
+    this.#executor = await openPoolExecutor({ kind: this.#c.kind, moduleUrl: this.#c.moduleUrl, task: this.#c.task, size: this.#c.size, queue: this.#window });
+    const size = this.#executor.size;
+    this.#maxBlocks = BLOCKS_PER_WORKER * size;
+    // At least two blocks per worker fit in the window, so every worker has its next block at hand.
+    this.#maxLines = Math.max(1, Math.min(MAX_BLOCK_LINES, Math.floor(this.#window / this.#maxBlocks)));
     try {
       ({ journal: this.#journal, recovered: this.#recovered } = await Journal.open(this.#c.journal, header, this.#c.output, this.#c.dlq, this.#c.fresh));
     } catch (err) {
-      await this.#pool.terminate();
+      await this.#executor.terminate();
       throw err;
     }
     this.#out = new JsonlFile(this.#c.output, this.#recovered.outputBytes, false);
     this.#dlq = new JsonlFile(this.#c.dlq, this.#recovered.dlqBytes, true);
-    if (this.#c.ordered) this.#reorder = new ReorderBuffer<Outcome>(1, (line, o) => this.#write(line, o));
+    if (this.#c.ordered) this.#reorder = new ReorderBuffer<Block>(0, (_seq, block) => this.#write(block));
 
     let metrics: MetricsServer | undefined;
     if (this.#c.metrics !== undefined) {
+      const pool = this.#executor.pool;
       try {
-        metrics = await startMetricsServer(this.#c.metrics, () => prometheusText(this.#pool.stats(), this.#counters()));
+        metrics = await startMetricsServer(this.#c.metrics, () => prometheusText(pool?.name ?? 'sluice', this.#c.task, pool?.stats(), this.#counters()));
       } catch (err) {
-        await this.#pool.terminate();
+        await this.#executor.terminate();
         throw new UsageError(`cannot serve metrics on ${this.#c.metrics.host}:${this.#c.metrics.port}: ${(err as Error).message}`);
       }
       this.#io.stderr.write(`sluice: metrics on ${metrics.url}\n`);
@@ -151,23 +201,23 @@ class JobRunner {
 
     const onInterrupt = (count: number): void => this.#interrupt(count);
     this.#io.interrupts.on('interrupt', onInterrupt);
-    if (this.#io.interrupts.count > 0) this.#interrupt(this.#io.interrupts.count);
     const commitTimer = setInterval(() => this.#commit(), COMMIT_INTERVAL_MS);
     commitTimer.unref();
     this.#startedAt = performance.now();
-    const progress: Progress = startProgress(this.#c.progress, this.#io.stderr, () => this.#progress(), this.#c.statusIntervalMs);
+    this.#progress = startProgress(this.#c.progress, this.#io.stderr, () => this.#snapshot(), this.#c.statusIntervalMs);
+    if (this.#io.interrupts.count > 0) this.#interrupt(this.#io.interrupts.count);
 
     try {
       await this.#readAll();
       // Drain: everything admitted finishes (retries included) unless forced.
-      while (this.#inFlight > 0 && !this.#forced) await this.#changed();
+      while (this.#blocksInFlight > 0 && !this.#forced) await this.#changed();
     } finally {
       clearInterval(commitTimer);
-      progress.stop();
+      this.#progress.stop();
       this.#io.interrupts.off('interrupt', onInterrupt);
       this.#seal();
-      if (this.#forced) await this.#pool.terminate();
-      else await this.#pool.close();
+      if (this.#forced) await this.#executor.terminate();
+      else await this.#executor.close();
       await metrics?.close();
     }
     return this.#summary(metrics?.url);
@@ -176,7 +226,7 @@ class JobRunner {
   // ---- setup ---------------------------------------------------------------
 
   #journalHeader(): JournalHeader {
-    if (this.#c.input === '-') return { sluice: 'journal', v: 1, task: this.#c.task, input: { path: '-' } };
+    if (this.#c.input === '-') return { sluice: 'journal', v: 2, task: this.#c.task, input: { path: '-' } };
     let st;
     try {
       st = statSync(this.#c.input);
@@ -184,40 +234,25 @@ class JobRunner {
       throw new UsageError(`input ${this.#c.input} does not exist`);
     }
     if (!st.isFile()) throw new UsageError(`input ${this.#c.input} is not a file`);
-    return { sluice: 'journal', v: 1, task: this.#c.task, input: { path: this.#c.input, size: st.size, mtimeMs: st.mtimeMs } };
-  }
-
-  #openPool(): Promise<Pool> {
-    const c = this.#c;
-    const options: Record<string, unknown> = { queue: { capacity: c.queue, overflow: 'wait' } };
-    if (c.size !== undefined) options.size = c.size;
-    if (c.timeoutMs !== undefined) options.timeoutMs = c.timeoutMs;
-    // Retries are the pool's: a failed line waits out its backoff off the
-    // worker, and comes back with `attempts` on its final error. The CLI keeps
-    // its own rule of what is worth retrying (a timeout or a crash is; a bad
-    // input or an unknown task is not).
-    if (c.retries > 0) options.retry = { attempts: c.retries + 1, backoff: 'exponential', baseMs: c.retryDelayMs, jitter: 'none', retryOn: isRetryable };
-    // Failed lines go to the CLI's own dead-letter file, with their line numbers.
-    options.deadLetter = false;
-    return openTaskPool({ kind: c.kind, moduleUrl: c.moduleUrl, task: c.task }, options);
+    return { sluice: 'journal', v: 2, task: this.#c.task, input: { path: this.#c.input, size: st.size, mtimeMs: st.mtimeMs } };
   }
 
   // ---- reading -------------------------------------------------------------
 
   async #readAll(): Promise<void> {
-    const source = this.#c.input === '-' ? this.#io.stdin : createReadStream(this.#c.input);
-    const lines = readLines(source);
+    const source = this.#c.input === '-' ? this.#io.stdin : createReadStream(this.#c.input, { highWaterMark: 64 * 1024 });
+    const reader = new BlockReader(source);
     // A stop destroys the source, which settles a read in progress: the loop
     // never races a promise that may not settle (each such race would leave a
     // reaction on it per line, which is how memory once grew with the input).
     this.#destroySource = () => source.destroy();
     try {
       while (!this.#stopping) {
-        await this.#admit();
+        const want = await this.#admit();
         if (this.#stopping) break;
-        const next = await lines.next();
-        if (this.#stopping || next.done === true) break;
-        this.#onLine(next.value);
+        const raw = await reader.next(want, MAX_BLOCK_BYTES);
+        if (this.#stopping || raw === undefined) break;
+        this.#send(raw);
       }
     } catch (err) {
       // A read failing because a stop destroyed the source is no error.
@@ -231,122 +266,193 @@ class JobRunner {
     }
   }
 
-  /** Waits until the window and the pool's queue have room; wakes at a stop. */
-  async #admit(): Promise<void> {
-    while (!this.#stopping && this.#read - this.#finished >= this.#window) await this.#changed();
-    if (this.#stopping) return;
-    const ready = this.#pool.ready();
-    // ready() settles when the queue has room, or rejects once the pool closes;
-    // a stop wakes #changed() waiters too, so this wait ends either way and
-    // leaves nothing behind on a long-lived promise.
-    let woke = false;
-    const wake = (): void => {
-      woke = true;
-      this.#notify();
-    };
-    ready.then(wake, wake);
-    while (!woke && !this.#stopping) await this.#changed();
+  /** Waits until the next block fits in the window and among the blocks in flight; returns its size in lines. */
+  async #admit(): Promise<number> {
+    for (;;) {
+      if (this.#stopping) return 0;
+      const inFlight = this.#read - this.#finished;
+      const want = Math.min(this.#blockLines, this.#window);
+      if (inFlight === 0 || (inFlight + want <= this.#window && this.#blocksInFlight < this.#maxBlocks)) return want;
+      await this.#changed();
+    }
   }
 
-  #onLine({ line, text }: InputLine): void {
-    this.#read++;
+  #send(raw: RawBlock): void {
+    this.#read += raw.lines;
     const ahead = this.#read - this.#finished;
     if (ahead > this.#maxAhead) this.#maxAhead = ahead;
-    if (this.#recovered.done.has(line)) {
-      this.#skipped++;
-      this.#emit(line, SKIP);
-      return;
+    const block: Block = { seq: this.#seq++, first: raw.first, lines: raw.lines, bytes: raw.bytes, result: undefined, pending: raw.lines, singles: undefined, ok: 0, dead: 0, badJson: 0, blank: 0, skipped: 0 };
+    this.#blocksInFlight++;
+    let skip: number[] = [];
+    const done = this.#recovered.done;
+    if (done.size > 0) {
+      for (let n = raw.first; n < raw.first + raw.lines; n++) if (done.has(n)) skip.push(n);
+      if (skip.length === raw.lines) {
+        // Finished by an earlier run: nothing to send.
+        block.skipped = raw.lines;
+        block.pending = 0;
+        block.bytes = NO_BYTES;
+        this.#complete(block);
+        return;
+      }
+    } else {
+      skip = [];
     }
-    if (text.trim() === '') {
-      this.#blank++;
-      this.#emit(line, SKIP);
-      return;
-    }
-    let input: unknown;
-    try {
-      input = JSON.parse(text);
-    } catch (err) {
-      this.#badJson++;
-      const e = err as Error;
-      this.#emit(line, {
-        kind: 'dead',
-        text: JSON.stringify({ line, ok: false, raw: text, error: { name: e.name, code: 'ERR_SLUICE_CLI_BAD_JSON', message: e.message }, attempts: 0 }),
-      });
-      return;
-    }
-    const id = typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as { id?: unknown }).id : undefined;
-    this.#inFlight++;
-    this.#attempt({ line, input, id, attempts: 0 });
+    const timeoutMs = this.#c.timeoutMs === undefined ? undefined : this.#c.timeoutMs * raw.lines;
+    this.#executor.runBlock({ first: raw.first, bytes: raw.bytes, skip, report: this.#c.retries > 0 ? 'retryable' : 'none' }, timeoutMs).then(
+      (result) => this.#onBlock(block, result),
+      (err: unknown) => this.#onBlockFailed(block, err),
+    );
   }
 
-  // ---- tasks -----------------------------------------------------------------
+  // ---- results ---------------------------------------------------------------
 
-  #attempt(job: Job): void {
-    const t0 = performance.now();
-    const opts = this.#c.timeoutMs === undefined ? undefined : { timeoutMs: this.#c.timeoutMs };
-    this.#pool.run(this.#c.task, job.input, opts).then(
-      (result: unknown) => {
-        this.#latency.record(performance.now() - t0);
-        let text: string;
-        try {
-          text = JSON.stringify(job.id === undefined ? { line: job.line, ok: true, result: result ?? null } : { line: job.line, id: job.id, ok: true, result: result ?? null });
-        } catch (err) {
-          this.#finish(job, this.#deadLetter(job, err));
-          return;
-        }
-        job.attempts = 1;
-        this.#finish(job, { kind: 'ok', text });
+  #onBlock(block: Block, r: BlockResult): void {
+    if (this.#forced) return this.#abandon();
+    this.#record(r);
+    const ran = r.lines - r.skipped - r.blank - r.badJson;
+    if (ran > 0) this.#resize(r.ms / ran);
+    block.result = r;
+    block.ok += r.ok;
+    block.dead += r.dead;
+    block.badJson += r.badJson;
+    block.blank += r.blank;
+    block.skipped += r.skipped;
+    block.pending = r.failed.length;
+    for (const f of r.failed) this.#lineFailed(block, f.line, f.text, f.error, 1);
+    if (block.pending === 0) this.#complete(block);
+  }
+
+  /** The block failed as a whole (its worker crashed, it timed out): no line of it is done. */
+  #onBlockFailed(block: Block, err: unknown): void {
+    if (this.#forced) return this.#abandon();
+    const error = lineError(err, this.#c.task);
+    const done = this.#recovered.done;
+    const lines = splitLines(block.bytes, block.first).filter((l) => done.size === 0 || !done.has(l.line));
+    block.skipped += block.lines - lines.length;
+    if (lines.length === 1 && block.lines === 1) {
+      // The line that failed is known: this was its attempt.
+      const only = lines[0] as FailedLine;
+      block.result = emptyResult([only]);
+      block.pending = 1;
+      this.#lineFailed(block, only.line, only.text, error, 1);
+      return;
+    }
+    // Which line brought the block down is unknown: each runs again by
+    // itself, and that attempt is its first (a crash-prone line then fails
+    // alone; the others succeed).
+    block.result = emptyResult(lines);
+    block.pending = lines.length;
+    for (const l of lines) this.#runSingle(block, l.line, l.text, 0);
+  }
+
+  /** Runs one line by itself; `attempts` it has made so far. */
+  #runSingle(block: Block, line: number, text: string, attempts: number): void {
+    const bytes = encoder.encode(text + '\n');
+    this.#executor.runBlock({ first: line, bytes, skip: [], report: 'all' }, this.#c.timeoutMs).then(
+      (r) => {
+        if (this.#forced) return;
+        this.#record(r);
+        const failed = r.failed[0];
+        if (failed !== undefined) return this.#lineFailed(block, line, text, failed.error, attempts + 1);
+        block.ok += r.ok;
+        block.dead += r.dead;
+        block.badJson += r.badJson;
+        block.blank += r.blank;
+        this.#single(block, line, { out: decoder.decode(r.out), dlq: r.dlq });
       },
       (err: unknown) => {
-        if (this.#forced) return this.#abandon();
-        // The pool retried it as far as the policy allows; its final error says how many tries it took.
-        const attempts = (err as { attempts?: unknown } | null)?.attempts;
-        job.attempts = typeof attempts === 'number' ? attempts : 1;
-        this.#finish(job, this.#deadLetter(job, err));
+        if (this.#forced) return;
+        this.#lineFailed(block, line, text, lineError(err, this.#c.task), attempts + 1);
       },
     );
   }
 
-  #deadLetter(job: Job, err: unknown): Outcome {
-    const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as { name?: unknown; code?: unknown; message?: unknown; stack?: unknown };
-    const error = { name: e.name ?? 'Error', code: e.code ?? ErrorCodes.TASK_FAILED, message: e.message, stack: e.stack };
-    const rec: Record<string, unknown> = { line: job.line };
-    if (job.id !== undefined) rec.id = job.id;
-    Object.assign(rec, { ok: false, input: job.input, error, attempts: job.attempts });
-    return { kind: 'dead', text: JSON.stringify(rec) };
+  /** A line's attempt failed: retried after its backoff, or dead-lettered. */
+  #lineFailed(block: Block, line: number, text: string, error: LineError, attempts: number): void {
+    if (this.#c.retries > 0 && attempts <= this.#c.retries && isRetryable(error)) {
+      this.#retries++;
+      const delay = Math.min(MAX_BACKOFF_MS, this.#c.retryDelayMs * 2 ** (attempts - 1));
+      const timer = setTimeout(() => {
+        this.#backoffs.delete(timer);
+        this.#runSingle(block, line, text, attempts);
+      }, delay);
+      this.#backoffs.add(timer);
+      return;
+    }
+    block.dead++;
+    let input: unknown;
+    try {
+      input = JSON.parse(text);
+    } catch {
+      input = text;
+    }
+    this.#single(block, line, { out: '', dlq: deadRecord(line, input, error, attempts) + '\n' });
   }
 
-  #finish(job: Job, outcome: Outcome): void {
-    this.#inFlight--;
-    this.#emit(job.line, outcome);
+  #single(block: Block, line: number, outcome: Single): void {
+    (block.singles ??= new Map()).set(line, outcome);
+    if (--block.pending === 0) this.#complete(block);
   }
 
-  /** A line that will not finish in this run (forced stop): not written, not journaled, so redone on resume. */
+  #complete(block: Block): void {
+    this.#blocksInFlight--;
+    if (this.#reorder !== undefined) this.#reorder.push(block.seq, block);
+    else this.#write(block);
+  }
+
+  /** A block that will not finish in this run (forced stop): not written, not journaled, so redone on resume. */
   #abandon(): void {
-    this.#inFlight--;
+    this.#blocksInFlight--;
     this.#notify();
+  }
+
+  #record(r: BlockResult): void {
+    for (const ms of r.times) this.#latency.record(Math.max(1, Math.round(ms * 1e6)));
+  }
+
+  /** Sizes the next blocks from the task's time per line: about TARGET_BLOCK_MS each, at most doubling at a time. */
+  #resize(msPerLine: number): void {
+    this.#perLineMs = this.#perLineMs === undefined ? msPerLine : 0.7 * this.#perLineMs + 0.3 * msPerLine;
+    const target = Math.max(1, Math.floor(TARGET_BLOCK_MS / Math.max(this.#perLineMs, 1e-6)));
+    this.#blockLines = Math.max(1, Math.min(target, 2 * this.#blockLines, this.#maxLines));
   }
 
   // ---- writing ---------------------------------------------------------------
 
-  #emit(line: number, outcome: Outcome): void {
-    if (this.#reorder !== undefined) this.#reorder.push(line, outcome);
-    else this.#write(line, outcome);
-  }
-
-  #write(line: number, outcome: Outcome): void {
+  #write(block: Block): void {
     if (this.#sealed) return;
-    // The record goes to its file first, its journal entry after (committed in batches).
-    if (outcome.kind === 'ok') {
-      this.#out.write(outcome.text);
-      this.#journal.record(line, 'o', this.#out.offset, this.#dlq.offset);
-      this.#ok++;
-    } else if (outcome.kind === 'dead') {
-      this.#dlq.write(outcome.text);
-      this.#journal.record(line, 'd', this.#out.offset, this.#dlq.offset);
-      this.#dead++;
+    // The records go to their files first, the block's journal entry after (committed in batches).
+    const r = block.result;
+    if (r !== undefined) {
+      if (r.failed.length === 0) {
+        this.#out.append(r.out);
+        this.#dlq.append(r.dlq);
+      } else {
+        // Lines run again by themselves go back to their places: order holds within a block.
+        let outAt = 0;
+        let dlqAt = 0;
+        for (const f of r.failed) {
+          const s = block.singles?.get(f.line) as Single;
+          this.#out.append(r.out.subarray(outAt, f.outAt));
+          this.#out.append(s.out);
+          this.#dlq.append(r.dlq.slice(dlqAt, f.dlqAt));
+          this.#dlq.append(s.dlq);
+          outAt = f.outAt;
+          dlqAt = f.dlqAt;
+        }
+        this.#out.append(r.out.subarray(outAt));
+        this.#dlq.append(r.dlq.slice(dlqAt));
+      }
     }
-    this.#finished++;
+    this.#journal.record(block.first, block.lines, block.ok, block.dead, this.#out.offset, this.#dlq.offset);
+    this.#ok += block.ok;
+    this.#dead += block.dead;
+    this.#badJson += block.badJson;
+    this.#blank += block.blank;
+    this.#skipped += block.skipped;
+    this.#finished += block.lines;
+    block.bytes = NO_BYTES;
     this.#notify();
   }
 
@@ -367,16 +473,25 @@ class JobRunner {
 
   #interrupt(count: number): void {
     if (count === 1) {
-      this.#io.stderr.write(`sluice: interrupted; finishing ${this.#inFlight} in-flight lines (interrupt again to stop now)\n`);
+      this.#interruptedAt = performance.now();
+      this.#say(`sluice: interrupted; finishing ${this.#read - this.#finished} in-flight lines (interrupt again to stop now)`);
     }
     this.#requestStop();
     if (count < 2 || this.#forced) return;
     this.#forced = true;
+    this.#say('sluice: stopping now; lines in flight are left for the next run');
+    for (const t of this.#backoffs) clearTimeout(t);
+    this.#backoffs.clear();
     // Everything written so far becomes durable and journaled now; later results are dropped.
     this.#seal();
-    // Lines in a retry backoff are rejected by terminate() and abandoned like the rest.
-    this.#pool.terminate().catch(() => undefined);
+    this.#executor.terminate().catch(() => undefined);
     this.#notify();
+  }
+
+  /** A message on its own line: above the progress line on a terminal. */
+  #say(message: string): void {
+    if (this.#progress !== undefined) this.#progress.log(message);
+    else this.#io.stderr.write(message + '\n');
   }
 
   #requestStop(): void {
@@ -399,16 +514,15 @@ class JobRunner {
 
   // ---- reporting ---------------------------------------------------------------
 
-  /** Retries are counted by the pool (failed attempts it tried again). */
-  #retriesSoFar(): number {
-    return this.#pool === undefined ? 0 : this.#pool.stats().retried;
-  }
-
   #counters(): { read: number; ok: number; dead: number; badJson: number; skipped: number; retries: number; inFlight: number } {
-    return { read: this.#read, ok: this.#ok, dead: this.#dead, badJson: this.#badJson, skipped: this.#skipped, retries: this.#retriesSoFar(), inFlight: this.#inFlight };
+    return { read: this.#read, ok: this.#ok, dead: this.#dead, badJson: this.#badJson, skipped: this.#skipped, retries: this.#retries, inFlight: this.#read - this.#finished };
   }
 
-  #progress(): ProgressSnapshot {
+  #quantile(q: number): number {
+    return this.#latency.count === 0 ? NaN : this.#latency.percentile(q * 100) / 1e6;
+  }
+
+  #snapshot(): ProgressSnapshot {
     const elapsed = (performance.now() - this.#startedAt) / 1000;
     const processed = this.#finished - this.#skipped - this.#blank;
     return {
@@ -416,7 +530,7 @@ class JobRunner {
       total: this.#total,
       rate: elapsed > 0 ? processed / elapsed : 0,
       failed: this.#dead,
-      p99Ms: this.#latency.quantile(0.99),
+      p99Ms: this.#quantile(0.99),
     };
   }
 
@@ -425,6 +539,7 @@ class JobRunner {
     let exitCode: ExitCode = ExitCode.Ok;
     if (interrupted !== 'no') exitCode = ExitCode.Interrupted;
     else if (this.#fatal !== undefined || this.#dead > 0 || this.#recovered.dead > 0) exitCode = ExitCode.Failures;
+    const now = performance.now();
     return {
       exitCode,
       interrupted,
@@ -436,19 +551,32 @@ class JobRunner {
       blank: this.#blank,
       previousOk: this.#recovered.ok,
       previousDead: this.#recovered.dead,
-      retries: this.#retriesSoFar(),
-      elapsedMs: performance.now() - this.#startedAt,
-      p50Ms: this.#latency.quantile(0.5),
-      p99Ms: this.#latency.quantile(0.99),
+      retries: this.#retries,
+      elapsedMs: now - this.#startedAt,
+      drainMs: this.#interruptedAt === undefined ? undefined : now - this.#interruptedAt,
+      p50Ms: this.#quantile(0.5),
+      p99Ms: this.#quantile(0.99),
       maxAhead: this.#maxAhead,
       window: this.#window,
       total: this.#total,
       output: this.#c.output,
       dlq: this.#c.dlq,
-      dlqWritten: this.#dlq.lines > 0 || this.#recovered.dead > 0,
+      dlqWritten: this.#dlq.written || this.#recovered.dead > 0,
       journal: this.#c.journal,
       metricsUrl,
       fatal: this.#fatal,
     };
   }
+}
+
+function emptyResult(failed: FailedLine[]): BlockResult {
+  return { out: NO_BYTES, dlq: '', lines: 0, ok: 0, dead: 0, badJson: 0, blank: 0, skipped: 0, failed, times: new Float64Array(0), ms: 0 };
+}
+
+/** The lines of a block, for running them one by one (rare: after the block failed as a whole). */
+function splitLines(bytes: Uint8Array, first: number): FailedLine[] {
+  const text = decoder.decode(bytes);
+  const parts = text.split('\n');
+  if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+  return parts.map((p, i) => ({ line: first + i, text: p.endsWith('\r') ? p.slice(0, -1) : p, error: { name: '', message: '' }, outAt: 0, dlqAt: 0 }));
 }

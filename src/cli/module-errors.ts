@@ -1,0 +1,44 @@
+/**
+ * One line that says why a task module did not load, for exit code 3:
+ * a syntax error with its file:line:column, a TypeScript module without a
+ * loader with the flag that fixes it, otherwise the loader's own message.
+ * The pool's ModuleLoadError names the module the workers load (for
+ * `sluice run`, a wrapper); this names the user's.
+ */
+
+import { fileURLToPath } from 'node:url';
+
+function displayPath(url: string): string {
+  try {
+    return url.startsWith('file:') ? fileURLToPath(url) : url;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Where V8 put a module's syntax error: the stack of an ES module's
+ * SyntaxError starts `file:///path:LINE`, the source line, then a caret
+ * under the column.
+ */
+export function syntaxLocation(stack: string): string | undefined {
+  const lines = stack.split('\n');
+  const m = /^(.*):(\d+)$/.exec(lines[0] ?? '');
+  if (m === null) return undefined;
+  const caret = (lines[2] ?? '').indexOf('^');
+  return `${displayPath(m[1] as string)}:${m[2]}${caret === -1 ? '' : `:${caret + 1}`}`;
+}
+
+export function describeLoadError(moduleUrl: string, err: unknown): string {
+  const path = displayPath(moduleUrl);
+  const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as { name?: unknown; code?: unknown; message?: unknown; stack?: unknown };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  if (e.code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[mc]?tsx?"? for /.test(message)) {
+    return `cannot load ${path}: Node runs TypeScript only through a loader; run sluice with one, e.g. node --import tsx ./node_modules/.bin/sluice ..., or NODE_OPTIONS="--import tsx" sluice ... (npm install -D tsx)`;
+  }
+  if (e.name === 'SyntaxError' && typeof e.stack === 'string') {
+    const at = syntaxLocation(e.stack);
+    if (at !== undefined) return `syntax error in ${at}: ${message}`;
+  }
+  return `cannot load ${path}: ${message}`;
+}

@@ -1,0 +1,67 @@
+/**
+ * Where `sluice run` sends its blocks of lines. The runner knows only this
+ * interface, so another executor (a Redis queue feeding remote workers, say)
+ * can replace the local pool without touching the reading, writing,
+ * journaling and retry logic.
+ */
+
+import type { Pool } from '../../pool.js';
+import { openTaskPool } from '../open-pool.js';
+import { BLOCK_TASK, runBlock, type BlockResult, type LineBlock } from './line-block.js';
+import { LINE_WORKER } from '../worker-files.js';
+
+export interface BlockExecutor {
+  /**
+   * Runs every line of `block`. Resolves with their outcomes; rejects only
+   * when the block as a whole failed (its worker crashed, it timed out, the
+   * executor was terminated), in which case no line of it is done.
+   */
+  runBlock(block: LineBlock, timeoutMs: number | undefined): Promise<BlockResult>;
+  /** Workers the blocks are spread over (sizes the blocks). */
+  readonly size: number;
+  /** For --metrics. */
+  readonly pool: Pool | undefined;
+  /** Waits for every block sent to finish, then releases the workers. */
+  close(): Promise<void>;
+  /** Stops at once; blocks in flight reject. */
+  terminate(): Promise<void>;
+}
+
+export interface PoolExecutorConfig {
+  kind: string;
+  moduleUrl: string;
+  task: string;
+  size: number | undefined;
+  /** Blocks that may wait for a worker. */
+  queue: number;
+}
+
+/** The local pool: threads and processes load line-worker.ts; kind 'async' runs blocks in this process. */
+export async function openPoolExecutor(c: PoolExecutorConfig): Promise<BlockExecutor> {
+  const options: Record<string, unknown> = { queue: { capacity: c.queue, overflow: 'wait' }, deadLetter: false };
+  if (c.size !== undefined) options.size = c.size;
+  const workerModule = new URL(LINE_WORKER);
+  workerModule.searchParams.set('module', c.moduleUrl);
+  workerModule.searchParams.set('task', c.task);
+  const pool = await openTaskPool(
+    {
+      kind: c.kind,
+      moduleUrl: c.moduleUrl,
+      task: c.task,
+      workerModule: workerModule.href,
+      inProcessTasks: (ns) => {
+        const task = ns[c.task];
+        return typeof task === 'function' ? { ...ns, [BLOCK_TASK]: (block: LineBlock, ctx: { signal?: AbortSignal }) => runBlock(task as (i: unknown, x: unknown) => unknown, c.task, block, ctx) } : ns;
+      },
+    },
+    options,
+  );
+  const size = Math.max(1, pool.stats().targetSize);
+  return {
+    size,
+    pool,
+    runBlock: (block, timeoutMs) => pool.run(BLOCK_TASK, block, timeoutMs === undefined ? undefined : { timeoutMs }) as Promise<BlockResult>,
+    close: () => pool.close(),
+    terminate: () => pool.terminate(),
+  };
+}

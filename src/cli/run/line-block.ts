@@ -1,0 +1,196 @@
+/**
+ * One block of input lines, run where the task runs (inside a worker, or in
+ * this process for kind 'async'): split the bytes into lines, parse each,
+ * call the task, write its output line as JSON. The main thread then only
+ * splits the input into blocks and appends the bytes that come back, which
+ * is what lets `sluice run` beat a single-threaded parse → task → stringify
+ * loop: that per-line work is spread over the workers.
+ *
+ * A line whose task fails is either dead-lettered here (no retries, or an
+ * error that would fail the same way again) or handed back to the main
+ * thread, which owns retries and backoff.
+ */
+
+import { TaskFailedError } from '../../api/errors.js';
+import { isRetryable } from './retry.js';
+
+/** The name the block task is exported under (beside the module's own tasks). */
+export const BLOCK_TASK = '__sluiceRunLines';
+
+export interface LineBlock {
+  /** Line number of the first line (1-based; blank lines count). */
+  first: number;
+  /** Whole lines, each ending in \n (the input's last line may not). */
+  bytes: Uint8Array;
+  /** Line numbers in this block an earlier run finished: skipped. */
+  skip: readonly number[];
+  /**
+   * Hand every task failure back instead of dead-lettering it here (the main
+   * thread retries it, or dead-letters it with its attempt count).
+   */
+  report: 'all' | 'retryable' | 'none';
+}
+
+/** An error as the dead-letter file records it. */
+export interface LineError {
+  name: string;
+  /** Only when the error had one: a plain Error has no code. */
+  code?: unknown;
+  message: string;
+  stack?: string;
+}
+
+/** A line whose task failed, handed back to the main thread. */
+export interface FailedLine {
+  line: number;
+  text: string;
+  error: LineError;
+  /** Where this line's records belong in `out` and `dlq` (bytes/characters before it), so order holds. */
+  outAt: number;
+  dlqAt: number;
+}
+
+export interface BlockResult {
+  /** Output records, one per line that succeeded, in line order. */
+  out: Uint8Array;
+  /** Dead-letter records, in line order ('' when none). */
+  dlq: string;
+  lines: number;
+  ok: number;
+  dead: number;
+  badJson: number;
+  blank: number;
+  skipped: number;
+  failed: FailedLine[];
+  /** Running time of each task call, ms (one per line that ran its task). */
+  times: Float64Array;
+  /** Time the block took here, ms: sizes the next blocks. */
+  ms: number;
+}
+
+type Task = (input: unknown, ctx: unknown) => unknown;
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+export function lineError(err: unknown, taskName: string): LineError {
+  const e = err instanceof Error ? err : new TaskFailedError(taskName, err);
+  const out: LineError = { name: e.name, message: e.message };
+  const code = (e as { code?: unknown }).code;
+  if (code !== undefined) out.code = code;
+  if (e.stack !== undefined) out.stack = e.stack;
+  return out;
+}
+
+/** The `id` copied from an input record that is an object with one. */
+export function idOf(input: unknown): unknown {
+  return typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as { id?: unknown }).id : undefined;
+}
+
+export function okRecord(line: number, input: unknown, result: unknown): string {
+  const id = idOf(input);
+  return JSON.stringify(id === undefined ? { line, ok: true, result: result ?? null } : { line, id, ok: true, result: result ?? null });
+}
+
+export function deadRecord(line: number, input: unknown, error: LineError, attempts: number): string {
+  const rec: Record<string, unknown> = { line };
+  const id = idOf(input);
+  if (id !== undefined) rec.id = id;
+  rec.ok = false;
+  rec.input = input;
+  rec.error = error;
+  rec.attempts = attempts;
+  return JSON.stringify(rec);
+}
+
+/** A result JSON cannot write (a BigInt, a cycle): deterministic, so never retried. */
+export function unwritable(taskName: string, err: unknown): LineError {
+  return { name: 'SerializationError', code: 'ERR_SLUICE_SERIALIZATION', message: `the output of task "${taskName}" cannot be written as JSON: ${(err as Error).message}` };
+}
+
+/**
+ * Runs `task` over every line of `block`. Synchronous tasks run in one loop
+ * with no promise per line; a task that returns a promise is awaited, line
+ * after line (a block is one task to the pool: its lines run in order).
+ */
+export async function runBlock(task: Task, taskName: string, block: LineBlock, ctx: { signal?: AbortSignal } | undefined): Promise<BlockResult> {
+  const t0 = performance.now();
+  const text = decoder.decode(block.bytes);
+  const skip = block.skip.length === 0 ? undefined : new Set(block.skip);
+  let out = '';
+  let dlq = '';
+  let ok = 0;
+  let dead = 0;
+  let badJson = 0;
+  let blank = 0;
+  let skipped = 0;
+  let ran = 0;
+  const failed: FailedLine[] = [];
+  const times: number[] = [];
+  let line = block.first - 1;
+  let start = 0;
+  while (start < text.length) {
+    let nl = text.indexOf('\n', start);
+    if (nl === -1) nl = text.length;
+    const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    const raw = text.slice(start, end);
+    start = nl + 1;
+    line++;
+    if (skip?.has(line) === true) {
+      skipped++;
+      continue;
+    }
+    if (raw.trim() === '') {
+      blank++;
+      continue;
+    }
+    let input: unknown;
+    try {
+      input = JSON.parse(raw);
+    } catch (err) {
+      badJson++;
+      dead++;
+      const e = err as Error;
+      dlq += JSON.stringify({ line, ok: false, raw, error: { name: e.name, code: 'ERR_SLUICE_CLI_BAD_JSON', message: e.message }, attempts: 0 }) + '\n';
+      continue;
+    }
+    if (ctx?.signal?.aborted === true) throw ctx.signal.reason;
+    const s = performance.now();
+    let result: unknown;
+    let error: unknown;
+    let threw = false;
+    try {
+      result = task(input, ctx);
+      if (typeof (result as { then?: unknown } | null)?.then === 'function') result = await result;
+    } catch (err) {
+      threw = true;
+      error = err;
+    }
+    times[ran++] = performance.now() - s;
+    if (!threw) {
+      let rec: string | undefined;
+      try {
+        rec = okRecord(line, input, result);
+      } catch (err) {
+        dead++;
+        dlq += deadRecord(line, input, unwritable(taskName, err), 1) + '\n';
+        continue;
+      }
+      ok++;
+      out += rec + '\n';
+      continue;
+    }
+    const e = lineError(error, taskName);
+    if (block.report === 'all' || (block.report === 'retryable' && isRetryable(e))) {
+      failed.push({ line, text: raw, error: e, outAt: out.length, dlqAt: dlq.length });
+    } else {
+      dead++;
+      dlq += deadRecord(line, input, e, 1) + '\n';
+    }
+  }
+  // A fresh Uint8Array (not a slice of Buffer's pool): it is cloned back whole.
+  const outBytes = encoder.encode(out);
+  // `outAt` counted characters; the main thread cuts bytes.
+  if (failed.length > 0 && outBytes.length !== out.length) for (const f of failed) f.outAt = Buffer.byteLength(out.slice(0, f.outAt));
+  return { out: outBytes, dlq, lines: line - block.first + 1, ok, dead, badJson, blank, skipped, failed, times: Float64Array.from(times), ms: performance.now() - t0 };
+}
