@@ -6,6 +6,7 @@
  * `sluice run`, a wrapper); this names the user's.
  */
 
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 function displayPath(url: string): string {
@@ -23,10 +24,23 @@ function displayPath(url: string): string {
  */
 export function syntaxLocation(stack: string): string | undefined {
   const lines = stack.split('\n');
-  const m = /^(.*):(\d+)$/.exec(lines[0] ?? '');
+  const m = /^((?:file:\/\/|\/|[A-Za-z]:\\).*):(\d+)$/.exec(lines[0] ?? '');
   if (m === null) return undefined;
   const caret = (lines[2] ?? '').indexOf('^');
   return `${displayPath(m[1] as string)}:${m[2]}${caret === -1 ? '' : `:${caret + 1}`}`;
+}
+
+/**
+ * Where a module graph's syntax error is. A dynamic import() rejects with a
+ * bare SyntaxError (no file, no line); a static import of the same URL in a
+ * child process makes Node print the file, the line and a caret under the
+ * column, whichever module of the graph it is in. Nothing runs in the child:
+ * a graph with a syntax error fails before any of its modules is evaluated.
+ */
+export function locateSyntaxError(moduleUrl: string): string | undefined {
+  const loaders = process.execArgv.filter((a, i, all) => a.startsWith('--import') || a.startsWith('--loader') || a.startsWith('--experimental-loader') || /^--(import|loader|experimental-loader)$/.test(all[i - 1] ?? ''));
+  const r = spawnSync(process.execPath, [...loaders, '--input-type=module', '-e', `import ${JSON.stringify(moduleUrl)};`], { encoding: 'utf8', timeout: 10_000 });
+  return typeof r.stderr === 'string' ? syntaxLocation(r.stderr) : undefined;
 }
 
 export function describeLoadError(moduleUrl: string, err: unknown): string {
@@ -36,8 +50,8 @@ export function describeLoadError(moduleUrl: string, err: unknown): string {
   if (e.code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[mc]?tsx?"? for /.test(message)) {
     return `cannot load ${path}: Node runs TypeScript only through a loader; run sluice with one, e.g. node --import tsx ./node_modules/.bin/sluice ..., or NODE_OPTIONS="--import tsx" sluice ... (npm install -D tsx)`;
   }
-  if (e.name === 'SyntaxError' && typeof e.stack === 'string') {
-    const at = syntaxLocation(e.stack);
+  if (e.name === 'SyntaxError') {
+    const at = (typeof e.stack === 'string' ? syntaxLocation(e.stack) : undefined) ?? locateSyntaxError(moduleUrl);
     if (at !== undefined) return `syntax error in ${at}: ${message}`;
   }
   return `cannot load ${path}: ${message}`;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
@@ -210,5 +210,68 @@ describe('sluice CLI: signals and resume', () => {
     const second = await sluice(args);
     assert.equal(second.code, 0, second.stderr);
     assertExactlyOnce(out, TOTAL);
+  });
+});
+
+describe('sluice CLI: errors a person understands (one line, exit 2 or 3)', () => {
+  test('a missing output directory is a usage error naming the directory', async (t) => {
+    const dir = tempDir(t);
+    const input = writeLines(join(dir, 'in.jsonl'), ['{"n":1}']);
+    const r = await sluice(['run', TASKS, '-t', 'echo', '-i', input, '-o', join(dir, 'nowhere', 'out.jsonl')]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, `sluice: --output ${join(dir, 'nowhere', 'out.jsonl')}: directory ${join(dir, 'nowhere')} does not exist; create it first\n`);
+  });
+
+  test('a size above the bound of its kind is refused, saying why and how to override', async (t) => {
+    const dir = tempDir(t);
+    const input = writeLines(join(dir, 'in.jsonl'), ['{"n":1}']);
+    const r = await sluice(['run', TASKS, '-t', 'echo', '-i', input, '-o', join(dir, 'out.jsonl'), '--size', '10000']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^sluice: --size 10000 is more than \d+ thread workers: each worker is a V8 isolate .*--allow-large-size if you mean it\n$/);
+    const async = await sluice(['run', TASKS, '-t', 'echo', '-i', input, '-o', join(dir, 'out.jsonl'), '--size', '10000', '--kind', 'async', '--progress', 'none']);
+    assert.equal(async.code, 0, async.stderr);
+  });
+
+  test('a syntax error names file:line:column, even in a module the task module imports (exit 3)', async (t) => {
+    const dir = tempDir(t);
+    const input = writeLines(join(dir, 'in.jsonl'), ['{}']);
+    writeFileSync(join(dir, 'helper.mjs'), 'export function f(x) {\n  return x +* 2;\n}\n');
+    writeFileSync(join(dir, 'tasks.mjs'), "import { f } from './helper.mjs';\nexport function run(x) { return f(x); }\n");
+    for (const kind of ['thread', 'async']) {
+      const r = await sluice(['run', join(dir, 'tasks.mjs'), '-t', 'run', '-i', input, '-o', join(dir, 'out.jsonl'), '--kind', kind]);
+      assert.equal(r.code, 3, r.stderr);
+      assert.equal(r.stderr, `sluice: syntax error in ${join(dir, 'helper.mjs')}:2:13: Unexpected token '*'\n`, kind);
+    }
+  });
+
+  test('a .ts module without a loader says to run with --import tsx (exit 3)', { skip: (process.features as { typescript?: unknown }).typescript ? 'this Node runs TypeScript itself' : false }, async (t) => {
+    const dir = tempDir(t);
+    const input = writeLines(join(dir, 'in.jsonl'), ['{}']);
+    writeFileSync(join(dir, 'tasks.ts'), 'export function run(x: unknown): unknown { return x; }\n');
+    const r = await sluice(['run', join(dir, 'tasks.ts'), '-t', 'run', '-i', input, '-o', join(dir, 'out.jsonl')]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /^sluice: cannot load .*tasks\.ts: Node runs TypeScript only through a loader; .*--import tsx.*\n$/);
+  });
+
+  test('a second run on a locked output is refused; a stale lock (its pid gone) is taken over with a note', async (t) => {
+    const dir = tempDir(t);
+    const { input, gate } = gatedInput(dir, 30, 5);
+    const out = join(dir, 'out.jsonl');
+    const args = ['run', TASKS, '-t', 'gated', '-i', input, '-o', out, '--size', '1', '--progress', 'none'];
+    const first = start(args);
+    await waitFor(() => lineCount(out) >= 1, 'the first run to hold the lock and write');
+    const second = await sluice(args);
+    assert.equal(second.code, 2, second.stderr);
+    assert.match(second.stderr, new RegExp(`^sluice: output .*out\\.jsonl is locked by another sluice run \\(pid ${first.child.pid}, lock file .*out\\.jsonl\\.lock\\); wait for it to finish, or stop it\\n$`));
+    first.child.kill('SIGKILL');
+    await first.done;
+    // The lock is left behind with a dead pid: the next run takes it over, and resumes.
+    assert.match(readFileSync(`${out}.lock`, 'utf8'), new RegExp(`"pid":${first.child.pid}`));
+    writeFileSync(gate, '');
+    const third = await sluice(args);
+    assert.equal(third.code, 0, third.stderr);
+    assert.match(third.stderr, new RegExp(`^sluice: taking over the stale lock .*out\\.jsonl\\.lock \\(pid ${first.child.pid} is gone\\)$`, 'm'));
+    assertExactlyOnce(out, 30);
+    assert.equal(existsSync(`${out}.lock`), false, 'the lock is released at the end');
   });
 });

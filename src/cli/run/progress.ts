@@ -90,7 +90,8 @@ function formatRate(r: number): string {
 }
 
 export function formatMs(ms: number): string {
-  if (ms < 1) return `${(ms * 1000).toFixed(0)}µs`;
+  if (ms < 0.01) return `${(ms * 1000).toFixed(2)}µs`;
+  if (ms < 1) return `${(ms * 1000).toFixed(ms < 0.1 ? 1 : 0)}µs`;
   if (ms < 1000) return `${ms.toFixed(ms < 10 ? 1 : 0)}ms`;
   return formatDuration(ms);
 }

@@ -4,9 +4,10 @@
  */
 
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidArgumentError } from 'commander';
+import { availableCpus } from '../../sizing/cpu-count.js';
 import { UsageError } from '../exit-codes.js';
 import type { MetricsAddress } from '../metrics-server.js';
 import type { ProgressMode } from './progress.js';
@@ -29,9 +30,11 @@ export interface RunFlags {
   fresh?: boolean;
   progress: ProgressMode;
   statusInterval: number;
+  allowLargeSize?: boolean;
 }
 
-export const DEFAULT_QUEUE = 256;
+/** Lines that may wait for a worker: room for blocks of hundreds of lines on every worker (the block size adapts below it). */
+export const DEFAULT_QUEUE = 2048;
 
 function integer(flag: string, min: number): (value: string) => number {
   return (value) => {
@@ -78,6 +81,31 @@ export function resolveModule(arg: string, cwd: string): string {
   return pathToFileURL(path).href;
 }
 
+/**
+ * The largest --size taken without --allow-large-size, per kind, and why.
+ * Past the CPU count, threads and processes only share the same cores, and
+ * each costs memory: a V8 isolate (threads, ~10 MB and up) or a whole Node
+ * process (~40 MB and up). Thousands of threads exhaust the heap and V8
+ * aborts the process, which is no way to learn about a typo.
+ */
+export function sizeBound(kind: string, cpus = availableCpus()): { max: number; why: string } {
+  if (kind === 'async') return { max: 10_000, why: 'each running task holds its input, its promise and whatever it awaits' };
+  if (kind === 'process') return { max: Math.max(32, 4 * cpus), why: `each worker is a Node process (~40 MB and up), and past ${cpus} CPUs they only share the same cores` };
+  return { max: Math.max(64, 8 * cpus), why: `each worker is a V8 isolate (~10 MB and up), and past ${cpus} CPUs they only share the same cores; thousands exhaust the heap` };
+}
+
+/** The directory `path` goes in must exist (a run does not create directories). */
+function checkDirectory(flag: string, given: string, path: string): void {
+  const dir = dirname(path);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new UsageError(`${flag} ${given}: directory ${dir} does not exist; create it first`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`${flag} ${given}: ${dir} is not a directory`);
+}
+
 export function toRunConfig(moduleArg: string, flags: RunFlags, cwd: string): RunConfig {
   const moduleUrl = resolveModule(moduleArg, cwd);
   const input = flags.input === '-' ? '-' : resolve(cwd, flags.input);
@@ -90,6 +118,14 @@ export function toRunConfig(moduleArg: string, flags: RunFlags, cwd: string): Ru
   }
   if (dlq === output || dlq === input) throw new UsageError('--dlq must differ from --input and --output');
   if (flags.task.length === 0) throw new UsageError('--task must be a task name');
+  checkDirectory('--output', flags.output, output);
+  checkDirectory('--dlq', flags.dlq ?? `${flags.output}.dlq.jsonl`, dlq);
+  if (flags.size !== 'auto' && flags.allowLargeSize !== true) {
+    const bound = sizeBound(flags.kind);
+    if (flags.size > bound.max) {
+      throw new UsageError(`--size ${flags.size} is more than ${bound.max} ${flags.kind} workers: ${bound.why}; for I/O-bound tasks use --kind async, or pass --allow-large-size if you mean it`);
+    }
+  }
   return {
     moduleUrl,
     task: flags.task,

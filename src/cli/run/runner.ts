@@ -29,6 +29,7 @@ import { prometheusText, startMetricsServer, type MetricsServer } from '../metri
 import { BlockReader, type RawBlock } from './block-reader.js';
 import { openPoolExecutor, type BlockExecutor } from './executor.js';
 import { Journal, type JournalHeader, type Recovered } from './journal.js';
+import { lockOutput } from './output-lock.js';
 import { countLines } from './jsonl-reader.js';
 import { JsonlFile } from './jsonl-writer.js';
 import { deadRecord, lineError, type BlockResult, type FailedLine, type LineError } from './line-block.js';
@@ -166,6 +167,15 @@ class JobRunner {
 
   async run(): Promise<RunSummary> {
     const header = this.#journalHeader();
+    const lock = lockOutput(this.#c.output, (m) => this.#io.stderr.write(m + '\n'));
+    try {
+      return await this.#runLocked(header);
+    } finally {
+      lock.release();
+    }
+  }
+
+  async #runLocked(header: JournalHeader): Promise<RunSummary> {
     this.#executor = await openPoolExecutor({ kind: this.#c.kind, moduleUrl: this.#c.moduleUrl, task: this.#c.task, size: this.#c.size, queue: this.#window });
     const size = this.#executor.size;
     this.#maxBlocks = BLOCKS_PER_WORKER * size;

@@ -6,16 +6,18 @@ import type { RunSummary } from './runner.js';
 export function formatSummary(s: RunSummary): string {
   const secs = s.elapsedMs / 1000;
   const processed = s.ok + s.dead;
+  // After an interrupt, the time that matters is the drain's own: how long Ctrl-C took to take effect.
+  const drain = s.drainMs === undefined ? '' : formatDuration(s.drainMs);
   const head =
     s.interrupted === 'force'
-      ? 'stopped (forced by a second interrupt)'
+      ? `stopped (forced by a second interrupt) ${drain} after the first; run time ${formatDuration(s.elapsedMs)}`
       : s.interrupted === 'drain'
-        ? 'interrupted; in-flight lines finished'
+        ? `interrupted; in-flight lines finished in ${drain}; run time ${formatDuration(s.elapsedMs)}`
         : s.fatal !== undefined
-          ? `stopped by an error: ${s.fatal.message}`
-          : 'done';
+          ? `stopped by an error in ${formatDuration(s.elapsedMs)}: ${s.fatal.message}`
+          : `done in ${formatDuration(s.elapsedMs)}`;
   const lines = [
-    `sluice run: ${head} in ${formatDuration(s.elapsedMs)}`,
+    `sluice run: ${head}`,
     `  lines     ${s.read} read${s.total === undefined ? '' : ` of ${s.total}`}: ${s.ok} ok, ${s.dead} dead-lettered (${s.badJson} bad JSON)` +
       (s.skipped > 0 ? `, ${s.skipped} already done` : '') +
       (s.blank > 0 ? `, ${s.blank} blank` : ''),
