@@ -94,6 +94,22 @@ describe('tune plot', () => {
     for (const id of ['series-throughput', 'series-p99', 'cpu-count', 'knee']) assert.ok(ids.includes(id), id);
     assert.match(svg, /<title>a &lt;b&gt; &amp; &quot;c&quot;<\/title>/);
   });
+
+  test('labels stay inside the plot, even when the knee is the largest size', () => {
+    for (const [cpus, knee] of [[2, 8], [8, 8], [1, 1], [16, 3]] as const) {
+      const points = curve(Array.from({ length: 8 }, (_, i) => [100 * (i + 1), 1] as [number, number]));
+      const svg = plotSvg({ title: 't', points, cpus, kneeWorkers: knee });
+      const width = Number((/<svg [^>]*width="(\d+)"/.exec(svg) as RegExpExecArray)[1]);
+      for (const m of svg.matchAll(/<text x="([\d.]+)" y="[\d.]+"(?: text-anchor="(start|end|middle)")?[^>]*>([^<]*)<\/text>/g)) {
+        const x = Number(m[1]);
+        const anchor = m[2] ?? 'start';
+        // About 7 px per character at font-size 12.
+        const w = (m[3] as string).length * 7;
+        const [left, right] = anchor === 'end' ? [x - w, x] : anchor === 'middle' ? [x - w / 2, x + w / 2] : [x, x + w];
+        assert.ok(left >= 0 && right <= width, `"${m[3]}" spans ${left.toFixed(0)}..${right.toFixed(0)} of ${width} (cpus ${cpus}, knee ${knee})`);
+      }
+    }
+  });
 });
 
 describe('sluice tune', () => {
@@ -108,7 +124,8 @@ describe('sluice tune', () => {
     stdout.on('data', (c: Buffer) => (out += c.toString()));
     stderr.on('data', (c: Buffer) => (err += c.toString()));
     const module = new URL('../fixtures/tasks.js', import.meta.url).href;
-    const code = await main(['node', 'sluice', 'tune', module, '--task', 'fib', '--input', input, '--max', '3', '--plot', plot], {
+    // No --plot: tune.svg goes next to the input, and its path is printed.
+    const code = await main(['node', 'sluice', 'tune', module, '--task', 'fib', '--input', input, '--max', '3'], {
       stdin: Readable.from([]),
       stdout,
       stderr,
@@ -122,6 +139,7 @@ describe('sluice tune', () => {
     const size = Number(m[1]);
     assert.ok(size >= 1 && size <= 3, `recommendation ${size} within 1..--max`);
     assert.equal(Number(m[2]), cpuCount());
+    assert.match(out, new RegExp(`^plot: ${plot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
     const svg = readFileSync(plot, 'utf8');
     const { root, elements } = parseXml(svg);
     assert.equal(root, 'svg');
@@ -138,10 +156,12 @@ describe('sluice tune', () => {
     const dir = tempDir(t);
     const module = new URL('../fixtures/tasks.js', import.meta.url).href;
     const sink = (): PassThrough => new PassThrough().on('data', () => undefined);
-    const io = { stdin: Readable.from([]), stdout: sink(), stderr: sink(), cwd: dir };
+    let out = '';
+    const io = { stdin: Readable.from([]), stdout: new PassThrough().on('data', (c: Buffer) => (out += c.toString())), stderr: sink(), cwd: dir };
     const good = writeLines(join(dir, 'ok.jsonl'), ['1']);
     const bad = writeLines(join(dir, 'bad.jsonl'), ['1', '{nope']);
     assert.equal(await main(['node', 'sluice', 'tune', module, '--task', 'nope', '--input', good, '--max', '1'], io), 2);
+    assert.equal(out, '', 'no table header before the unknown task is reported');
     assert.equal(await main(['node', 'sluice', 'tune', module, '--task', 'fib', '--input', bad, '--max', '1'], io), 2);
     assert.equal(await main(['node', 'sluice', 'tune', module, '--task', 'fib', '--input', good, '--max', '0'], io), 2);
   });

@@ -49,6 +49,12 @@ export function plotSvg(input: PlotInput): string {
   const yT = (t: number): number => M.top + ph - (t / tMax) * ph;
   const yL = (l: number): number => M.top + ph - (l / lMax) * ph;
   const r = (v: number): string => v.toFixed(1);
+  // A label beside a vertical line: to its right in the left half of the plot, to its left in the
+  // right half, so it stays inside the plot whatever the size (the knee may be the largest size).
+  const label = (lx: number, ly: number, fill: string, extra: string, text: string): string =>
+    lx > M.left + pw / 2
+      ? `<text x="${r(lx - 4)}" y="${ly}" text-anchor="end" fill="${fill}"${extra}>${escapeXml(text)}</text>`
+      : `<text x="${r(lx + 4)}" y="${ly}" text-anchor="start" fill="${fill}"${extra}>${escapeXml(text)}</text>`;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   out.push(`<title>${escapeXml(input.title)}</title>`);
@@ -79,14 +85,14 @@ export function plotSvg(input: PlotInput): string {
   // CPU count and knee.
   const cx = x(input.cpus);
   out.push(`<g id="cpu-count"><line x1="${r(cx)}" y1="${M.top}" x2="${r(cx)}" y2="${M.top + ph}" stroke="#555" stroke-dasharray="4 4"/>`);
-  out.push(`<text x="${r(cx + 4)}" y="${M.top + 12}" fill="#555">${input.cpus} CPU${input.cpus === 1 ? '' : 's'}</text></g>`);
+  out.push(`${label(cx, M.top + 12, '#555', '', `${input.cpus} CPU${input.cpus === 1 ? '' : 's'}`)}</g>`);
   const knee = pts.find((p) => p.workers === input.kneeWorkers);
   if (knee !== undefined) {
     const kx = x(knee.workers);
     const ky = yT(knee.throughput);
     out.push(`<g id="knee"><line x1="${r(kx)}" y1="${M.top}" x2="${r(kx)}" y2="${M.top + ph}" stroke="#2da44e" stroke-width="1.5"/>`);
     out.push(`<circle cx="${r(kx)}" cy="${r(ky)}" r="7" fill="none" stroke="#2da44e" stroke-width="2"/>`);
-    out.push(`<text x="${r(kx + 4)}" y="${M.top + 28}" fill="#2da44e" font-weight="bold">knee: ${knee.workers} worker${knee.workers === 1 ? '' : 's'}</text></g>`);
+    out.push(`${label(kx, M.top + 28, '#2da44e', ' font-weight="bold"', `knee: ${knee.workers} worker${knee.workers === 1 ? '' : 's'}`)}</g>`);
   }
   // The two series.
   const series = (id: string, color: string, y: (p: TunePoint) => number, shape: 'circle' | 'square'): void => {

@@ -6,7 +6,7 @@
  */
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { cpuCount } from '../../sizing/cpu-count.js';
 import type { CliCommand, CliIO } from '../cli-command.js';
@@ -22,7 +22,8 @@ interface TuneFlags {
   kind: string;
   max?: number;
   rounds: number;
-  plot?: string;
+  /** A path; false with --no-plot; undefined: tune.svg next to the input. */
+  plot?: string | false;
 }
 
 export interface TuneResult {
@@ -33,8 +34,8 @@ export interface TuneResult {
 
 const EXAMPLES = `
 Examples:
-  # sizes 1..2×CPUs over a sample, recommended size on stdout, plot to tune.svg
-  $ sluice tune ./tasks.js --task hash --input sample.jsonl --plot tune.svg
+  # sizes 1..2×CPUs over a sample, recommended size on stdout, plot to tune.svg next to sample.jsonl
+  $ sluice tune ./tasks.js --task hash --input sample.jsonl
 
   # in-process async tasks, sizes 1..64, three passes over the sample per size
   $ sluice tune ./fetch.js -t fetchPage -i urls.jsonl --kind async --max 64 --rounds 3
@@ -81,7 +82,8 @@ export const tuneCommand: CliCommand = {
       .addOption(new Option('--kind <kind>', 'execution model').choices(['thread', 'process', 'async']).default('thread'))
       .option('--max <n>', 'largest pool size to try (default: 2 × the CPU count)', parsePositive('--max'))
       .option('--rounds <n>', 'passes over the sample at each size', parsePositive('--rounds'), 1)
-      .option('--plot <path>', 'write an SVG plot of throughput and p99 against workers')
+      .option('--plot <path>', 'where to write the SVG plot of throughput and p99 against workers (default: tune.svg next to the input)')
+      .option('--no-plot', 'write no plot')
       .addHelpText('after', EXAMPLES)
       .action(async (moduleArg: string, flags: TuneFlags) => {
         const result = await tune(moduleArg, flags, io);
@@ -98,20 +100,25 @@ export async function tune(moduleArg: string, flags: TuneFlags, io: CliIO): Prom
   const cpus = cpuCount();
   const max = flags.max ?? 2 * cpus;
   const config = { moduleUrl, kind: flags.kind, task: flags.task, inputs, rounds: flags.rounds };
-  io.stdout.write(`${pad('workers', 7)}  ${pad('tasks/s', 10)}  ${pad('p50 ms', 9)}  ${pad('p99 ms', 9)}\n`);
   const points: Measured[] = [];
   for (let n = 1; n <= max; n++) {
+    // The first size also checks the module and the task: the table starts only once they are known good.
     const p = await measure(config, n);
+    if (n === 1) io.stdout.write(`${pad('workers', 7)}  ${pad('tasks/s', 10)}  ${pad('p50 ms', 9)}  ${pad('p99 ms', 9)}\n`);
     points.push(p);
     const failed = p.failed > 0 ? `  (${p.failed} of ${p.tasks} failed)` : '';
     io.stdout.write(`${pad(String(n), 7)}  ${pad(p.throughput.toFixed(1), 10)}  ${pad(p.p50Ms.toFixed(2), 9)}  ${pad(p.p99Ms.toFixed(2), 9)}${failed}\n`);
     if (p.failed === p.tasks) throw new UsageError(`every run of "${flags.task}" failed at size ${n}; check the task and its input`);
   }
   const knee = findKnee(points);
-  if (flags.plot !== undefined) {
-    const path = resolve(io.cwd, flags.plot);
-    writeFileSync(path, plotSvg({ title: `sluice tune: ${flags.task} (${flags.kind})`, points, cpus, kneeWorkers: knee.workers }));
-    io.stderr.write(`plot written to ${path}\n`);
+  if (flags.plot !== false) {
+    const path = flags.plot === undefined ? join(dirname(resolve(io.cwd, flags.input)), 'tune.svg') : resolve(io.cwd, flags.plot);
+    try {
+      writeFileSync(path, plotSvg({ title: `sluice tune: ${flags.task} (${flags.kind})`, points, cpus, kneeWorkers: knee.workers }));
+    } catch (err) {
+      throw new UsageError(`cannot write the plot to ${path}: ${(err as Error).message} (--plot <path> to put it elsewhere, --no-plot for none)`);
+    }
+    io.stdout.write(`plot: ${path}\n`);
   }
   return { cpus, points, knee };
 }
