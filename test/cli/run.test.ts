@@ -165,6 +165,31 @@ describe('sluice run: failures', () => {
   });
 });
 
+describe('sluice run: blocks', () => {
+  test('a line that kills its worker takes no other line with it: its block runs again line by line, and only it is dead-lettered', async (t) => {
+    const dir = tempDir(t);
+    const N = 400;
+    const lines = Array.from({ length: N }, (_, i) => JSON.stringify(i + 1 === 250 ? { n: i + 1, crash: true } : { n: i + 1 }));
+    const input = writeLines(join(dir, 'in.jsonl'), lines);
+    const c = config(dir, { input, task: 'crashy', size: 2, queue: 200, ordered: true });
+    const s = await runJob(c, io());
+    assert.equal(s.exitCode, ExitCode.Failures);
+    assert.equal(s.ok, N - 1);
+    assert.equal(s.dead, 1);
+    const out = readJsonl<OutLine>(c.output);
+    assert.deepEqual(
+      out.map((o) => o.line),
+      Array.from({ length: N }, (_, i) => i + 1).filter((l) => l !== 250),
+      'every other line once, in order',
+    );
+    for (const o of out) assert.equal(o.result, o.line * 2);
+    const [dead] = readJsonl<DeadLine>(c.dlq);
+    assert.equal(dead?.line, 250);
+    assert.equal(dead.error.code, 'ERR_SLUICE_WORKER_CRASHED');
+    assert.equal(dead.attempts, 1);
+  });
+});
+
 describe('sluice run: resume', () => {
   test('output past the last journal record (and a torn line) is dropped and redone: every line exactly once', async (t) => {
     const dir = tempDir(t);

@@ -1,8 +1,8 @@
 /**
  * One block of input lines, run where the task runs (inside a worker, or in
- * this process for kind 'async'): split the bytes into lines, parse each,
+ * this process for kind 'async'): split the text into lines, parse each,
  * call the task, write its output line as JSON. The main thread then only
- * splits the input into blocks and appends the bytes that come back, which
+ * splits the input into blocks and appends the text that comes back, which
  * is what lets `sluice run` beat a single-threaded parse → task → stringify
  * loop: that per-line work is spread over the workers.
  *
@@ -21,7 +21,7 @@ export interface LineBlock {
   /** Line number of the first line (1-based; blank lines count). */
   first: number;
   /** Whole lines, each ending in \n (the input's last line may not). */
-  bytes: Uint8Array;
+  text: string;
   /** Line numbers in this block an earlier run finished: skipped. */
   skip: readonly number[];
   /**
@@ -45,14 +45,14 @@ export interface FailedLine {
   line: number;
   text: string;
   error: LineError;
-  /** Where this line's records belong in `out` and `dlq` (bytes/characters before it), so order holds. */
+  /** Where this line's records belong in `out` and `dlq` (characters before it), so order holds. */
   outAt: number;
   dlqAt: number;
 }
 
 export interface BlockResult {
   /** Output records, one per line that succeeded, in line order. */
-  out: Uint8Array;
+  out: string;
   /** Dead-letter records, in line order ('' when none). */
   dlq: string;
   lines: number;
@@ -62,16 +62,20 @@ export interface BlockResult {
   blank: number;
   skipped: number;
   failed: FailedLine[];
-  /** Running time of each task call, ms (one per line that ran its task). */
-  times: Float64Array;
+  /**
+   * Running time of each task call, ms, for blocks of up to TIMED_LINES
+   * lines; for larger ones (fast tasks) one figure, their mean: timing every
+   * line of a trivial task would cost more than the task.
+   */
+  times: number[];
   /** Time the block took here, ms: sizes the next blocks. */
   ms: number;
 }
 
 type Task = (input: unknown, ctx: unknown) => unknown;
 
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
+/** Blocks up to this many lines report each line's time. */
+export const TIMED_LINES = 32;
 
 export function lineError(err: unknown, taskName: string): LineError {
   const e = err instanceof Error ? err : new TaskFailedError(taskName, err);
@@ -115,7 +119,7 @@ export function unwritable(taskName: string, err: unknown): LineError {
  */
 export async function runBlock(task: Task, taskName: string, block: LineBlock, ctx: { signal?: AbortSignal } | undefined): Promise<BlockResult> {
   const t0 = performance.now();
-  const text = decoder.decode(block.bytes);
+  const text = block.text;
   const skip = block.skip.length === 0 ? undefined : new Set(block.skip);
   let out = '';
   let dlq = '';
@@ -127,6 +131,8 @@ export async function runBlock(task: Task, taskName: string, block: LineBlock, c
   let ran = 0;
   const failed: FailedLine[] = [];
   const times: number[] = [];
+  // Whether to time each line: small blocks only (see `times`).
+  const timed = countNewlines(text, TIMED_LINES + 1) <= TIMED_LINES;
   let line = block.first - 1;
   let start = 0;
   while (start < text.length) {
@@ -155,7 +161,7 @@ export async function runBlock(task: Task, taskName: string, block: LineBlock, c
       continue;
     }
     if (ctx?.signal?.aborted === true) throw ctx.signal.reason;
-    const s = performance.now();
+    const s = timed ? performance.now() : 0;
     let result: unknown;
     let error: unknown;
     let threw = false;
@@ -166,7 +172,8 @@ export async function runBlock(task: Task, taskName: string, block: LineBlock, c
       threw = true;
       error = err;
     }
-    times[ran++] = performance.now() - s;
+    ran++;
+    if (timed) times.push(performance.now() - s);
     if (!threw) {
       let rec: string | undefined;
       try {
@@ -188,9 +195,15 @@ export async function runBlock(task: Task, taskName: string, block: LineBlock, c
       dlq += deadRecord(line, input, e, 1) + '\n';
     }
   }
-  // A fresh Uint8Array (not a slice of Buffer's pool): it is cloned back whole.
-  const outBytes = encoder.encode(out);
-  // `outAt` counted characters; the main thread cuts bytes.
-  if (failed.length > 0 && outBytes.length !== out.length) for (const f of failed) f.outAt = Buffer.byteLength(out.slice(0, f.outAt));
-  return { out: outBytes, dlq, lines: line - block.first + 1, ok, dead, badJson, blank, skipped, failed, times: Float64Array.from(times), ms: performance.now() - t0 };
+  const ms = performance.now() - t0;
+  if (!timed && ran > 0) times.push(ms / ran);
+  // A string goes back: posting one costs a fraction of encoding and posting its bytes.
+  return { out, dlq, lines: line - block.first + 1, ok, dead, badJson, blank, skipped, failed, times, ms };
+}
+
+/** Newlines in `text`, counting no further than `max`. */
+function countNewlines(text: string, max: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && n < max; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }

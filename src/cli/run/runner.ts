@@ -3,9 +3,9 @@
  * local pool) in blocks of lines, writes results and dead letters, journals
  * progress, retries, and stops cleanly.
  *
- * The main thread's work per line is a newline search: blocks of raw bytes
+ * The main thread's work per line is a newline search: blocks of raw lines
  * go to the workers, which parse, run the task and write the output records
- * (line-block.ts); the bytes that come back are appended to the output. A
+ * (line-block.ts); the text that comes back is appended to the output. A
  * block's size adapts to the task: about TARGET_BLOCK_MS of work, so a
  * trivial task travels hundreds of lines per message and a slow one travels
  * alone (and CPU-bound work still spreads over every worker).
@@ -86,9 +86,6 @@ const MAX_BLOCK_BYTES = 256 * 1024;
 /** Blocks in flight per worker: one running, one waiting in its inbox. */
 const BLOCKS_PER_WORKER = 2;
 const MAX_BACKOFF_MS = 30_000;
-const NO_BYTES = new Uint8Array(0);
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** What one line run by itself (a retry, or isolation after its block failed) left behind. */
 interface Single {
@@ -102,7 +99,7 @@ interface Block {
   first: number;
   lines: number;
   /** Kept until the block is written: its lines are run one by one if the block fails as a whole. */
-  bytes: Uint8Array;
+  text: string;
   result: BlockResult | undefined;
   /** Lines not finished yet. */
   pending: number;
@@ -291,7 +288,7 @@ class JobRunner {
     this.#read += raw.lines;
     const ahead = this.#read - this.#finished;
     if (ahead > this.#maxAhead) this.#maxAhead = ahead;
-    const block: Block = { seq: this.#seq++, first: raw.first, lines: raw.lines, bytes: raw.bytes, result: undefined, pending: raw.lines, singles: undefined, ok: 0, dead: 0, badJson: 0, blank: 0, skipped: 0 };
+    const block: Block = { seq: this.#seq++, first: raw.first, lines: raw.lines, text: raw.text, result: undefined, pending: raw.lines, singles: undefined, ok: 0, dead: 0, badJson: 0, blank: 0, skipped: 0 };
     this.#blocksInFlight++;
     let skip: number[] = [];
     const done = this.#recovered.done;
@@ -301,7 +298,7 @@ class JobRunner {
         // Finished by an earlier run: nothing to send.
         block.skipped = raw.lines;
         block.pending = 0;
-        block.bytes = NO_BYTES;
+        block.text = '';
         this.#complete(block);
         return;
       }
@@ -309,7 +306,7 @@ class JobRunner {
       skip = [];
     }
     const timeoutMs = this.#c.timeoutMs === undefined ? undefined : this.#c.timeoutMs * raw.lines;
-    this.#executor.runBlock({ first: raw.first, bytes: raw.bytes, skip, report: this.#c.retries > 0 ? 'retryable' : 'none' }, timeoutMs).then(
+    this.#executor.runBlock({ first: raw.first, text: raw.text, skip, report: this.#c.retries > 0 ? 'retryable' : 'none' }, timeoutMs).then(
       (result) => this.#onBlock(block, result),
       (err: unknown) => this.#onBlockFailed(block, err),
     );
@@ -338,7 +335,7 @@ class JobRunner {
     if (this.#forced) return this.#abandon();
     const error = lineError(err, this.#c.task);
     const done = this.#recovered.done;
-    const lines = splitLines(block.bytes, block.first).filter((l) => done.size === 0 || !done.has(l.line));
+    const lines = splitLines(block.text, block.first).filter((l) => done.size === 0 || !done.has(l.line));
     block.skipped += block.lines - lines.length;
     if (lines.length === 1 && block.lines === 1) {
       // The line that failed is known: this was its attempt.
@@ -358,8 +355,7 @@ class JobRunner {
 
   /** Runs one line by itself; `attempts` it has made so far. */
   #runSingle(block: Block, line: number, text: string, attempts: number): void {
-    const bytes = encoder.encode(text + '\n');
-    this.#executor.runBlock({ first: line, bytes, skip: [], report: 'all' }, this.#c.timeoutMs).then(
+    this.#executor.runBlock({ first: line, text: text + '\n', skip: [], report: 'all' }, this.#c.timeoutMs).then(
       (r) => {
         if (this.#forced) return;
         this.#record(r);
@@ -369,7 +365,7 @@ class JobRunner {
         block.dead += r.dead;
         block.badJson += r.badJson;
         block.blank += r.blank;
-        this.#single(block, line, { out: decoder.decode(r.out), dlq: r.dlq });
+        this.#single(block, line, { out: r.out, dlq: r.dlq });
       },
       (err: unknown) => {
         if (this.#forced) return;
@@ -444,14 +440,14 @@ class JobRunner {
         let dlqAt = 0;
         for (const f of r.failed) {
           const s = block.singles?.get(f.line) as Single;
-          this.#out.append(r.out.subarray(outAt, f.outAt));
+          this.#out.append(r.out.slice(outAt, f.outAt));
           this.#out.append(s.out);
           this.#dlq.append(r.dlq.slice(dlqAt, f.dlqAt));
           this.#dlq.append(s.dlq);
           outAt = f.outAt;
           dlqAt = f.dlqAt;
         }
-        this.#out.append(r.out.subarray(outAt));
+        this.#out.append(r.out.slice(outAt));
         this.#dlq.append(r.dlq.slice(dlqAt));
       }
     }
@@ -462,7 +458,7 @@ class JobRunner {
     this.#blank += block.blank;
     this.#skipped += block.skipped;
     this.#finished += block.lines;
-    block.bytes = NO_BYTES;
+    block.text = '';
     this.#notify();
   }
 
@@ -580,12 +576,11 @@ class JobRunner {
 }
 
 function emptyResult(failed: FailedLine[]): BlockResult {
-  return { out: NO_BYTES, dlq: '', lines: 0, ok: 0, dead: 0, badJson: 0, blank: 0, skipped: 0, failed, times: new Float64Array(0), ms: 0 };
+  return { out: '', dlq: '', lines: 0, ok: 0, dead: 0, badJson: 0, blank: 0, skipped: 0, failed, times: [], ms: 0 };
 }
 
 /** The lines of a block, for running them one by one (rare: after the block failed as a whole). */
-function splitLines(bytes: Uint8Array, first: number): FailedLine[] {
-  const text = decoder.decode(bytes);
+function splitLines(text: string, first: number): FailedLine[] {
   const parts = text.split('\n');
   if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
   return parts.map((p, i) => ({ line: first + i, text: p.endsWith('\r') ? p.slice(0, -1) : p, error: { name: '', message: '' }, outAt: 0, dlqAt: 0 }));
