@@ -114,91 +114,156 @@ export function unwritable(taskName: string, err: unknown): LineError {
 
 /**
  * Runs `task` over every line of `block`. Synchronous tasks run in one loop
- * with no promise per line; a task that returns a promise is awaited, line
- * after line (a block is one task to the pool: its lines run in order).
+ * with no promise at all, and the block returns synchronously: its worker
+ * counts it finished at once, so a later line that kills the worker cannot
+ * take this block's result down as "running". A task that returns a promise
+ * is awaited, line after line (a block is one task to the pool: its lines
+ * run in order).
  */
-export async function runBlock(task: Task, taskName: string, block: LineBlock, ctx: { signal?: AbortSignal } | undefined): Promise<BlockResult> {
-  const t0 = performance.now();
-  const text = block.text;
-  const skip = block.skip.length === 0 ? undefined : new Set(block.skip);
-  let out = '';
-  let dlq = '';
-  let ok = 0;
-  let dead = 0;
-  let badJson = 0;
-  let blank = 0;
-  let skipped = 0;
-  let ran = 0;
-  const failed: FailedLine[] = [];
-  const times: number[] = [];
-  // Whether to time each line: small blocks only (see `times`).
-  const timed = countNewlines(text, TIMED_LINES + 1) <= TIMED_LINES;
-  let line = block.first - 1;
-  let start = 0;
-  while (start < text.length) {
-    let nl = text.indexOf('\n', start);
-    if (nl === -1) nl = text.length;
-    const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-    const raw = text.slice(start, end);
-    start = nl + 1;
-    line++;
-    if (skip?.has(line) === true) {
-      skipped++;
-      continue;
-    }
-    if (raw.trim() === '') {
-      blank++;
-      continue;
-    }
-    let input: unknown;
-    try {
-      input = JSON.parse(raw);
-    } catch (err) {
-      badJson++;
-      dead++;
-      const e = err as Error;
-      dlq += JSON.stringify({ line, ok: false, raw, error: { name: e.name, code: 'ERR_SLUICE_CLI_BAD_JSON', message: e.message }, attempts: 0 }) + '\n';
-      continue;
-    }
-    if (ctx?.signal?.aborted === true) throw ctx.signal.reason;
-    const s = timed ? performance.now() : 0;
-    let result: unknown;
-    let error: unknown;
-    let threw = false;
-    try {
-      result = task(input, ctx);
-      if (typeof (result as { then?: unknown } | null)?.then === 'function') result = await result;
-    } catch (err) {
-      threw = true;
-      error = err;
-    }
-    ran++;
-    if (timed) times.push(performance.now() - s);
-    if (!threw) {
-      let rec: string | undefined;
-      try {
-        rec = okRecord(line, input, result);
-      } catch (err) {
-        dead++;
-        dlq += deadRecord(line, input, unwritable(taskName, err), 1) + '\n';
+export function runBlock(task: Task, taskName: string, block: LineBlock, ctx: { signal?: AbortSignal } | undefined): BlockResult | Promise<BlockResult> {
+  return new BlockRun(task, taskName, block, ctx).next();
+}
+
+interface Thenable {
+  then(ok: (v: unknown) => unknown, fail: (e: unknown) => unknown): unknown;
+}
+
+class BlockRun {
+  readonly #task: Task;
+  readonly #taskName: string;
+  readonly #block: LineBlock;
+  readonly #ctx: { signal?: AbortSignal } | undefined;
+  readonly #skip: Set<number> | undefined;
+  /** Whether to time each line: small blocks only (see BlockResult.times). */
+  readonly #timed: boolean;
+  readonly #t0 = performance.now();
+  #out = '';
+  #dlq = '';
+  #ok = 0;
+  #dead = 0;
+  #badJson = 0;
+  #blank = 0;
+  #skipped = 0;
+  #ran = 0;
+  readonly #failed: FailedLine[] = [];
+  readonly #times: number[] = [];
+  #line: number;
+  #start = 0;
+
+  constructor(task: Task, taskName: string, block: LineBlock, ctx: { signal?: AbortSignal } | undefined) {
+    this.#task = task;
+    this.#taskName = taskName;
+    this.#block = block;
+    this.#ctx = ctx;
+    this.#skip = block.skip.length === 0 ? undefined : new Set(block.skip);
+    this.#timed = countNewlines(block.text, TIMED_LINES + 1) <= TIMED_LINES;
+    this.#line = block.first - 1;
+  }
+
+  /** Runs lines until the end, or until a task returns a promise (then goes on when it settles). */
+  next(): BlockResult | Promise<BlockResult> {
+    const text = this.#block.text;
+    while (this.#start < text.length) {
+      let nl = text.indexOf('\n', this.#start);
+      if (nl === -1) nl = text.length;
+      const end = nl > this.#start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      const raw = text.slice(this.#start, end);
+      this.#start = nl + 1;
+      const line = ++this.#line;
+      if (this.#skip?.has(line) === true) {
+        this.#skipped++;
         continue;
       }
-      ok++;
-      out += rec + '\n';
-      continue;
+      if (raw.trim() === '') {
+        this.#blank++;
+        continue;
+      }
+      let input: unknown;
+      try {
+        input = JSON.parse(raw);
+      } catch (err) {
+        this.#badJson++;
+        this.#dead++;
+        const e = err as Error;
+        this.#dlq += JSON.stringify({ line, ok: false, raw, error: { name: e.name, code: 'ERR_SLUICE_CLI_BAD_JSON', message: e.message }, attempts: 0 }) + '\n';
+        continue;
+      }
+      if (this.#ctx?.signal?.aborted === true) throw this.#ctx.signal.reason;
+      const s = this.#timed ? performance.now() : 0;
+      let result: unknown;
+      try {
+        result = this.#task(input, this.#ctx);
+      } catch (err) {
+        this.#done(line, raw, input, s, false, err);
+        continue;
+      }
+      if (typeof (result as Thenable | null)?.then === 'function') {
+        return new Promise<BlockResult>((resolve, reject) => {
+          const go = (): void => {
+            try {
+              resolve(this.next());
+            } catch (err) {
+              reject(err);
+            }
+          };
+          (result as Thenable).then(
+            (v) => {
+              this.#done(line, raw, input, s, true, v);
+              go();
+            },
+            (e) => {
+              this.#done(line, raw, input, s, false, e);
+              go();
+            },
+          );
+        });
+      }
+      this.#done(line, raw, input, s, true, result);
     }
-    const e = lineError(error, taskName);
-    if (block.report === 'all' || (block.report === 'retryable' && isRetryable(e))) {
-      failed.push({ line, text: raw, error: e, outAt: out.length, dlqAt: dlq.length });
+    const ms = performance.now() - this.#t0;
+    if (!this.#timed && this.#ran > 0) this.#times.push(ms / this.#ran);
+    // A string goes back: posting one costs a fraction of encoding and posting its bytes.
+    return {
+      out: this.#out,
+      dlq: this.#dlq,
+      lines: this.#line - this.#block.first + 1,
+      ok: this.#ok,
+      dead: this.#dead,
+      badJson: this.#badJson,
+      blank: this.#blank,
+      skipped: this.#skipped,
+      failed: this.#failed,
+      times: this.#times,
+      ms,
+    };
+  }
+
+  /** One line's task ended: its output record, a dead letter, or a failure handed back. */
+  #done(line: number, raw: string, input: unknown, started: number, ok: boolean, value: unknown): void {
+    this.#ran++;
+    if (this.#timed) this.#times.push(performance.now() - started);
+    if (ok) {
+      let rec: string;
+      try {
+        rec = okRecord(line, input, value);
+      } catch (err) {
+        this.#dead++;
+        this.#dlq += deadRecord(line, input, unwritable(this.#taskName, err), 1) + '\n';
+        return;
+      }
+      this.#ok++;
+      this.#out += rec + '\n';
+      return;
+    }
+    const e = lineError(value, this.#taskName);
+    const report = this.#block.report;
+    if (report === 'all' || (report === 'retryable' && isRetryable(e))) {
+      this.#failed.push({ line, text: raw, error: e, outAt: this.#out.length, dlqAt: this.#dlq.length });
     } else {
-      dead++;
-      dlq += deadRecord(line, input, e, 1) + '\n';
+      this.#dead++;
+      this.#dlq += deadRecord(line, input, e, 1) + '\n';
     }
   }
-  const ms = performance.now() - t0;
-  if (!timed && ran > 0) times.push(ms / ran);
-  // A string goes back: posting one costs a fraction of encoding and posting its bytes.
-  return { out, dlq, lines: line - block.first + 1, ok, dead, badJson, blank, skipped, failed, times, ms };
 }
 
 /** Newlines in `text`, counting no further than `max`. */

@@ -22,6 +22,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
+import { ErrorCodes } from '../../api/errors.js';
 import { availableCpus } from '../../sizing/cpu-count.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { Interrupts } from '../interrupts.js';
@@ -369,7 +370,11 @@ class JobRunner {
       },
       (err: unknown) => {
         if (this.#forced) return;
-        this.#lineFailed(block, line, text, lineError(err, this.#c.task), attempts + 1);
+        const error = lineError(err, this.#c.task);
+        // The line finished, but its worker died (another line crashed it) before the result got out:
+        // not this line's failure, so it runs again without spending an attempt.
+        if (error.code === ErrorCodes.RESULT_LOST) return this.#runSingle(block, line, text, attempts);
+        this.#lineFailed(block, line, text, error, attempts + 1);
       },
     );
   }
