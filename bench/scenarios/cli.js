@@ -17,8 +17,8 @@ const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const tasks = fileURLToPath(new URL('../workers/cli-tasks.js', import.meta.url));
 const plain = fileURLToPath(new URL('../workers/plain-loop.js', import.meta.url));
 const split = fileURLToPath(new URL('../workers/split-write.js', import.meta.url));
-// Prints the process's peak RSS (KiB) on stderr as it exits, whoever calls process.exit.
-const PEAK = `data:text/javascript,${encodeURIComponent("import { writeSync } from 'node:fs'; process.on('exit', () => writeSync(2, '\\nPEAK_RSS_KB ' + process.resourceUsage().maxRSS + '\\n'));")}`;
+// Prints the process's peak RSS (KiB) and CPU time (µs, all threads) on stderr as it exits, whoever calls process.exit.
+const PEAK = `data:text/javascript,${encodeURIComponent("import { writeSync } from 'node:fs'; process.on('exit', () => { const u = process.resourceUsage(); writeSync(2, '\\nPEAK_RSS_KB ' + u.maxRSS + ' CPU_US ' + (u.userCPUTime + u.systemCPUTime) + '\\n'); });")}`;
 
 async function input(n) {
   mkdirSync(dir, { recursive: true });
@@ -48,8 +48,8 @@ async function runOnce(args) {
   const [code] = await once(child, 'close');
   const ms = now() - t0;
   if (code !== 0) throw new Error(`${args.join(' ')} exited ${code}: ${err.slice(-1000)}`);
-  const m = /PEAK_RSS_KB (\d+)/.exec(err);
-  return { ms, peakKb: m === null ? NaN : Number(m[1]) };
+  const m = /PEAK_RSS_KB (\d+) CPU_US (\d+)/.exec(err);
+  return { ms, peakKb: m === null ? NaN : Number(m[1]), cpuUs: m === null ? NaN : Number(m[2]) };
 }
 
 async function countLines(path) {
@@ -71,6 +71,8 @@ export default {
     { key: 'rss100kMB', label: 'peak RSS 100k MB', better: 'lower', digits: 0 },
     { key: 'rss1MMB', label: 'peak RSS 1M MB', better: 'lower', digits: 0 },
     { key: 'rssRatio', label: 'RSS 1M/100k', better: 'lower', digits: 2 },
+    // CPU seconds of the whole process (all its threads) for 1M lines: what the run costs, whatever the machine's load.
+    { key: 'cpu1M', label: 'CPU s 1M', better: 'lower', digits: 2 },
   ],
   async measure(id, { threads }) {
     const out = {};
@@ -81,13 +83,14 @@ export default {
       if (id === 'sluice-run') args = [cli, 'run', tasks, '-t', 'double', '-i', inPath, '-o', outPath, '--size', String(threads), '--progress', 'none', '--fresh'];
       else if (id === 'plain-loop') args = [plain, inPath, outPath];
       else args = [split, inPath, outPath];
-      const { ms, peakKb } = await runOnce(args);
+      const { ms, peakKb, cpuUs } = await runOnce(args);
       const lines = await countLines(outPath);
       for (const f of [outPath, `${outPath}.journal`, `${outPath}.dlq.jsonl`]) rmSync(f, { force: true });
       if (lines !== n) throw new Error(`${id}: ${lines} output lines for ${n} input lines`);
       const key = n === 100_000 ? '100k' : '1M';
       out[`rate${key}`] = (n / ms) * 1000;
       out[`rss${key}MB`] = (peakKb * 1024) / MiB;
+      out[`cpu${key}`] = cpuUs / 1e6;
     }
     out.rssRatio = out.rss1MMB / out.rss100kMB;
     return out;
