@@ -40,7 +40,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       writeErr: (s) => io.stderr.write(s),
     })
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nExamples:\n  $ sluice run ./tasks.js --task hash --input data.jsonl --output out.jsonl\n  $ sluice tune ./tasks.js --task hash --input sample.jsonl --plot tune.svg\n  $ sluice serve ./tasks.js --queue jobs --redis redis://127.0.0.1:6379\n\nRun `sluice <command> --help` for every flag.');
+    .addHelpText('after', '\nExamples:\n  $ sluice run ./tasks.js --task hash --input data.jsonl --output out.jsonl\n  $ sluice tune ./tasks.js --task hash --input sample.jsonl\n  $ sluice serve ./tasks.js --queue jobs --redis redis://127.0.0.1:6379\n\nRun `sluice <command> --help` for every flag.');
   for (const command of COMMANDS) command.register(program, io, (c) => (code = c));
   if (argv.length <= 2) {
     program.outputHelp({ error: true });
