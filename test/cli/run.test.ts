@@ -190,6 +190,23 @@ describe('sluice run: blocks', () => {
   });
 });
 
+describe('sluice run: --timeout and blocks', () => {
+  test('a line that hangs holds its block about --timeout, then times out alone', async (t) => {
+    const dir = tempDir(t);
+    const N = 300;
+    const lines = Array.from({ length: N }, (_, i) => JSON.stringify(i + 1 === 200 ? { n: i + 1, hang: true } : { n: i + 1 }));
+    const input = writeLines(join(dir, 'in.jsonl'), lines);
+    const c = config(dir, { input, task: 'hangs', size: 2, queue: 200, timeoutMs: 300 });
+    const s = await runJob(c, io());
+    assert.equal(s.exitCode, ExitCode.Failures);
+    assert.equal(s.ok, N - 1);
+    const [dead] = readJsonl<DeadLine>(c.dlq);
+    assert.equal(dead?.line, 200);
+    assert.equal(dead.error.code, 'ERR_SLUICE_TASK_TIMEOUT');
+    assert.equal(new Set(readJsonl<OutLine>(c.output).map((o) => o.line)).size, N - 1);
+  });
+});
+
 describe('sluice run: resume', () => {
   test('output past the last journal record (and a torn line) is dropped and redone: every line exactly once', async (t) => {
     const dir = tempDir(t);

@@ -306,7 +306,7 @@ class JobRunner {
     } else {
       skip = [];
     }
-    const timeoutMs = this.#c.timeoutMs === undefined ? undefined : this.#c.timeoutMs * raw.lines;
+    const timeoutMs = this.#blockTimeout(raw.lines);
     this.#executor.runBlock({ first: raw.first, text: raw.text, skip, report: this.#c.retries > 0 ? 'retryable' : 'none' }, timeoutMs).then(
       (result) => this.#onBlock(block, result),
       (err: unknown) => this.#onBlockFailed(block, err),
@@ -420,6 +420,18 @@ class JobRunner {
 
   #record(r: BlockResult): void {
     for (const ms of r.times) this.#latency.record(Math.max(1, Math.round(ms * 1e6)));
+  }
+
+  /**
+   * A block's running-time limit under --timeout: one line's limit plus room
+   * for the rest at four times their usual pace, so a line that hangs holds
+   * its block about --timeout, not --timeout × its lines; the block then runs
+   * line by line, each with --timeout, and only that line times out.
+   */
+  #blockTimeout(lines: number): number | undefined {
+    const t = this.#c.timeoutMs;
+    if (t === undefined || lines === 1) return t;
+    return this.#perLineMs === undefined ? t * lines : Math.ceil(t + 4 * lines * this.#perLineMs);
   }
 
   /** Sizes the next blocks from the task's time per line: about TARGET_BLOCK_MS each, at most doubling at a time. */
