@@ -13,6 +13,7 @@
  * only the auto pipeline measures (a fixed depth is the user's choice).
  */
 
+import { Op } from '../wire/protocol.js';
 import { TaskState, type Task } from './task.js';
 import { INFLIGHT_MASK, SlotState, type WorkerSlot } from './worker-slot.js';
 
@@ -53,4 +54,17 @@ function unstarted(slot: WorkerSlot): number {
     n++;
   }
   return n;
+}
+
+/** Asks the chosen worker for its unstarted tasks back, for `idle`; what comes back (Status.Revoked) is requeued by the engine. */
+export function askBack(idle: WorkerSlot, workers: readonly WorkerSlot[]): void {
+  const pick = chooseSteal(idle, workers);
+  if (pick === undefined) return;
+  const { victim, seqs } = pick;
+  try {
+    victim.handle.send([Op.Revoke, ...seqs]);
+  } catch {
+    return; // gone: its exit requeues what never started
+  }
+  for (const seq of seqs) victim.revoking.add(seq);
 }

@@ -20,6 +20,13 @@ export const enum TaskState {
   Backoff = 4,
 }
 
+/** How a task settled: which counter it goes to and which event is published. */
+export const enum Outcome {
+  Completed = 0,
+  Failed = 1,
+  Rejected = 2,
+}
+
 /**
  * What most tasks never use: per-call overrides, cancellation, retries,
  * timers, priorities, trace context. Every task starts out pointing at its
