@@ -1,6 +1,6 @@
 /**
  * The public face of a pool. Everything here delegates to the Scheduler
- * (scheduler.ts); this file holds the typing and the API contract only.
+ * (engine/scheduler.ts); this file holds the typing and the API contract only.
  */
 
 import { EventEmitter } from 'node:events';

@@ -1,6 +1,6 @@
 /**
  * What `pool.stats()` returns: fresh, frozen snapshots, built by the engine
- * (src/engine/scheduler.ts) but part of the public API, so defined here.
+ * (src/engine/stats.ts) but part of the public API, so defined here.
  */
 
 import type { LatencySummary } from '../observability/latency.js';

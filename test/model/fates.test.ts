@@ -34,7 +34,7 @@ import { formatTrace, generate, runTrace, shrink, type Trace } from './trace.js'
  * worker's outbox requeued and run again, cancellations not moving queued
  * work up, requeued tasks safe from drop-lowest-priority, drop-oldest going
  * by priority after the first ready, a recycle whose replacement died never
- * retried) are fixed in src/engine/scheduler.ts and src/queue/priority-queue.ts.
+ * retried) are fixed in src/engine/ (scheduler.ts, fates.ts, backlog.ts) and src/queue/priority-queue.ts.
  */
 const PENDING: Partial<Record<RuleName, string>> = {};
 

@@ -253,7 +253,7 @@ export interface QueueView {
   front: ReadonlySet<ModelTask>;
 }
 
-/** The priority queue's key (src/engine/scheduler.ts #enqueue): higher runs first, lowest is dropped first. */
+/** The priority queue's key (src/engine/backlog.ts keyOf): higher runs first, lowest is dropped first. */
 export function queueKey(t: ModelTask, agingRate: number): number {
   return t.priority - t.submittedAt * agingRate;
 }

@@ -664,7 +664,7 @@ class Run implements PoolFacts {
     for (const w of this.maybeDraining) if (w.exited || w.stopWhy === 'retire' || (w.stopWhy === undefined && w.arrivals.every((x) => x.flushed))) this.maybeDraining.delete(w);
     const depth = this.cfg.pipeline === 'auto' ? 1 : this.cfg.pipeline;
     const maxTasks = this.cfg.maxTasks ?? Infinity;
-    // The auto pipeline's depth is 1 to start with and never more than 128 (src/engine/scheduler.ts PIPELINE_MAX).
+    // The auto pipeline's depth is 1 to start with and never more than 128 (src/engine/pipeline.ts PIPELINE_MAX).
     const deepest = this.cfg.pipeline === 'auto' ? 128 : this.cfg.pipeline;
     let startingRoom = 0;
     let readyRoom = 0;
