@@ -19,6 +19,10 @@ import type { StallReport } from '../api/errors.js';
 export interface TraceCarrier {
   traceparent: string;
   tracestate?: string;
+  /** Set by `sluice/otel`: the pool's name, for the consumer span's `messaging.destination.name`. */
+  destination?: string;
+  /** Set by `sluice/otel`: which attempt this send is (1 first, then one more per retry), for `sluice.attempt`. */
+  attempt?: number;
 }
 
 interface TaskEventBase {

@@ -12,13 +12,17 @@
  *   nest under it. For `kind: 'async'` call `instrumentWorker()` once in the
  *   pool's own process.
  *
- * Attributes follow the OpenTelemetry messaging conventions:
- * `messaging.system` = "sluice", `messaging.operation.type` ("send" /
- * "process"), `messaging.destination.name` (the pool's name),
- * `messaging.message.id` (task id), `messaging.message.conversation_id`
- * (correlation id), plus `sluice.task`, `sluice.worker.id`, `sluice.attempt`.
+ * Names and attributes follow the OpenTelemetry messaging conventions
+ * (semconv 1.26 and later): the span name is `{operation} {destination}`,
+ * the destination is the pool (the one queue a task goes through; the task
+ * name is its handler, as a job name is in a BullMQ queue), and
+ * `messaging.system` = "sluice", `messaging.operation.type` and
+ * `messaging.operation.name` ("send" / "process"),
+ * `messaging.destination.name`, `messaging.message.id` (task id),
+ * `messaging.message.conversation_id` (correlation id), plus `sluice.task`,
+ * `sluice.worker.id`, `sluice.attempt`. Full table: docs/observability.md.
  */
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import { context, createTraceState, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import type { TraceCarrier } from './diagnostics.js';
 import { subscribePool } from './subscribe.js';
 import type { Pool } from '../pool.js';
@@ -37,14 +41,20 @@ export function toTraceparent(sc: SpanContext): string {
   return `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
-/** A context whose remote parent is the carrier's span; ROOT when the carrier is absent or malformed. */
+/**
+ * A context whose remote parent is the carrier's span, `tracestate`
+ * included; ROOT when the carrier is absent or malformed. The two headers
+ * are read together here rather than through the global propagator: a
+ * worker may have none registered, and W3C extraction ignores a
+ * `tracestate` without its `traceparent`.
+ */
 export function contextFromCarrier(carrier: TraceCarrier | undefined): Context {
   if (carrier === undefined) return ROOT_CONTEXT;
   const m = TRACEPARENT.exec(carrier.traceparent);
   if (m === null) return ROOT_CONTEXT;
   const sc: SpanContext = { traceId: m[1] as string, spanId: m[2] as string, traceFlags: parseInt(m[3] as string, 16), isRemote: true };
-  const base = carrier.tracestate === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, { tracestate: carrier.tracestate });
-  return trace.setSpanContext(base, sc);
+  if (typeof carrier.tracestate === 'string' && carrier.tracestate !== '') sc.traceState = createTraceState(carrier.tracestate);
+  return trace.setSpanContext(ROOT_CONTEXT, sc);
 }
 
 export interface PoolTracing {
@@ -55,14 +65,14 @@ export interface PoolTracing {
 /** Producer spans for every task `pool` accepts, linked into the workers. */
 export function instrumentPool(pool: Pool<TaskModule>, options: TracingOptions = {}): PoolTracing {
   const tracer = options.tracer ?? trace.getTracer('sluice');
-  const open = new Map<number, Span>();
+  const open = new Map<number, { span: Span; carrier: TraceCarrier }>();
   const end = (taskId: number | undefined, fn: (span: Span) => void): void => {
     if (taskId === undefined) return;
-    const span = open.get(taskId);
-    if (span === undefined) return;
+    const entry = open.get(taskId);
+    if (entry === undefined) return;
     open.delete(taskId);
-    fn(span);
-    span.end();
+    fn(entry.span);
+    entry.span.end();
   };
   const fail = (span: Span, error: unknown): void => {
     if (error instanceof Error) span.recordException(error);
@@ -71,11 +81,12 @@ export function instrumentPool(pool: Pool<TaskModule>, options: TracingOptions =
   const detach = subscribePool(pool.id, {
     taskQueued: (e) => {
       // Runs synchronously inside run(): the caller's active span is the parent.
-      const span = tracer.startSpan(`send ${e.task}`, {
+      const span = tracer.startSpan(`send ${e.pool}`, {
         kind: SpanKind.PRODUCER,
         attributes: {
           'messaging.system': 'sluice',
           'messaging.operation.type': 'send',
+          'messaging.operation.name': 'send',
           'messaging.destination.name': e.pool,
           'messaging.message.id': String(e.taskId),
           'messaging.message.conversation_id': e.correlationId,
@@ -83,10 +94,14 @@ export function instrumentPool(pool: Pool<TaskModule>, options: TracingOptions =
           'sluice.priority': e.priority,
         },
       });
-      open.set(e.taskId, span);
       const sc = span.spanContext();
       const state = sc.traceState?.serialize();
-      e.traceContext = state ? { traceparent: toTraceparent(sc), tracestate: state } : { traceparent: toTraceparent(sc) };
+      // The worker cannot know the pool's name or the attempt: they ride in
+      // the carrier the task already sends (one object, read by the consumer span).
+      const carrier: TraceCarrier = { traceparent: toTraceparent(sc), destination: e.pool, attempt: 1 };
+      if (state) carrier.tracestate = state;
+      open.set(e.taskId, { span, carrier });
+      e.traceContext = carrier;
     },
     taskCompleted: (e) => end(e.taskId, (s) => s.setAttributes({ 'sluice.worker.id': e.workerId, 'sluice.attempt': e.attempt, 'sluice.wait_ms': e.waitMs, 'sluice.run_ms': e.runMs }).setStatus({ code: SpanStatusCode.OK })),
     taskFailed: (e) =>
@@ -95,12 +110,18 @@ export function instrumentPool(pool: Pool<TaskModule>, options: TracingOptions =
         fail(s, e.error);
       }),
     taskRejected: (e) => end(e.taskId, (s) => fail(s, e.error)),
-    taskRetried: (e) => open.get(e.taskId)?.addEvent('retry', { 'sluice.attempt': e.attempt, 'sluice.delay_ms': e.delayMs }),
+    taskRetried: (e) => {
+      const entry = open.get(e.taskId);
+      if (entry === undefined) return;
+      entry.span.addEvent('retry', { 'sluice.attempt': e.attempt, 'sluice.delay_ms': e.delayMs });
+      // The carrier is the object the task carries: the next send says which attempt it is.
+      entry.carrier.attempt = e.attempt + 1;
+    },
   });
   return {
     close() {
       detach();
-      for (const span of open.values()) span.end();
+      for (const { span } of open.values()) span.end();
       open.clear();
     },
   };
@@ -114,22 +135,22 @@ export function instrumentPool(pool: Pool<TaskModule>, options: TracingOptions =
 export function instrumentWorker(options: TracingOptions = {}): () => void {
   const tracer = options.tracer ?? trace.getTracer('sluice');
   return registerTaskHook((run, { task, ctx }) => {
-    const parent = contextFromCarrier(ctx.traceContext);
-    const span = tracer.startSpan(
-      `process ${task}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'messaging.system': 'sluice',
-          'messaging.operation.type': 'process',
-          'messaging.message.id': String(ctx.taskId),
-          'messaging.message.conversation_id': ctx.correlationId,
-          'sluice.task': task,
-          'sluice.worker.id': ctx.workerId,
-        },
-      },
-      parent,
-    );
+    const carrier = ctx.traceContext;
+    const parent = contextFromCarrier(carrier);
+    const destination = carrier?.destination;
+    const attributes: Attributes = {
+      'messaging.system': 'sluice',
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
+      'messaging.message.id': String(ctx.taskId),
+      'messaging.message.conversation_id': ctx.correlationId,
+      'sluice.task': task,
+      'sluice.worker.id': ctx.workerId,
+    };
+    if (destination !== undefined) attributes['messaging.destination.name'] = destination;
+    if (carrier?.attempt !== undefined) attributes['sluice.attempt'] = carrier.attempt;
+    // Without a producer (a traceContext passed by hand, or none) the destination is unknown: the name says so.
+    const span = tracer.startSpan(destination === undefined ? 'process' : `process ${destination}`, { kind: SpanKind.CONSUMER, attributes }, parent);
     const finish = (error?: unknown): void => {
       if (error === undefined) span.setStatus({ code: SpanStatusCode.OK });
       else {

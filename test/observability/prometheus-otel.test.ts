@@ -104,7 +104,7 @@ for (const kind of ['thread', 'process'] as const) {
         request.end();
         return { out: result, requestTraceId: request.spanContext().traceId };
       });
-      const producer = exporter.getFinishedSpans().find((s) => s.name === 'send spanInTask');
+      const producer = exporter.getFinishedSpans().find((s) => s.name === 'send sluice');
       assert.ok(producer, 'a producer span was recorded');
       assert.equal(producer.spanContext().traceId, requestTraceId, "the producer span is a child of the caller's span");
       assert.equal(producer.attributes['messaging.system'], 'sluice');
