@@ -232,7 +232,7 @@ test('sluice:deadletter:error is declared, and the logger writes it at error lev
     channels.deadLetterError.publish({ ...event, poolId: 'another-pool' });
     assert.equal(seen.length, 2);
     assert.deepEqual(lines, [
-      ['error', { pool: 'p', taskId: 4, task: 'work', correlationId: 'c-4', err: { name: 'Error', code: 'ENOSPC', message: 'ENOSPC: no space left on device, write' } }, 'dead-letter sink failed; entry kept in memory'],
+      ['error', { pool: 'p', taskId: 4, task: 'work', correlationId: 'c-4', err }, 'dead-letter sink failed; entry kept in memory'],
     ]);
   } finally {
     unsubscribe('sluice:deadletter:error', sub);
