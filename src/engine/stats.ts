@@ -8,8 +8,7 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import type { PoolStats } from '../api/stats.js';
 import { summarize } from '../observability/latency.js';
-import { procStatus, type PoolDiagnostics, type WorkerDiagnostics } from '../observability/worker-diagnostics.js';
-import type { WorkerHandle } from '../worker/handle.js';
+import { procStatus, workerDiagnostics, type DiagnoseResult, type PoolDiagnostics } from '../observability/worker-diagnostics.js';
 import type { Scheduler } from './scheduler.js';
 import { SlotState, type WorkerSlot } from './worker-slot.js';
 
@@ -87,10 +86,6 @@ export function poolStats(engine: Scheduler): PoolStats {
 export async function poolDiagnostics(engine: Scheduler): Promise<PoolDiagnostics> {
   const slots = engine.workers.list.filter((s) => s.state !== SlotState.Stopping);
   const reports = await Promise.all(slots.map((s) => s.handle.diagnose()));
-  const empty = { heapUsed: 0, heapTotal: 0, rss: 0, external: 0, eventLoopUtilization: 0, cpuUserMs: undefined, cpuSystemMs: undefined };
-  const workers: WorkerDiagnostics[] = slots.map((s, i) => {
-    const r = reports[i] as Awaited<ReturnType<WorkerHandle['diagnose']>>;
-    return { ...(r.self ?? empty), reported: r.self !== undefined, workerId: s.handle.id, kind: engine.options.kind, pid: r.pid, inflight: s.load, completed: s.completed, proc: r.proc };
-  });
+  const workers = slots.map((s, i) => workerDiagnostics(reports[i] as DiagnoseResult, { workerId: s.handle.id, kind: engine.options.kind, inflight: s.load, completed: s.completed }));
   return { workers, live: engine.workers.list.length, configured: engine.options.max, process: procStatus('self') };
 }

@@ -6,7 +6,7 @@
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Transferable } from '../api/types.js';
 import type { EncodedError } from '../wire/error-codec.js';
-import type { ProcStatus, WorkerSelfReport } from '../observability/worker-diagnostics.js';
+import type { DiagnoseResult } from '../observability/worker-diagnostics.js';
 
 export interface ExitInfo {
   /** Exit code, when the worker exited. */
@@ -50,8 +50,8 @@ export interface WorkerHandle {
   readonly id: number;
   /** The OS process id, where the worker is a process of its own. */
   readonly pid?: number | undefined;
-  /** The worker's report on itself (heap, event-loop utilization, CPU), plus /proc figures for processes. */
-  diagnose(): Promise<{ self: WorkerSelfReport | undefined; pid: number | undefined; proc: ProcStatus | undefined }>;
+  /** The worker's report on itself (heap, event-loop utilization, CPU), plus what the parent reads without it (ELU of a thread, /proc of a process). */
+  diagnose(): Promise<DiagnoseResult>;
   /** Posts a message; throws synchronously when it cannot be cloned. */
   send(message: unknown[], transfer?: readonly Transferable[]): void;
   /**

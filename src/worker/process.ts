@@ -52,7 +52,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { PROCESS_ENTRY } from '../entries.js';
 import { FINISH_OFFSET, Op, Query, REPORT_BYTES, REPORT_FINAL, START_RING, Status, type WorkerInit } from '../wire/protocol.js';
-import { DiagRequests, procStatus, type ProcStatus, type WorkerSelfReport } from '../observability/worker-diagnostics.js';
+import { DiagRequests, procCpu, procStatus, type DiagnoseResult } from '../observability/worker-diagnostics.js';
 import { inheritedExecArgv } from './exec-argv.js';
 import { dispatchCommon } from './messages.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
@@ -398,10 +398,15 @@ export class ProcessWorker implements WorkerHandle {
     }
   }
 
-  async diagnose(): Promise<{ self: WorkerSelfReport | undefined; pid: number | undefined; proc: ProcStatus | undefined }> {
+  async diagnose(): Promise<DiagnoseResult> {
     const pid = this.#child.pid;
     const self = this.#exited || !this.#child.connected ? undefined : await this.#diag.request((id) => this.#child.send([Op.Diag, id]));
-    return { self, pid, proc: pid === undefined || this.#exited ? undefined : procStatus(pid) };
+    if (pid === undefined || this.#exited) return { self, pid, proc: undefined };
+    // What /proc and the last beat say, whether or not the child answered.
+    const proc = procStatus(pid);
+    const cpu = procCpu(pid);
+    const parent = { rss: proc?.rss ?? this.#rss, heapUsed: this.#heapUsed, cpuUserMs: cpu?.userMs, cpuSystemMs: cpu?.systemMs };
+    return { self, pid, proc, parent };
   }
 
   /**

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { FINISH_OFFSET, HEAP_OFFSET, Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../wire/protocol.js';
 import { THREAD_ENTRY as ENTRY } from '../entries.js';
 import { inheritedExecArgv } from './exec-argv.js';
-import { DiagRequests, type ProcStatus, type WorkerSelfReport } from '../observability/worker-diagnostics.js';
+import { DiagRequests, type DiagnoseResult } from '../observability/worker-diagnostics.js';
 import { dispatchCommon } from './messages.js';
 import type { ExitInfo, WorkerEvents, WorkerHandle } from './handle.js';
 
@@ -132,11 +132,13 @@ export class ThreadWorker implements WorkerHandle {
     return Atomics.load(this.#finished, seq & MASK) === (seq | 0);
   }
 
-  async diagnose(): Promise<{ self: WorkerSelfReport | undefined; pid: number | undefined; proc: ProcStatus | undefined }> {
+  async diagnose(): Promise<DiagnoseResult> {
     const self = this.#exited ? undefined : await this.#diag.request((id) => this.#worker.postMessage([Op.Diag, id]));
-    // The thread's own event-loop utilization, read from this side: it answers even while the thread is busy.
-    if (self !== undefined && !this.#exited) self.eventLoopUtilization = this.#worker.performance.eventLoopUtilization().utilization;
-    return { self, pid: undefined, proc: undefined };
+    if (this.#exited) return { self, pid: undefined, proc: undefined };
+    // Read from this side, so they answer even while the thread is busy: its
+    // event-loop utilization, the process's RSS (threads share it), the last beat's heap.
+    const parent = { eventLoopUtilization: this.#worker.performance.eventLoopUtilization().utilization, rss: process.memoryUsage.rss(), heapUsed: this.heapUsed() };
+    return { self, pid: undefined, proc: undefined, parent };
   }
 
   terminate(): void {

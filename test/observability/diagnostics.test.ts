@@ -4,7 +4,11 @@ import { test } from 'node:test';
 import { CHANNEL_NAMES } from '../../src/observability/diagnostics.js';
 import { createPool } from '../../src/index.js';
 import { ManualClock } from '../../src/testing.js';
-import { Gate, outcome, taskPool } from '../helpers/index.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { procCpu, workerDiagnostics } from '../../src/observability/worker-diagnostics.js';
+import { outcome, taskPool } from '../helpers/index.js';
 
 /** Records every sluice event of one pool while `fn` runs. */
 async function recordEvents(poolId: () => string, fn: () => Promise<void>): Promise<{ name: string; msg: Record<string, unknown> }[]> {
@@ -152,8 +156,8 @@ test('diagnostics(): per-worker heap, RSS, event-loop utilization; /proc figures
     for (const w of d.workers) {
       assert.equal(w.kind, 'thread');
       assert.equal(w.reported, true);
-      assert.ok(w.heapUsed > 0 && w.rss > 0);
-      assert.ok(w.eventLoopUtilization >= 0 && w.eventLoopUtilization <= 1);
+      assert.ok((w.heapUsed ?? 0) > 0 && (w.heapTotal ?? 0) > 0 && (w.rss ?? 0) > 0);
+      assert.ok(w.eventLoopUtilization !== undefined && w.eventLoopUtilization >= 0 && w.eventLoopUtilization <= 1);
       assert.equal(w.cpuUserMs, undefined, 'no per-thread CPU clock on Node 20');
     }
     if (process.platform === 'linux') assert.ok((d.process?.threads ?? 0) >= 2);
@@ -178,20 +182,72 @@ test('diagnostics(): per-worker heap, RSS, event-loop utilization; /proc figures
   }
 });
 
-test('diagnostics() settles even when a worker is stuck in a synchronous task', async () => {
-  const pool = taskPool({ size: 1, timeoutMs: 5000 });
+for (const kind of ['thread', 'process'] as const) {
+  test(`diagnostics() of a worker stuck in a synchronous task: what the parent reads, and reported: false for the rest (${kind})`, async () => {
+    const pool = taskPool({ kind, size: 1, timeoutMs: 5000 });
+    try {
+      // Started, by the pool's own event (a SharedArrayBuffer gate cannot reach a process).
+      const started = new Promise<void>((resolve) => {
+        const seen = (m: unknown): void => {
+          if ((m as { poolId: string }).poolId !== pool.id) return;
+          unsubscribe('sluice:task:started', seen);
+          resolve();
+        };
+        subscribe('sluice:task:started', seen);
+      });
+      const spinning = outcome(pool.run('spin', undefined));
+      await started;
+      const d = await pool.diagnostics();
+      assert.equal(d.workers.length, 1);
+      const w = d.workers[0];
+      assert.ok(w !== undefined);
+      assert.equal(w.reported, false, 'a busy worker cannot answer; the call still settles');
+      assert.equal(w.inflight, 1);
+      // Only the worker can give these: undefined, never a made-up zero.
+      assert.equal(w.heapTotal, undefined);
+      assert.equal(w.external, undefined);
+      if (kind === 'thread') {
+        // Read from the parent: the thread has been blocked for the whole wait (about a second).
+        assert.ok((w.eventLoopUtilization ?? 0) > 0.5, `ELU of a spinning thread: ${w.eventLoopUtilization}`);
+        assert.ok((w.rss ?? 0) > 0, 'the shared process RSS');
+      } else {
+        assert.equal(w.eventLoopUtilization, undefined, "a process's ELU needs its answer");
+        assert.equal(typeof w.pid, 'number');
+        if (process.platform === 'linux') {
+          assert.ok((w.rss ?? 0) > 0 && w.rss === w.proc?.rss, 'RSS from /proc');
+          assert.ok((w.cpuUserMs ?? 0) > 0, `CPU from /proc/<pid>/stat: ${w.cpuUserMs}`);
+        }
+      }
+      await pool.terminate();
+      assert.ok(!(await spinning).ok);
+    } finally {
+      await pool.terminate();
+    }
+  });
+}
+
+test('procCpu reads utime and stime from a stat line whose command holds spaces and parentheses', () => {
+  const root = mkdtempSync(join(tmpdir(), 'sluice-proc-'));
   try {
-    const gate = new Gate();
-    const spinning = outcome(pool.run('spin', gate.flag));
-    await gate.waitStarted(1);
-    const d = await pool.diagnostics();
-    assert.equal(d.workers.length, 1);
-    assert.equal(d.workers[0]?.reported, false, 'a busy thread cannot answer; the call still settles');
-    await pool.terminate();
-    assert.ok(!(await spinning).ok);
+    mkdirSync(join(root, '42'));
+    writeFileSync(join(root, '42', 'stat'), '42 (node (a b)) R 1 42 42 0 -1 4194304 100 0 0 0 250 31 0 0 20 0 11 0 123 456 789\n');
+    assert.deepEqual(procCpu(42, root), { userMs: 2500, systemMs: 310 });
+    assert.equal(procCpu(43, root), undefined);
   } finally {
-    await pool.terminate();
+    rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('workerDiagnostics: the answer where there is one, the parent readings over it, undefined for the rest', () => {
+  const book = { workerId: 3, kind: 'process' as const, inflight: 1, completed: 9 };
+  const silent = workerDiagnostics({ self: undefined, pid: 77, proc: undefined, parent: { rss: 5, heapUsed: 4, cpuUserMs: 1, cpuSystemMs: 2 } }, book);
+  assert.deepEqual(silent, { reported: false, eventLoopUtilization: undefined, heapUsed: 4, heapTotal: undefined, external: undefined, rss: 5, cpuUserMs: 1, cpuSystemMs: 2, workerId: 3, kind: 'process', pid: 77, inflight: 1, completed: 9, proc: undefined });
+  const self = { heapUsed: 10, heapTotal: 20, rss: 30, external: 1, eventLoopUtilization: 0.2, cpuUserMs: 7, cpuSystemMs: 8 };
+  const answered = workerDiagnostics({ self, pid: undefined, proc: undefined, parent: { eventLoopUtilization: 0.9, rss: 99, heapUsed: 3 } }, { ...book, kind: 'thread' });
+  assert.equal(answered.reported, true);
+  assert.equal(answered.eventLoopUtilization, 0.9, "a thread's ELU is the parent's reading");
+  assert.equal(answered.heapUsed, 10);
+  assert.equal(answered.rss, 30);
 });
 
 test('a traceContext run option reaches the task as ctx.traceContext (threads and processes)', async () => {

@@ -63,7 +63,7 @@ for (const kind of ['thread', 'process'] as const) {
       assert.equal(retried.attributes['sluice.attempt'], 2);
       assert.equal(retried.events.filter((e) => e.name === 'retry').length, 1);
 
-      const processed = consumer.filter((s) => s.kind === SpanKind.CONSUMER && s.attributes['sluice.task'] !== 'finishedSpans');
+      const processed = consumer.filter((s) => s.kind === (SpanKind.CONSUMER as number) && s.attributes['sluice.task'] !== 'finishedSpans');
       assert.equal(processed.length, 3, 'one consumer span per execution: spanInTask, failsOnce twice');
       for (const c of processed) {
         const producer = c.attributes['sluice.task'] === 'spanInTask' ? plain : retried;
