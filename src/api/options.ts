@@ -202,14 +202,24 @@ export interface CircuitBreakerOptions {
   onOpen?: 'reject' | 'dead-letter';
 }
 
-/** A worker whose own error rate is far above its peers' is drained and replaced. */
+/**
+ * A worker whose recent error rate stands out from its peers' is drained and
+ * replaced, while the task names stay open on the others (the rule:
+ * docs/supervision.md, "Breakers and quarantine").
+ */
 export interface QuarantineOptions {
   /** Quarantine when a worker's error rate is above this × the rest of the pool's. @default 5 */
   factor?: number;
   /** ... and at least this absolute error rate. @default 0.2 */
   minErrorRate?: number;
-  /** Outcomes a worker must have (since the last check) before it is judged. @default 20 */
+  /** Outcomes (of its last 64) a worker, and its peers together, must have before it is judged; 1 to 64. @default 3 */
   minTasks?: number;
+  /**
+   * ... and its failures must be this unlikely for a worker failing like
+   * its peers (binomial tail, peers' rate smoothed): smaller waits for more evidence.
+   * @default 1e-4
+   */
+  significance?: number;
 }
 
 /** Worker supervision; see docs/supervision.md. Everything is off unless set, except restart intensity. */

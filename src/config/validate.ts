@@ -65,7 +65,7 @@ export interface ResolvedSupervision {
   recycle: { maxTasks: number; maxAgeMs: number; maxHeapBytes: number; maxRssBytes: number };
   restartIntensity: { maxRestarts: number; withinMs: number; backoffMs: number; maxBackoffMs: number; recoverAfterMs: number; maxBarrenRestarts: number } | undefined;
   circuitBreaker: { threshold: number; minVolume: number; windowCount: number; windowMs: number; coolDownMs: number; halfOpenTrials: number; scope: 'task' | 'pool' | 'both'; onOpen: 'reject' | 'dead-letter' } | undefined;
-  quarantine: { factor: number; minErrorRate: number; minTasks: number } | undefined;
+  quarantine: { factor: number; minErrorRate: number; minTasks: number; significance: number } | undefined;
   healthCheckMs: number;
   teardownTimeoutMs: number;
 }
@@ -347,7 +347,7 @@ function supervision(value: unknown, kind: PoolKind): ResolvedSupervision {
     }
   }
   const q = toggle('supervision.quarantine', o.quarantine);
-  if (q !== undefined) known('supervision.quarantine', q, ['factor', 'minErrorRate', 'minTasks']);
+  if (q !== undefined) known('supervision.quarantine', q, ['factor', 'minErrorRate', 'minTasks', 'significance']);
   return {
     heartbeat:
       hb === undefined
@@ -399,7 +399,15 @@ function supervision(value: unknown, kind: PoolKind): ResolvedSupervision {
               return v;
             }),
             minErrorRate: optional(q.minErrorRate, 0.2, (v) => rate('supervision.quarantine.minErrorRate', v)),
-            minTasks: optional(q.minTasks, 20, (v) => positiveInt('supervision.quarantine.minTasks', v)),
+            minTasks: optional(q.minTasks, 3, (v) => {
+              // A worker is judged on its last RECORD_LENGTH (64) outcomes: more could never be reached.
+              if (positiveInt('supervision.quarantine.minTasks', v) > 64) throw new InvalidOptionError('supervision.quarantine.minTasks', 'an integer from 1 to 64 (a worker is judged on its last 64 outcomes)', v);
+              return v as number;
+            }),
+            significance: optional(q.significance, 1e-4, (v) => {
+              if (typeof v !== 'number' || !(v > 0 && v < 1)) throw new InvalidOptionError('supervision.quarantine.significance', 'a probability above 0 and below 1', v);
+              return v;
+            }),
           },
     healthCheckMs: optional(o.healthCheckMs, 10_000, (v) => positiveMs('supervision.healthCheckMs', v)),
     teardownTimeoutMs: optional(o.teardownTimeoutMs, 5000, (v) => duration('supervision.teardownTimeoutMs', v)),

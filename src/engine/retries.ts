@@ -34,6 +34,8 @@ export class Retries {
       (task.errors ??= []).push(err);
       const delayMs = retryDelay(policy, task.attempt);
       engine.ev.taskRetried(task, delayMs, err);
+      // This attempt's outcome counts against its worker (quarantine), not yet against the task (breakers).
+      if (engine.supervised.judging) engine.supervised.judge(task, true, err, false);
       if (task.state === TaskState.Dispatched) engine.counts.running--;
       task.state = TaskState.Backoff;
       task.slot = undefined;

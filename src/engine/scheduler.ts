@@ -36,7 +36,6 @@ import type { PoolDiagnostics } from '../observability/worker-diagnostics.js';
 import type { Clock } from '../time/clock.js';
 import { decodeError, type EncodedError } from '../wire/error-codec.js';
 import { PoolClosedError, QueueFullError, SerializationError, TaskAbortedError, TaskDroppedError, UnknownTaskError } from '../api/errors.js';
-import { countsAsFailure } from '../supervision/circuit-breaker.js';
 import { epochNow, Status } from '../wire/protocol.js';
 import type { DeadLetter } from '../dead-letter/sinks.js';
 import { tagCorrelation } from '../observability/failure.js';
@@ -517,10 +516,10 @@ export class Scheduler {
     this.cancellation.release(task);
     task.input = undefined;
     if (task.transfer !== undefined) task.transfer = undefined;
-    const breakers = this.supervised.breakers;
+    const judging = this.supervised.judging;
     if (outcome === Outcome.Completed) {
       this.counts.completed++;
-      if (breakers !== undefined) breakers.record(task.name, false);
+      if (judging) this.supervised.judge(task, false, undefined, true);
       this.ev.taskCompleted(task, runMs);
       task.resolve(value);
     } else {
@@ -528,7 +527,7 @@ export class Scheduler {
       tagCorrelation(err, correlationId);
       if (outcome === Outcome.Failed) {
         this.counts.failed++;
-        if (breakers !== undefined && countsAsFailure((err as { code?: unknown } | null)?.code)) breakers.record(task.name, true);
+        if (judging) this.supervised.judge(task, true, err, true);
         this.ev.taskFailed(task, correlationId, err);
       } else {
         this.counts.rejected++;

@@ -7,14 +7,23 @@
 export interface Candidate {
   readonly hasRoom: boolean;
   readonly load: number;
+  /** Under suspicion (supervision/isolation.ts): chosen only when no other worker has room. */
+  readonly suspect?: boolean;
 }
 
 export function selectWorker<T extends Candidate>(workers: readonly T[]): T | undefined {
   let best: T | undefined;
   let bestLoad = Infinity;
+  let fallback: T | undefined;
   for (let i = 0; i < workers.length; i++) {
     const w = workers[i] as T;
     if (!w.hasRoom) continue;
+    // A suspect's failures are not the task's: its work goes to the others
+    // (half-open trials included) while they have room.
+    if (w.suspect === true) {
+      if (fallback === undefined || w.load < fallback.load) fallback = w;
+      continue;
+    }
     const load = w.load;
     if (load === 0) return w;
     if (load < bestLoad) {
@@ -22,5 +31,5 @@ export function selectWorker<T extends Candidate>(workers: readonly T[]): T | un
       bestLoad = load;
     }
   }
-  return best;
+  return best ?? fallback;
 }

@@ -65,6 +65,8 @@ export class WorkerSlot {
   failures = 0;
   /** A replacement is starting for it (recycling); it still takes work until that one is ready. */
   recycling = false;
+  /** Its failures stand out from its peers' (supervision/isolation.ts): placement passes it over while others have room. */
+  suspect = false;
   /** The worker this one replaces, while it starts. */
   replaces: WorkerSlot | undefined = undefined;
   /** Its heap keeps growing across tasks (leak heuristic, supervision/recycle.ts). */

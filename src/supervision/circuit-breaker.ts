@@ -10,6 +10,14 @@
  * crashes and stalls fail; results succeed). Refusals (a full queue, a closed
  * pool, bad options), caller aborts, drops and deadlines never count.
  *
+ * Whose failures: each outcome comes with the worker it ran on. Outcomes
+ * of a worker under suspicion or isolated (src/supervision/isolation.ts)
+ * are left out, and the breaker opens only when the failures are spread
+ * over the pool: after leaving out the one worker with the most failures
+ * in the window, the others must still fail at `threshold` or more, at
+ * least twice. One bad worker is quarantine's business; a failing
+ * task or dependency fails on every worker, and that is the breaker's.
+ *
  * Time: the scheduler sets `now` once per result batch and per submission
  * it checks, so recording an outcome reads no clock.
  */
@@ -32,6 +40,15 @@ export interface BreakerPolicy {
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
 const BUCKETS = 10;
+/** Outcomes remembered with their worker for a time window (a count window remembers exactly its own). */
+const ATTRIBUTED = 1024;
+/** The worker of an outcome recorded without one. */
+const NO_WORKER = -1;
+
+/** Whether a worker's outcomes are left out (under suspicion, or isolated). */
+export type Excluded = (worker: number) => boolean;
+const NONE_EXCLUDED: Excluded = () => false;
+const ONE_WORKER = (): number => 1;
 
 export class CircuitBreaker {
   readonly #p: BreakerPolicy;
@@ -51,10 +68,24 @@ export class CircuitBreaker {
   #trialsOk = 0;
   /** Times this breaker opened. */
   opened = 0;
+  /** Each outcome's worker, failure and time, for the spread test: a ring of ATTRIBUTED or windowCount entries. */
+  readonly #who: Int32Array;
+  readonly #whoFailed: Uint8Array;
+  readonly #whoAt: Float64Array;
+  #whoPos = 0;
+  #whoFilled = 0;
+  readonly #excluded: Excluded;
+  readonly #workers: () => number;
 
-  constructor(policy: BreakerPolicy) {
+  constructor(policy: BreakerPolicy, excluded: Excluded = NONE_EXCLUDED, workers: () => number = ONE_WORKER) {
     this.#p = policy;
+    this.#excluded = excluded;
+    this.#workers = workers;
     this.#ring = new Uint8Array(policy.windowCount > 0 ? policy.windowCount : 1);
+    const size = policy.windowCount > 0 ? policy.windowCount : ATTRIBUTED;
+    this.#who = new Int32Array(size);
+    this.#whoFailed = new Uint8Array(size);
+    this.#whoAt = new Float64Array(size);
   }
 
   /** Whether a new task may pass now; half-open hands out trial permits. */
@@ -79,13 +110,25 @@ export class CircuitBreaker {
     return this.#rateAtOpen;
   }
 
-  record(failed: boolean, now: number): void {
+  /** One outcome of a task that ran on `worker` (NO_WORKER when unknown). */
+  record(failed: boolean, now: number, worker = NO_WORKER): void {
+    if (worker !== NO_WORKER && this.#excluded(worker)) {
+      // Not evidence about the task. A trial spent on a suspect is handed back.
+      if (this.state === 'half-open') this.#trialsLeft++;
+      return;
+    }
     if (this.state === 'half-open') {
       if (failed) this.#open(now, 1);
       else if (++this.#trialsOk >= this.#p.halfOpenTrials) this.#close();
       return;
     }
     if (this.state === 'open') return; // a task admitted before it opened
+    const at = this.#whoPos;
+    this.#who[at] = worker;
+    this.#whoFailed[at] = failed ? 1 : 0;
+    this.#whoAt[at] = now;
+    this.#whoPos = (at + 1) % this.#who.length;
+    if (this.#whoFilled < this.#who.length) this.#whoFilled++;
     let volume: number;
     let failures: number;
     if (this.#p.windowCount > 0) {
@@ -116,7 +159,59 @@ export class CircuitBreaker {
         failures += this.#bad[i] as number;
       }
     }
-    if (failed && volume >= this.#p.minVolume && failures / volume >= this.#p.threshold) this.#open(now, failures / volume);
+    if (failed && volume >= this.#p.minVolume && failures / volume >= this.#p.threshold) {
+      const spread = this.#spread(now);
+      if (spread !== undefined) this.#open(now, spread);
+    }
+  }
+
+  /**
+   * The failure rate of the window without excluded workers' outcomes, when
+   * the failures are spread: the workers other than the one with the most
+   * failures fail at `threshold` or more, at least twice; else undefined. A single
+   * worker's outcomes count alone only in a pool of one: with peers, their
+   * outcomes are awaited (placement passes over a worker failing in a row,
+   * so they come).
+   */
+  #spread(now: number): number | undefined {
+    const p = this.#p;
+    const since = p.windowCount > 0 ? -Infinity : now - p.windowMs;
+    const per = new Map<number, { n: number; k: number }>();
+    let n = 0;
+    let k = 0;
+    for (let i = 0; i < this.#whoFilled; i++) {
+      if ((this.#whoAt[i] as number) <= since) continue;
+      const w = this.#who[i] as number;
+      if (w !== NO_WORKER && this.#excluded(w)) continue;
+      const f = this.#whoFailed[i] as number;
+      let c = per.get(w);
+      if (c === undefined) per.set(w, (c = { n: 0, k: 0 }));
+      c.n++;
+      c.k += f;
+      n++;
+      k += f;
+    }
+    if (n < p.minVolume) return undefined;
+    if (per.size === 1 && !per.has(NO_WORKER) && this.#workers() > 1) return undefined;
+    if (per.size > 1) {
+      let worst = { n: 0, k: 0 };
+      for (const c of per.values()) if (c.k > worst.k) worst = c;
+      const restN = n - worst.n;
+      const restK = k - worst.k;
+      // Spread: the others fail too, at the threshold rate, and more than once (one failure proves little).
+      if (restK < 2 || restK / restN < p.threshold) return undefined;
+    }
+    return k / n >= p.threshold ? k / n : undefined;
+  }
+
+  /**
+   * Workers were put under suspicion or isolated: an open breaker whose
+   * window, without them, no longer shows spread failures half-opens now,
+   * so its trials (placed on healthy workers) can close it.
+   */
+  reconsider(now: number): void {
+    if (this.state !== 'open' || this.#spread(now) !== undefined) return;
+    this.#openedAt = now - this.#p.coolDownMs;
   }
 
   #open(now: number, rate: number): void {
@@ -133,6 +228,8 @@ export class CircuitBreaker {
     this.#ringFailures = 0;
     this.#ringPos = 0;
     this.#period.fill(-1);
+    this.#whoFilled = 0;
+    this.#whoPos = 0;
   }
 }
 
@@ -141,18 +238,23 @@ export class Breakers {
   readonly policy: BreakerPolicy;
   readonly #byName = new Map<string, CircuitBreaker>();
   readonly #pool: CircuitBreaker | undefined;
+  readonly #excluded: Excluded;
+  readonly #workers: () => number;
   /** The pool's clock, as of the last result batch or checked submission. */
   now = 0;
 
-  constructor(policy: BreakerPolicy) {
+  /** `excluded`: workers whose outcomes are left out; `workers`: how many the pool has now. */
+  constructor(policy: BreakerPolicy, excluded: Excluded = NONE_EXCLUDED, workers: () => number = ONE_WORKER) {
     this.policy = policy;
-    this.#pool = policy.scope === 'task' ? undefined : new CircuitBreaker(policy);
+    this.#excluded = excluded;
+    this.#workers = workers;
+    this.#pool = policy.scope === 'task' ? undefined : new CircuitBreaker(policy, excluded, workers);
   }
 
   #task(name: string): CircuitBreaker | undefined {
     if (this.policy.scope === 'pool') return undefined;
     let b = this.#byName.get(name);
-    if (b === undefined) this.#byName.set(name, (b = new CircuitBreaker(this.policy)));
+    if (b === undefined) this.#byName.set(name, (b = new CircuitBreaker(this.policy, this.#excluded, this.#workers)));
     return b;
   }
 
@@ -166,9 +268,15 @@ export class Breakers {
     return undefined;
   }
 
-  record(name: string, failed: boolean): void {
-    this.#pool?.record(failed, this.now);
-    this.#task(name)?.record(failed, this.now);
+  record(name: string, failed: boolean, worker?: number): void {
+    this.#pool?.record(failed, this.now, worker);
+    this.#task(name)?.record(failed, this.now, worker);
+  }
+
+  /** Workers came under suspicion or were isolated: open breakers look at their windows again. */
+  reconsider(now: number): void {
+    this.#pool?.reconsider(now);
+    for (const b of this.#byName.values()) b.reconsider(now);
   }
 
   /** State of each breaker, for stats(). */

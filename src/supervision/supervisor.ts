@@ -15,7 +15,6 @@ import type { ResolvedSupervision } from '../config/validate.js';
 import { procStatus } from '../observability/worker-diagnostics.js';
 import { SlotState, type WorkerSlot } from '../engine/worker-slot.js';
 import { BeatWatch, isStalled } from './heartbeat.js';
-import { findOutliers } from './quarantine.js';
 import { LeakDetector, recycleReason, type RecycleWhy } from './recycle.js';
 
 export interface SupervisorHost {
@@ -24,6 +23,8 @@ export interface SupervisorHost {
   stalled(slot: WorkerSlot, report: StallReport, task: Task | undefined): void;
   recycle(slot: WorkerSlot, why: RecycleWhy): void;
   leaking(slot: WorkerSlot, heapUsed: number): void;
+  /** Workers under suspicion after a fresh review of every worker's record (isolation.ts); quarantine drains them. */
+  suspects(): Iterable<number>;
 }
 
 interface Watch {
@@ -87,7 +88,6 @@ export class Supervisor {
     const now = this.#clock.now();
     const s = this.#s;
     const hb = s.heartbeat;
-    const judged: { id: number; finished: number; failed: number }[] = [];
     for (const slot of [...this.#host.slots()]) {
       const w = this.#watch.get(slot);
       if (w === undefined || slot.state !== SlotState.Ready) continue;
@@ -133,12 +133,13 @@ export class Supervisor {
           // gone; its exit is on its way
         }
       }
-      if (s.quarantine !== undefined && !slot.recycling) judged.push({ id: h.id, finished: slot.completed, failed: slot.failures });
     }
-    if (s.quarantine !== undefined && judged.length > 1) {
-      for (const id of findOutliers(judged, s.quarantine)) {
+    // Suspects are quarantined the moment they become suspect; this catches
+    // one that could not be then (another recycle was under way).
+    if (s.quarantine !== undefined) {
+      for (const id of this.#host.suspects()) {
         const slot = this.#host.slots().find((x) => x.handle.id === id);
-        if (slot !== undefined) this.#host.recycle(slot, 'quarantine');
+        if (slot !== undefined && slot.state === SlotState.Ready && !slot.recycling) this.#host.recycle(slot, 'quarantine');
       }
     }
     this.#timers.schedule(this.#timer, now + this.#tickMs);

@@ -5,7 +5,6 @@ import { createPool, CircuitOpenError, PoolFailedError, WorkerInitError, WorkerS
 import { ManualClock } from '../../src/testing.js';
 import { RestartIntensity } from '../../src/supervision/restart-intensity.js';
 import { CircuitBreaker } from '../../src/supervision/circuit-breaker.js';
-import { findOutliers } from '../../src/supervision/quarantine.js';
 import { LeakDetector } from '../../src/supervision/recycle.js';
 import { isStalled, BeatWatch } from '../../src/supervision/heartbeat.js';
 import type * as Supervised from '../fixtures/supervised.js';
@@ -87,13 +86,6 @@ describe('supervision units', () => {
     assert.equal(b.allow(5101), true);
     b.record(true, 5101);
     assert.equal(b.state, 'open');
-  });
-
-  test('quarantine finds the worker far above its peers, and needs volume', () => {
-    const p = { factor: 5, minErrorRate: 0.2, minTasks: 20 };
-    assert.deepEqual(findOutliers([{ id: 1, finished: 100, failed: 1 }, { id: 2, finished: 100, failed: 60 }, { id: 3, finished: 100, failed: 2 }], p), [2]);
-    assert.deepEqual(findOutliers([{ id: 1, finished: 100, failed: 40 }, { id: 2, finished: 100, failed: 50 }], p), [], 'all bad: not an outlier');
-    assert.deepEqual(findOutliers([{ id: 1, finished: 10, failed: 10 }, { id: 2, finished: 100, failed: 0 }], p), [], 'too few tasks');
   });
 
   test('leak detector: rising low-water marks flag a leak; a sawtooth does not', () => {
@@ -290,6 +282,8 @@ test('supervision options are validated with coded errors', () => {
     [{ circuitBreaker: { threshold: 2 } }, /supervision\.circuitBreaker\.threshold must be a number above 0/],
     [{ circuitBreaker: { window: { count: 1, ms: 1 } } }, /supervision\.circuitBreaker\.window must be \{ count \} or \{ ms \}/],
     [{ restartIntensity: { maxRestarts: 1.5 } }, /supervision\.restartIntensity\.maxRestarts must be a non-negative integer/],
+    [{ quarantine: { minTasks: 65 } }, /supervision\.quarantine\.minTasks must be an integer from 1 to 64 \(a worker is judged on its last 64 outcomes\), got 65 \(number\)/],
+    [{ quarantine: { significance: 0 } }, /supervision\.quarantine\.significance must be a probability above 0 and below 1/],
     [{ nope: 1 }, /supervision\.nope must be a known option/],
   ];
   for (const [supervision, re] of bad) {
