@@ -24,8 +24,11 @@ const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
   peerDependencies: Record<string, string>;
 };
 
-/** What a user needs, and nothing else: code, its maps, declarations, LICENSE, README and the user docs. */
-const ALLOWED = [/^package\.json$/, /^LICENSE$/, /^README\.md$/, /^docs\/(?!ARCHITECTURE\.md$)[a-z-]+\.md$/, /^docs\/tune\.svg$/, /^dist\/.+\.(js|js\.map|d\.ts)$/];
+/** The declaration files the entries name: one per entry (test/package/types.test.ts). */
+const DECLARATIONS = Object.values(pkg.exports).flatMap((t) => (typeof t === 'string' ? [] : [t.types.replace(/^\.\//, '')]));
+
+/** What a user needs, and nothing else: code, its maps, the entries' declarations, LICENSE, README and the user docs. */
+const ALLOWED = [/^package\.json$/, /^LICENSE$/, /^README\.md$/, /^docs\/(?!ARCHITECTURE\.md$)[a-z-]+\.md$/, /^docs\/tune\.svg$/, /^dist\/.+\.(js|js\.map)$/];
 
 test('a fresh checkout packs the built package (prepack): every export, the bin and LICENSE', () => {
   for (const [subpath, target] of Object.entries(pkg.exports)) {
@@ -37,8 +40,8 @@ test('a fresh checkout packs the built package (prepack): every export, the bin 
   assert.ok(paths.includes('LICENSE'));
 });
 
-test('the tarball holds only what users need: no src/, no contributor docs, no declaration maps', () => {
-  const extra = paths.filter((p) => !ALLOWED.some((re) => re.test(p)));
+test('the tarball holds only what users need: no src/, no contributor docs, no declarations but the entries\'', () => {
+  const extra = paths.filter((p) => !ALLOWED.some((re) => re.test(p)) && !DECLARATIONS.includes(p));
   assert.deepEqual(extra, [], 'files in the tarball that users do not need');
   assert.ok(paths.includes('docs/kinds.md'), 'the user docs ship');
 });
