@@ -6,17 +6,24 @@
  * and from TypeScript, and that use each optional peer at its lowest
  * supported version.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { packFreshCheckout, ROOT, sh } from './pack.js';
 import { consumerProject, installedVersion } from './consumer.js';
 import { redisAvailable, REDIS_URL } from '../helpers/redis.js';
 
+/** Temporary folders (the checkout, the tarball, the consumer projects and their node_modules), removed at the end. */
+const scratch: string[] = [];
+after(async () => {
+  for (const dir of scratch) await rm(dir, { recursive: true, force: true });
+});
+
 const packed = await packFreshCheckout();
+scratch.push(dirname(packed.tarball));
 const paths = packed.files.map((f) => f.path);
 const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
   exports: Record<string, string | { types: string; default: string }>;
@@ -75,6 +82,7 @@ test('Are The Types Wrong finds nothing, past the two findings explained here', 
 
 const peers = Object.fromEntries(await Promise.all(Object.keys(pkg.peerDependencies).map(async (p) => [p, await installedVersion(p)] as const)));
 const consumer = await consumerProject('current', packed.tarball, { ...peers, typescript: await installedVersion('typescript'), '@types/node': await installedVersion('@types/node') });
+scratch.push(consumer);
 
 /** Runs a consumer script with this Node; returns its one JSON line. */
 function runConsumer(dir: string, script: string, ...args: string[]): unknown {
@@ -104,6 +112,7 @@ test('the optional peers work at the lowest versions the ranges allow', async (t
     assert.ok(pkg.peerDependencies[name]?.split('||').some((r) => r.trim().replace(/^\^/, '').startsWith(version)), `${name}'s range ${pkg.peerDependencies[name]} no longer starts at ${version}`);
   }
   const dir = await consumerProject('lowest', packed.tarball, lowest);
+  scratch.push(dir);
   const redis = redisAvailable() ? REDIS_URL : 'none';
   if (redis === 'none') t.diagnostic(`no Redis at ${REDIS_URL}: the BullMQ round trip is skipped (.ci/run starts one)`);
   const r = runConsumer(dir, 'peers.mjs', redis) as { versions: Record<string, string>; prometheus: boolean; bullmq: unknown };
