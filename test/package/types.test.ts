@@ -42,7 +42,6 @@ const UNNAMED: Record<string, string[]> = {
     'Transferable', // RunOptions#transfer
     'WorkerCrashDetails', // WorkerCrashedError's constructor
     'WorkerDiagnostics', // PoolDiagnostics#workers
-    'WorkerSelfReport', // WorkerDiagnostics, from the worker
   ],
   'dist/bullmq/index.d.ts': [
     'EncodedError', // BullDeadLetter#error, an error as a job carries it
