@@ -9,6 +9,7 @@ import type { PoolDiagnostics } from './observability/worker-diagnostics.js';
 import { mapTasks, type MapOptions, type MapResult } from './engine/map.js';
 import type { AnyPoolOptions, AsyncPoolOptions, CloseOptions, PoolKind, PoolOptions, QueueRetryOptions, RunOptions } from './api/options.js';
 import { Scheduler } from './engine/scheduler.js';
+import { clearedError } from './engine/controls.js';
 import type { PoolStats } from './api/stats.js';
 import type { TaskInput, TaskModule, TaskName, TaskOutput, UntypedModule } from './api/types.js';
 import { checkCloseOptions, resolvePoolOptions } from './config/validate.js';
@@ -24,7 +25,8 @@ export type TrySubmitResult<T> =
 /**
  * Events: `'saturated'` when queue depth has stayed above 2 × the maximum
  * size for `saturation.afterMs` (the hint to scale out), and `'unsaturated'`
- * when it drops back.
+ * when it drops back; `'drain'` when the queue has emptied, `'idle'` when
+ * nothing is queued or running any more (see `empty()` and `idle()`).
  */
 export class Pool<M extends TaskModule = UntypedModule> extends EventEmitter implements AsyncDisposable {
   readonly #engine: Scheduler;
@@ -32,8 +34,15 @@ export class Pool<M extends TaskModule = UntypedModule> extends EventEmitter imp
   /** Use `createPool`. */
   constructor(options: AnyPoolOptions<M>) {
     super();
-    this.#engine = new Scheduler(resolvePoolOptions(options), undefined, (event, payload) => {
+    const engine = (this.#engine = new Scheduler(resolvePoolOptions(options), undefined, (event, payload) => {
       this.emit(event, payload);
+    }));
+    // The engine looks for quiet only while someone listens for it.
+    this.on('newListener', (event: string | symbol) => {
+      if (event === 'idle' || event === 'drain') engine.controls.listen(true);
+    });
+    this.on('removeListener', () => {
+      if (this.listenerCount('idle') + this.listenerCount('drain') === 0) engine.controls.listen(false);
     });
   }
 
@@ -155,6 +164,47 @@ export class Pool<M extends TaskModule = UntypedModule> extends EventEmitter imp
     return this.#engine.ready();
   }
 
+  /**
+   * Stops tasks from starting; running ones go on. Tasks already sent to a
+   * worker that it has not reached are taken back into the queue. Resolves
+   * once every worker has answered (a worker busy in a synchronous task
+   * answers when that task yields): from then on no task starts until
+   * `resume()`. `stats().state` is `'paused'`. Submitting still queues.
+   */
+  pause(): Promise<void> {
+    return this.#engine.controls.pause();
+  }
+
+  /** Tasks start again after `pause()`. */
+  resume(): void {
+    this.#engine.controls.resume();
+  }
+
+  /** Whether the pool is paused. */
+  get paused(): boolean {
+    return this.#engine.controls.paused;
+  }
+
+  /**
+   * Rejects every task that has not started (queued, waiting for room, in a
+   * retry backoff, or sent to a worker that has not reached it) with
+   * `TaskAbortedError` (`reason` as its `cause`); running tasks go on.
+   * Resolves with how many were rejected.
+   */
+  clear(reason?: unknown): Promise<number> {
+    return this.#engine.controls.clear(clearedError(reason ?? new Error('pool.clear()')));
+  }
+
+  /** Resolves when nothing is queued, waiting, backing off or running (at once if so now). */
+  idle(): Promise<void> {
+    return this.#engine.controls.idle();
+  }
+
+  /** Resolves when nothing is queued or waiting for room (at once if so now); running tasks may remain. */
+  empty(): Promise<void> {
+    return this.#engine.controls.empty();
+  }
+
   /** Resolves when the first worker has loaded the module; rejects with ModuleLoadError if it cannot. */
   start(): Promise<void> {
     return this.#engine.start();
@@ -169,16 +219,18 @@ export class Pool<M extends TaskModule = UntypedModule> extends EventEmitter imp
    * Two-phase shutdown: stop accepting (new `run()` calls reject with
    * PoolClosedError), let queued and running tasks finish, then stop the
    * workers. After `timeoutMs` whatever is left is rejected and the workers
-   * are terminated. Idempotent: every call returns the same promise.
+   * are terminated. With `cancelQueued: true`, tasks that have not started
+   * reject with PoolClosedError at once and only running ones finish.
+   * Idempotent: every call returns the same promise.
    */
   close(options?: CloseOptions): Promise<void> {
-    let timeoutMs: number;
+    let opts: { timeoutMs: number; cancelQueued: boolean };
     try {
-      timeoutMs = checkCloseOptions(options);
+      opts = checkCloseOptions(options);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#engine.close(timeoutMs);
+    return this.#engine.close(opts.timeoutMs, opts.cancelQueued);
   }
 
   /** Immediate shutdown: every pending task rejects with PoolClosedError and the workers are killed. */

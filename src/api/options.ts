@@ -326,6 +326,8 @@ export interface CommonPoolOptions {
   clock?: Clock;
   /** Heartbeats, recycling, restart intensity, circuit breakers, quarantine. See docs/supervision.md. */
   supervision?: SupervisionOptions;
+  /** A token bucket on task starts (see RateLimitOptions). @default no limit */
+  rateLimit?: RateLimitOptions;
 }
 
 export interface PoolOptions<M extends TaskModule = UntypedModule> extends CommonPoolOptions {
@@ -357,6 +359,8 @@ export interface PoolOptions<M extends TaskModule = UntypedModule> extends Commo
    * @default 30_000
    */
   startTimeoutMs?: number;
+  /** Process workers: scheduling priority and CPU affinity (Linux). Thread workers refuse it (see docs/queueing.md). */
+  worker?: WorkerPlacementOptions;
   /** Type-only: lets the module type flow from options. Never set at run time. */
   readonly __module?: M;
 }
@@ -426,9 +430,48 @@ export interface RunOptions {
   stallMs?: number;
   /** Shorthand for `stallMs: Infinity`: only `timeoutMs` bounds this task. @default false */
   blocking?: boolean;
+  /**
+   * Called with each value the task reports with `ctx.progress(value)`, in
+   * order (coalesced to the latest value per flush). A throw here is caught
+   * and published on `sluice:task:progress-error`; it never fails the task.
+   */
+  onProgress?: (value: unknown) => void;
 }
 
 export interface CloseOptions {
   /** After this long, still-running and queued tasks are rejected and workers terminated. @default 30_000 */
   timeoutMs?: number;
+  /**
+   * Reject every task that has not started (queued, waiting for room, in a
+   * retry backoff, or sent ahead to a worker) with `PoolClosedError` at once,
+   * and let only the running ones finish.
+   * @default false
+   */
+  cancelQueued?: boolean;
+}
+
+/**
+ * A token bucket on task starts: at most `tasks` starts in any `perMs`
+ * window, pool-wide. A queued task waits for a token without holding a
+ * worker; the wait counts as queue time (stats, `deadlineMs`).
+ */
+export interface RateLimitOptions {
+  /** Starts per window: the bucket's size. A positive integer. */
+  tasks: number;
+  /** The window, in ms: the bucket refills `tasks` tokens over it. A positive number. */
+  perMs: number;
+  /** Limits of their own for some task names, on top of the pool-wide one. */
+  perName?: Record<string, { tasks: number; perMs: number }>;
+}
+
+/** Scheduling priority and CPU placement of process workers (Linux). See docs/queueing.md. */
+export interface WorkerPlacementOptions {
+  /** Added niceness (`os.setPriority`), 0 to 19: higher runs at lower priority. @default 0 */
+  nice?: number;
+  /**
+   * Pins each worker to CPUs with `taskset` (util-linux): a list of CPU
+   * numbers shared by every worker, or `'spread'` (worker n on the n-th CPU
+   * this process may use, round robin). Process workers only.
+   */
+  cpus?: readonly number[] | 'spread';
 }

@@ -8,7 +8,8 @@ import type { LoadSummary } from '../sizing/load-window.js';
 import type { LittleSummary } from '../sizing/little.js';
 import type { BreakerState } from '../supervision/circuit-breaker.js';
 
-export type PoolState = 'starting' | 'running' | 'closing' | 'closed' | 'failed';
+/** `paused`: running, but no task starts until `resume()` (pool.pause()). */
+export type PoolState = 'starting' | 'running' | 'paused' | 'closing' | 'closed' | 'failed';
 
 export interface PoolStats {
   /** Workers alive or starting (never more than the configured maximum). */

@@ -41,6 +41,13 @@ export interface TaskContext {
   readonly workerId: number;
   /** Transfer these objects with the result instead of copying them (ArrayBuffers, MessagePorts). */
   transfer(...items: Transferable[]): void;
+  /**
+   * Reports progress to the caller's `onProgress` (structured-cloned; JSON
+   * for process workers, as inputs are). Coalesced: a task that reports in a
+   * tight loop sends its latest value once per flush, never a flood; the
+   * last value reported before the task ends arrives before its result.
+   */
+  progress(value: unknown): void;
   /** W3C trace context of the submitting span, when a tracing adapter is on (see sluice/otel). */
   readonly traceContext?: TraceCarrier | undefined;
 }

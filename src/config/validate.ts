@@ -13,6 +13,7 @@ import { availableCpus } from '../sizing/cpu-count.js';
 import { resolveScaler, type Scaler } from '../sizing/scaler.js';
 import { InvalidOptionError } from '../api/errors.js';
 import { capacity, duration, limit, nonNegativeInt, oneOf, plainObject, positive, positiveInt } from './validate-helpers.js';
+import { resolvePlacement, resolveRateLimit, type Placement, type ResolvedRateLimit } from './controls.js';
 import { createDeadLetterSink, type DeadLetterSink } from '../dead-letter/sinks.js';
 import { overflowPolicies, type AnyPoolOptions, type CloseOptions, type Logger, type OverflowFunction, type OverflowPolicy, type PoolKind, type ResourceLimits, type RunOptions } from '../api/options.js';
 import { collectTasks, type TaskFn } from '../runtime/collect-tasks.js';
@@ -38,6 +39,10 @@ export interface ResolvedPoolOptions {
   maxWaiting: number;
   /** Priority points gained per millisecond of waiting (0: no aging). */
   agingRate: number;
+  /** A token bucket on task starts (rateLimit); undefined: no limit. */
+  rateLimit: ResolvedRateLimit | undefined;
+  /** Process workers' niceness and CPU affinity (`worker`). */
+  placement: Placement | undefined;
   retry: RetryPolicy;
   deadLetter: DeadLetterSink | undefined;
   saturation: { sampleMs: number; windowMs: number; afterMs: number; factor: number; latencyFactor: number };
@@ -98,7 +103,7 @@ function moduleUrl(value: unknown, option = 'module'): string {
 const KNOWN_POOL_OPTIONS = new Set([
   'kind', 'module', 'size', 'queue', 'timeoutMs', 'queueTimeoutMs', 'abortGraceMs', 'resourceLimits',
   'pipeline', 'execArgv', 'env', 'name', 'clock', 'retry', 'deadLetter', 'saturation', '__module', 'tasks',
-  'logger', 'workerSetup', 'workerData', 'supervision', 'startTimeoutMs',
+  'logger', 'workerSetup', 'workerData', 'supervision', 'startTimeoutMs', 'rateLimit', 'worker',
 ]);
 const QUEUE_OPTIONS = ['capacity', 'overflow', 'aging', 'maxWaiting'] as const;
 /** `queue.maxWaiting` when not given: 10 × capacity, at least this. */
@@ -242,6 +247,8 @@ export function resolvePoolOptions<M extends TaskModule>(input: AnyPoolOptions<M
     clock,
     workerData: opts.workerData,
     supervision: supervision(opts.supervision, kind),
+    rateLimit: resolveRateLimit(opts.rateLimit),
+    placement: resolvePlacement(opts.worker, kind),
   };
   // Last: a file sink opens its file, which no later mistake should leave open.
   return { ...resolved, deadLetter: createDeadLetterSink(opts.deadLetter) };
@@ -471,6 +478,7 @@ export function checkRunOptions(opts: RunOptions): void {
   }
   if (opts.stallMs !== undefined) duration('stallMs', opts.stallMs);
   if (opts.blocking !== undefined && typeof opts.blocking !== 'boolean') throw new InvalidOptionError('blocking', 'a boolean', opts.blocking);
+  if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new InvalidOptionError('onProgress', 'a function', opts.onProgress);
   if (opts.queueRetry !== undefined) {
     const q = plainObject('queueRetry', opts.queueRetry);
     duration('queueRetry.timeoutMs', q.timeoutMs);
@@ -479,8 +487,12 @@ export function checkRunOptions(opts: RunOptions): void {
   }
 }
 
-export function checkCloseOptions(opts: CloseOptions | undefined): number {
-  if (opts === undefined) return 30_000;
+export function checkCloseOptions(opts: CloseOptions | undefined): { timeoutMs: number; cancelQueued: boolean } {
+  if (opts === undefined) return { timeoutMs: 30_000, cancelQueued: false };
   plainObject('close options', opts);
-  return optional(opts.timeoutMs, 30_000, (v) => duration('timeoutMs', v));
+  const cancelQueued = optional(opts.cancelQueued, false, (v) => {
+    if (typeof v !== 'boolean') throw new InvalidOptionError('cancelQueued', 'a boolean', v);
+    return v;
+  });
+  return { timeoutMs: optional(opts.timeoutMs, 30_000, (v) => duration('timeoutMs', v)), cancelQueued };
 }

@@ -19,6 +19,8 @@ import { Outcome, TaskState, TaskTimer, type Task } from './task.js';
 import { SlotState, type WorkerSlot } from './worker-slot.js';
 
 export class Backlog {
+  /** Set when a task is queued; 'drain' is due when the backlog empties again (Controls.check). */
+  touched = false;
   /** FIFO until the first task with a priority arrives, then a heap (see usePriorities). */
   queue: TaskQueue<Task> = new FifoQueue<Task>();
   #priorities: PriorityQueue<Task> | undefined;
@@ -61,6 +63,7 @@ export class Backlog {
   }
 
   enqueue(task: Task): void {
+    this.touched = true;
     task.state = TaskState.Queued;
     if (this.#priorities !== undefined) task.qkey = this.keyOf(task);
     this.queue.push(task);
@@ -163,6 +166,11 @@ export class Backlog {
    */
   #callerRuns(task: Task): void {
     const engine = this.#engine;
+    // Paused, or no start token: it may not start now, and the queue is full.
+    if (!engine.controls.open && !engine.controls.mayStart(task)) {
+      engine.settle(task, new QueueFullError(this.#options.capacity, engine.counts.running), undefined, Outcome.Rejected);
+      return;
+    }
     let best: WorkerSlot | undefined;
     for (const s of engine.workers.list) {
       // Past its pipeline depth, but its in-flight ring must have a free place for one more.

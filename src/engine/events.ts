@@ -68,6 +68,11 @@ export class PoolEvents {
     channels.taskRejected.publish({ pool: this.#pool, poolId: this.poolId, taskId, task: name, correlationId, error });
   }
 
+  progressError(task: Task, error: unknown): void {
+    if (!channels.taskProgressError.hasSubscribers) return;
+    channels.taskProgressError.publish({ pool: this.#pool, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.corrOf(task), error });
+  }
+
   taskRetried(task: Task, delayMs: number, error: unknown): void {
     if (!channels.taskRetried.hasSubscribers) return;
     channels.taskRetried.publish({ pool: this.#pool, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.corrOf(task), attempt: task.attempt, delayMs, error });

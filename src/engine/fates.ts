@@ -58,7 +58,12 @@ export function workerExited(engine: Scheduler, handle: WorkerHandle, info: Exit
   }
   // Back to the head of the queue in send order: first what was assigned but never sent, then in front of it what was sent.
   engine.requeueOutbox(slot);
-  for (let k = toRequeue.length - 1; k >= 0; k--) engine.requeue(toRequeue[k] as Task);
+  // One that pause or clear had asked back is theirs to place (a clear rejects it).
+  for (let k = toRequeue.length - 1; k >= 0; k--) {
+    const t = toRequeue[k] as Task;
+    if (!engine.controls.revoked(t)) engine.requeue(t);
+  }
+  engine.controls.exited(slot);
   engine.supervised.exited(slot, info);
 
   const life = engine.life;

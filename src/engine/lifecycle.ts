@@ -76,7 +76,8 @@ export class Lifecycle {
     if (!this.reffed) handle.ref?.(false);
     // A new worker takes queued work while it starts, up to its room: the queue holds only what is beyond every worker's room.
     const queue = engine.backlog.queue;
-    while (queue.size > 0 && slot.canTake && engine.state !== 'failed') engine.assign(queue.shift() as Task, slot);
+    const controls = engine.controls;
+    while (queue.size > 0 && slot.canTake && engine.state !== 'failed' && (controls.open || controls.mayStart(queue.peek() as Task))) engine.assign(queue.shift() as Task, slot);
     return slot;
   }
 
@@ -121,8 +122,8 @@ export class Lifecycle {
     engine.workers.leftStarting(slot);
     slot.names = new Map(names.map((n, i) => [n, i]));
     slot.state = SlotState.Ready;
-    // Assigned while it started, but the pool has shrunk since: placement decides again, under the resize's bound.
-    if (engine.workers.draining.size > 0) engine.requeueOutbox(slot);
+    // Assigned while it started, but the pool has shrunk (placement decides again, under the resize's bound) or paused since.
+    if (engine.workers.draining.size > 0 || engine.controls.paused) engine.requeueOutbox(slot);
     // Tasks assigned while it started go out now.
     if (slot.outbox.length > 0) engine.dispatch.markDirty(slot);
     else engine.workers.freed(slot);

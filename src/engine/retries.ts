@@ -62,7 +62,7 @@ export class Retries {
     if (engine.placeNow(task)) return;
     engine.backlog.enqueue(task);
     engine.life.replenish();
-    engine.life.grow();
+    engine.pump();
   }
 
   /** The task settled while it waited (aborted, deadline, the pool closed). */

@@ -58,6 +58,8 @@ import { Backlog } from './backlog.js';
 import { Counters, poolDiagnostics, poolStats } from './stats.js';
 import { Dispatch } from './dispatch.js';
 import { Cancellation } from './cancellation.js';
+import { closedError, Controls } from './controls.js';
+import { deliverProgress } from './progress.js';
 import { workerExited } from './fates.js';
 import { Sampling } from './sampling.js';
 import { Retries } from './retries.js';
@@ -68,7 +70,7 @@ import { INFLIGHT_MASK, SlotState, WorkerSlot } from './worker-slot.js';
 
 export type { PoolState, PoolStats, SupervisionStats, WorkerStat } from '../api/stats.js';
 /** Events the engine reports to the facade. */
-export type EngineEvent = 'saturated' | 'unsaturated' | 'latency-alarm' | 'latency-normal' | 'worker-leaking' | 'pool-failed' | 'pool-recovered';
+export type EngineEvent = 'saturated' | 'unsaturated' | 'latency-alarm' | 'latency-normal' | 'worker-leaking' | 'pool-failed' | 'pool-recovered' | 'idle' | 'drain';
 export type EmitFn = (event: EngineEvent, payload: unknown) => void;
 
 export class Scheduler {
@@ -91,6 +93,7 @@ export class Scheduler {
   readonly life: Lifecycle;
   readonly dispatch: Dispatch;
   readonly cancellation: Cancellation;
+  readonly controls: Controls;
   readonly shutdown: Shutdown;
   state: PoolState = 'starting';
   /** Why the pool failed (state 'failed'). */
@@ -118,6 +121,7 @@ export class Scheduler {
     this.dlq = new DeadLetters(options.deadLetter, options.clock, this.ev);
     this.backlog = new Backlog(this, options);
     this.cancellation = new Cancellation(this);
+    this.controls = new Controls(this);
     this.limits = new TimeLimits(
       {
         alive: (slot) => this.workers.byId.get(slot.handle.id) === slot,
@@ -137,7 +141,8 @@ export class Scheduler {
     this.supervised = new Supervised(this);
     this.shutdown = new Shutdown(this);
     this.dispatch = new Dispatch(this);
-    const initial = Math.max(options.min, 1);
+    // size.min 0: a lazy pool, no worker until the first task (or start()).
+    const initial = options.min;
     this.workers = new WorkerSet(options.pipeline, options.scaler === undefined ? options.max : Math.min(initial, options.max));
     this.life = new Lifecycle(this, spawnWorker ?? spawnerFor(options, this.corrPrefix), {
       ready: (h, names, flags) => this.life.onReady(h, names, flags),
@@ -145,6 +150,8 @@ export class Scheduler {
       results: (h, msg) => this.#onResults(h, msg),
       started: (h, first, last) => this.#onStarted(h, first, last),
       exit: (h, info) => workerExited(this, h, info),
+      progress: (h, msg) => deliverProgress(this, h, msg),
+      synced: (_h, id) => this.controls.synced(id),
       health: (h, ok) => {
         const slot = this.workers.byId.get(h.id);
         if (!ok && slot !== undefined) this.supervised.recycle(slot, 'unhealthy');
@@ -155,6 +162,8 @@ export class Scheduler {
   }
 
   start(): Promise<void> {
+    // A lazy pool asked to start loads the module now.
+    if (this.workers.list.length === 0 && this.accepting && !this.life.everReady) this.life.spawn();
     return this.life.started;
   }
 
@@ -223,9 +232,10 @@ export class Scheduler {
     if (opts !== undefined) this.#applyOptions(task, opts, signal, now);
 
     const backlog = this.backlog;
+    this.controls.busy = true;
     // A tracing subscriber may attach the submitter's trace context.
     if (channels.taskQueued.hasSubscribers) task.meta = this.ev.taskQueued(task, backlog.queue.size);
-    if (backlog.queue.size === 0) {
+    if (backlog.queue.size === 0 && this.controls.open) {
       const slot = this.workers.pick();
       if (slot !== undefined) {
         if (this.#inline && slot.load === 0 && slot.state === SlotState.Ready) this.dispatch.startNow(task, slot);
@@ -246,6 +256,7 @@ export class Scheduler {
   /** The per-call options a task keeps beyond its time limits. */
   #applyOptions(task: Task, opts: RunOptions, signal: AbortSignal | undefined, now: number): void {
     if (opts.stallMs !== undefined) task.stallMs = opts.stallMs;
+    if (opts.onProgress !== undefined) task.onProgress = opts.onProgress;
     if (opts.blocking === true) task.stallMs = Infinity;
     if (opts.priority !== undefined && opts.priority !== 0) {
       task.priority = opts.priority;
@@ -289,8 +300,10 @@ export class Scheduler {
     return poolDiagnostics(this);
   }
 
-  close(timeoutMs: number): Promise<void> {
-    return this.shutdown.close(timeoutMs);
+  close(timeoutMs: number, cancelQueued = false): Promise<void> {
+    const closed = this.shutdown.close(timeoutMs);
+    if (cancelQueued) void this.controls.clear(closedError());
+    return closed;
   }
 
   terminate(): Promise<void> {
@@ -328,8 +341,16 @@ export class Scheduler {
   placeNow(task: Task): boolean {
     const slot = this.backlog.queue.size === 0 ? this.workers.pick() : undefined;
     if (slot === undefined) return false;
+    if (!this.controls.open && !this.#mayStart(task, slot)) return false;
     this.assign(task, slot);
     return true;
+  }
+
+  /** Paused, or no start token yet: the picked worker is handed back. */
+  #mayStart(task: Task, slot: WorkerSlot): boolean {
+    if (this.controls.mayStart(task)) return true;
+    this.workers.unpick(slot);
+    return false;
   }
 
   /** The task now belongs to this worker (in its outbox, or started at once): counted as running, its time limit armed. */
@@ -370,17 +391,23 @@ export class Scheduler {
   /** Moves queued work onto workers with room; grows a dynamic pool under pressure. */
   pump(): void {
     const queue = this.backlog.queue;
+    const controls = this.controls;
     while (queue.size > 0) {
       let slot = this.workers.pick();
+      let ahead = false;
       if (slot === undefined) {
         slot = this.workers.prefetchSlot(queue);
         if (slot === undefined) break;
-        slot.ahead = true;
+        ahead = true;
       }
+      // Paused, or no start token yet (the rate limit pumps again when one comes back).
+      if (!controls.open && !this.#mayStart(queue.peek() as Task, slot)) break;
+      if (ahead) slot.ahead = true;
       this.assign(queue.shift() as Task, slot);
     }
     this.backlog.admit();
     this.life.grow();
+    if (controls.armed) controls.check();
   }
 
   // ---- results -----------------------------------------------------------------
@@ -406,12 +433,14 @@ export class Scheduler {
       if (stealing) slot.revoking.delete(seq);
       const current = task.state === TaskState.Dispatched && task.slot === slot && task.seq === seq;
       if (msg[i + 1] === Status.Revoked) {
-        // Taken back before it started: it goes to a worker with room, and its place in this worker's maxTasks comes back.
+        // Taken back before it started (stolen, or asked back by pause or clear): its place in this worker's maxTasks comes back.
         revoked++;
-        this.counts.stolen++;
         slot.left++;
-        if (current) this.requeue(task);
-        else this.limits.answered(slot, seq);
+        if (!current) this.limits.answered(slot, seq);
+        else if (!this.controls.revoked(task)) {
+          this.counts.stolen++;
+          this.requeue(task);
+        }
         continue;
       }
       n++;
@@ -537,6 +566,7 @@ export class Scheduler {
     }
     // A task settled by cancellation, a deadline or a queue timeout may be the last thing a close waits for.
     if (this.state === 'closing') this.shutdown.checkDrained();
+    if (this.controls.armed) this.controls.check();
   }
 
   /** Settles every task not on a worker (the pool failed or is closed). */

@@ -70,7 +70,7 @@ export function poolStats(engine: Scheduler): PoolStats {
     ),
     targetSize: workers.target,
     little: sampling.little.summary(),
-    state: engine.state,
+    state: engine.state === 'running' && engine.controls.paused ? 'paused' : engine.state,
     supervision: Object.freeze({
       restarts: supervised.intensity?.total ?? 0,
       stalls: supervised.checks?.stalls ?? 0,

@@ -64,6 +64,8 @@ export class TaskExtra {
   deadline: TimerEntry | undefined = undefined;
   /** How long it may block its worker's event loop (RunOptions.stallMs / blocking), in ms; 0: not declared. */
   stallMs = 0;
+  /** The caller's progress callback (RunOptions.onProgress). */
+  onProgress: ((value: unknown) => void) | undefined = undefined;
 
   constructor(shared: boolean, timeoutMs: number, deadlineMs: number, queueTimeoutMs: number, retry: RetryPolicy | undefined) {
     this.shared = shared;
@@ -88,6 +90,7 @@ export class TaskExtra {
     c.timer = this.timer;
     c.deadline = this.deadline;
     c.stallMs = this.stallMs;
+    c.onProgress = this.onProgress;
     return c;
   }
 }
@@ -243,6 +246,12 @@ export class Task {
   }
   set stallMs(v: number) {
     if (this.x.stallMs !== v) this.own().stallMs = v;
+  }
+  get onProgress(): ((value: unknown) => void) | undefined {
+    return this.x.onProgress;
+  }
+  set onProgress(v: ((value: unknown) => void) | undefined) {
+    if (this.x.onProgress !== v) this.own().onProgress = v;
   }
 }
 

@@ -145,6 +145,11 @@ export class WorkerSet {
   }
 
   /** A worker has nothing left on it: back on the idle stack (depth-1 pools). */
+  /** A picked worker was not given the task after all (paused, no start token): it goes back to the idle stack. */
+  unpick(slot: WorkerSlot): void {
+    if (slot.load === 0) this.freed(slot);
+  }
+
   freed(slot: WorkerSlot): void {
     if (!this.#depthOne || slot.inIdle || slot.state !== SlotState.Ready) return;
     slot.inIdle = true;

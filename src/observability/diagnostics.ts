@@ -107,6 +107,16 @@ export interface TaskRejectedEvent {
   error: unknown;
 }
 
+/** An `onProgress` callback threw: the task goes on, the error is published here. */
+export interface TaskProgressErrorEvent {
+  pool: string;
+  poolId: string;
+  taskId: number;
+  task: string;
+  correlationId: string;
+  error: unknown;
+}
+
 export interface WorkerEventBase {
   pool: string;
   poolId: string;
@@ -162,6 +172,7 @@ export const channels = {
   taskDeadLettered: ch<TaskDeadLetteredEvent>('sluice:task:dead-lettered'),
   taskRejected: ch<TaskRejectedEvent>('sluice:task:rejected'),
   deadLetterError: ch<DeadLetterErrorEvent>('sluice:deadletter:error'),
+  taskProgressError: ch<TaskProgressErrorEvent>('sluice:task:progress-error'),
   workerSpawned: ch<WorkerSpawnedEvent>('sluice:worker:spawned'),
   workerReady: ch<WorkerReadyEvent>('sluice:worker:ready'),
   workerExited: ch<WorkerExitedEvent>('sluice:worker:exited'),

@@ -37,6 +37,8 @@ export function attachLogger(poolId: string, logger: Logger): () => void {
       logger.warn({ pool: m.pool, taskId: m.taskId, task: m.task, correlationId: m.correlationId, reason: m.reason, err: loggedError(m.error) }, 'task dead-lettered'),
     deadLetterError: (m) =>
       logger.error({ pool: m.pool, taskId: m.taskId, task: m.task, correlationId: m.correlationId, err: loggedError(m.error) }, 'dead-letter sink failed; entry kept in memory'),
+    taskProgressError: (m) =>
+      logger.warn({ pool: m.pool, taskId: m.taskId, task: m.task, correlationId: m.correlationId, err: loggedError(m.error) }, 'onProgress threw; the task goes on'),
     taskRejected: (m) =>
       logger.debug({ pool: m.pool, task: m.task, correlationId: m.correlationId, state: 'REJECTED', err: loggedError(m.error) }, 'task refused'),
     workerSpawned: (m) =>

@@ -31,6 +31,9 @@ export interface Transport {
 interface Outbox {
   items: unknown[];
   transfer: Transferable[];
+  /** Each task's latest progress value since the last flush (see Op.Progress). */
+  progressed: Map<number, unknown>;
+  progress(seq: number, value: unknown): void;
 }
 
 /** A task whose synchronous part averages more than this is "long": finished results are sent before it starts. */
@@ -98,10 +101,40 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     running.delete(seq);
     if (running.size === 0 && held.length > 0) releaseHeld();
   };
-  const outbox: Outbox = { items: [], transfer: [] };
+  const outbox: Outbox = {
+    items: [],
+    transfer: [],
+    progressed: new Map(),
+    progress: (seq, value) => {
+      outbox.progressed.set(seq, value);
+      if (!flushQueued) {
+        flushQueued = true;
+        queueMicrotask(flush);
+      }
+    },
+  };
   let flushQueued = false;
+  const flushProgress = (): void => {
+    const msg: unknown[] = [Op.Progress];
+    for (const [seq, value] of outbox.progressed) msg.push(seq, value);
+    outbox.progressed.clear();
+    try {
+      transport.post(msg);
+    } catch {
+      // A value that cannot be cloned is dropped, one by one: progress is advisory, and the task goes on.
+      for (let i = 1; i < msg.length; i += 2) {
+        try {
+          transport.post([Op.Progress, msg[i], msg[i + 1]]);
+        } catch {
+          /* dropped */
+        }
+      }
+    }
+  };
   const flush = (): void => {
     flushQueued = false;
+    // Progress first: a task's last report arrives before its result.
+    if (outbox.progressed.size !== 0) flushProgress();
     const items = outbox.items;
     if (items.length === 0) return;
     const transfer = outbox.transfer;
@@ -268,6 +301,11 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
         break;
       case Op.WorkerData:
         gotWorkerData(msg[1]);
+        break;
+      case Op.Sync:
+        // Everything before it has been handled: flush what it produced (Revoked answers), then answer.
+        flush();
+        transport.post([Op.SyncReply, msg[1]]);
         break;
       case Op.Health:
         void checkHealth(hooks).then(([ok, detail]) => transport.post([Op.HealthReply, msg[1], ok, detail]));

@@ -9,9 +9,11 @@ import type { TaskContext, Transferable } from '../api/types.js';
 
 export type { TaskContext } from '../api/types.js';
 
-/** Where `transfer()` collects objects to move with the results; null in-process, where nothing is copied. */
-export interface TransferSink {
-  transfer: Transferable[];
+/** Where a task's side output goes: objects to move with the results (null in-process, where nothing is copied), and progress. */
+export interface TaskSink {
+  transfer: Transferable[] | null;
+  /** Keeps the task's latest progress value for the next flush (coalesced). */
+  progress(seq: number, value: unknown): void;
 }
 
 export class TaskCtx implements TaskContext {
@@ -22,10 +24,10 @@ export class TaskCtx implements TaskContext {
   #corr: string | null;
   #prefix: string;
   #controller: AbortController | undefined = undefined;
-  #sink: TransferSink | null;
+  readonly #sink: TaskSink;
   readonly traceContext: TraceCarrier | undefined;
 
-  constructor(seq: number, taskId: number, corr: string | null, workerId: number, prefix: string, sink: TransferSink | null, trace: TraceCarrier | null) {
+  constructor(seq: number, taskId: number, corr: string | null, workerId: number, prefix: string, sink: TaskSink, trace: TraceCarrier | null) {
     this.seq = seq;
     this.traceContext = trace ?? undefined;
     this.taskId = taskId;
@@ -52,7 +54,11 @@ export class TaskCtx implements TaskContext {
 
   transfer(...items: Transferable[]): void {
     // In-process nothing crosses a boundary: a no-op kept for API parity.
-    this.#sink?.transfer.push(...items);
+    this.#sink.transfer?.push(...items);
+  }
+
+  progress(value: unknown): void {
+    this.#sink.progress(this.seq, value);
   }
 }
 

@@ -23,6 +23,9 @@
  *       they have not started. Each one not started is answered with
  *       Status.Revoked (at once if its batch is held, else when its batch
  *       arrives) and never runs; one that started answers as usual.
+ *   [Op.Sync, requestId]   a barrier: answered with SyncReply once every earlier
+ *       message was handled and what it produced was flushed (pause and clear
+ *       wait on it: after it, a revoked task can no longer start)
  *   [Op.Close]             run the module's teardown (sluice.teardown), then exit
  *   [Op.Health, requestId] run sluice.health(); answered with HealthReply
  *
@@ -40,6 +43,10 @@
  *       process.exit() or dies of an uncaught exception or rejection, after
  *       every buffered result. It says exactly which tasks started and which
  *       finished; REPORT_FINAL set: nothing starts after it.
+ *   [Op.Progress, seq0, value0, ...]  each task's latest ctx.progress() value
+ *       since the last flush (coalesced: a task reporting in a tight loop
+ *       sends one value per flush), posted before the Results of that flush
+ *   [Op.SyncReply, requestId]
  *   [Op.Results, seq0, status0, value0, seq1, status1, value1, ...]
  *       status: Status.Ok (value is the output) or Status.Error (value is an
  *       EncodedError) or Status.Unclonable (the output could not be cloned;
@@ -122,6 +129,11 @@ export const enum Op {
    * was running then (restart intensity counts such an exit as barren).
    */
   Leaving = 19,
+  /** [Op.Progress, seq0, value0, seq1, value1, ...]: each task's latest `ctx.progress(value)` since the last flush (see above). */
+  Progress = 20,
+  /** [Op.Sync, requestId]: answered with [Op.SyncReply, requestId] once every message sent before it has been handled and its results flushed. */
+  Sync = 21,
+  SyncReply = 22,
 }
 
 /** One-byte queries on a process worker's control pipe (see above). */

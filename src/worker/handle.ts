@@ -35,6 +35,10 @@ export interface WorkerEvents {
   results(handle: WorkerHandle, message: unknown[]): void;
   /** Tasks `first`..`last` (per-worker sequence numbers) have started (only where the worker reports it). */
   started(handle: WorkerHandle, first: number, last: number): void;
+  /** A `[Op.Progress, seq, value, ...]` message: tasks' latest `ctx.progress()` values. */
+  progress?(handle: WorkerHandle, message: unknown[]): void;
+  /** The answer to `[Op.Sync, requestId]`: every message sent before it was handled. */
+  synced?(handle: WorkerHandle, requestId: number): void;
   /** Called exactly once, whatever the cause. */
   exit(handle: WorkerHandle, info: ExitInfo): void;
 }

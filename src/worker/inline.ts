@@ -23,7 +23,7 @@ import type { TaskFn } from '../runtime/collect-tasks.js';
 import { microtask } from '../time/microtask.js';
 import { runTask } from '../runtime/task-hooks.js';
 import { selfReport, type ProcStatus, type WorkerSelfReport } from '../observability/worker-diagnostics.js';
-import { abortReason, TaskCtx } from '../runtime/task-context.js';
+import { abortReason, TaskCtx, type TaskSink } from '../runtime/task-context.js';
 import type { StopReason, WorkerEvents, WorkerHandle } from './handle.js';
 
 export interface InlineSpawnOptions {
@@ -67,6 +67,15 @@ export class InlineWorker implements WorkerHandle {
   #exited = false;
   #grace: TimerHandle | undefined;
   readonly #runInbox = (): void => this.#drainInbox();
+  /** Each task's latest progress value, delivered once per microtask (coalesced, as threads and processes do per flush). */
+  readonly #progressed = new Map<number, unknown>();
+  readonly #sink: TaskSink = {
+    transfer: null,
+    progress: (seq, value) => {
+      if (this.#progressed.size === 0) microtask(() => this.#flushProgress());
+      this.#progressed.set(seq, value);
+    },
+  };
 
   constructor(opts: InlineSpawnOptions, events: WorkerEvents) {
     this.id = opts.id;
@@ -97,6 +106,10 @@ export class InlineWorker implements WorkerHandle {
       const ctx = this.#running[seq & MASK];
       if (ctx !== undefined && ctx.seq === seq) ctx.abort(abortReason(message[2] as AbortKind));
       else if (seq > this.#received) this.#abortedEarly.add(seq);
+    } else if (message[0] === Op.Sync) {
+      // After the inbox (queued earlier) has been run or answered Revoked.
+      const id = message[1] as number;
+      microtask(() => this.#events.synced?.(this, id));
     } else if (message[0] === Op.Revoke) {
       for (let i = 1; i < message.length; i++) {
         const seq = message[i] as number;
@@ -162,6 +175,14 @@ export class InlineWorker implements WorkerHandle {
     this.#runBatch(message, performance.now());
   }
 
+  #flushProgress(): void {
+    if (this.#stopping || this.#progressed.size === 0) return;
+    const msg: unknown[] = [Op.Progress];
+    for (const [seq, value] of this.#progressed) msg.push(seq, value);
+    this.#progressed.clear();
+    this.#events.progress?.(this, msg);
+  }
+
   #drainInbox(): void {
     this.#inboxQueued = false;
     const batches = this.#inbox;
@@ -190,7 +211,7 @@ export class InlineWorker implements WorkerHandle {
         const idx = msg[i] as number;
         const fn = this.#fns[idx] as TaskFn;
         const corr = msg[i + 3];
-        const ctx = new TaskCtx(seq, msg[i + 2] as number, corrOf(corr), this.id, this.#prefix, null, traceOf(corr));
+        const ctx = new TaskCtx(seq, msg[i + 2] as number, corrOf(corr), this.id, this.#prefix, this.#sink, traceOf(corr));
         this.#runOne(fn, msg[i + 1], ctx, seq, idx);
       }
     }
@@ -244,6 +265,12 @@ export class InlineWorker implements WorkerHandle {
     if (this.#stopping) {
       if (this.#runningCount === 0) this.#exit();
       return;
+    }
+    // Its last progress report goes first, as on the other kinds.
+    if (this.#progressed.size !== 0 && this.#progressed.has(seq)) {
+      const last = this.#progressed.get(seq);
+      this.#progressed.delete(seq);
+      this.#events.progress?.(this, [Op.Progress, seq, last]);
     }
     this.#events.results(this, [Op.Results, seq, status, value]);
   }

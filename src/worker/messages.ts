@@ -35,6 +35,12 @@ export function dispatchCommon(handle: WorkerHandle, events: WorkerEvents, diag:
     case Op.InitError:
       events.initError(handle, msg[1] as Parameters<typeof decodeError>[0], msg[2] as string | undefined);
       return true;
+    case Op.Progress:
+      events.progress?.(handle, msg);
+      return true;
+    case Op.SyncReply:
+      events.synced?.(handle, msg[1] as number);
+      return true;
     case Op.DiagReply:
       diag.reply(msg[1] as number, msg[2] as WorkerSelfReport);
       return true;

@@ -46,6 +46,7 @@
  */
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { getPriority, setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -88,6 +89,10 @@ export interface ProcessSpawnOptions {
   env: Record<string, string | undefined> | undefined;
   heartbeatMs?: number | undefined;
   workerData?: unknown;
+  /** Added niceness (`worker.nice`): the child runs at a lower scheduling priority. */
+  nice?: number | undefined;
+  /** CPUs to pin the child to, and the `taskset` that does it (`worker.cpus`). */
+  cpus?: { list: readonly number[]; taskset: string } | undefined;
 }
 
 /**
@@ -155,13 +160,24 @@ export class ProcessWorker implements WorkerHandle {
       ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
       ...(opts.workerData !== undefined ? { workerDataByMessage: true } : {}),
     };
+    const execArgv = childExecArgv(opts.execArgv ?? inheritedExecArgv(), opts.resourceLimits?.maxOldGenerationSizeMb);
+    // Pinned: taskset execs node in place (same pid, the IPC channel and fd 4 inherited), so the affinity holds from the first instruction.
+    const pin = opts.cpus === undefined ? {} : { execPath: opts.cpus.taskset, execArgv: ['-c', opts.cpus.list.join(','), process.execPath, ...execArgv] };
     this.#child = fork(ENTRY, [JSON.stringify(init), String(process.pid)], {
-      execArgv: childExecArgv(opts.execArgv ?? inheritedExecArgv(), opts.resourceLimits?.maxOldGenerationSizeMb),
+      execArgv,
+      ...pin,
       env: opts.env ?? process.env,
       serialization: PROCESS_SERIALIZATION,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe'],
     });
     const child = this.#child;
+    if (opts.nice !== undefined && opts.nice > 0 && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, Math.min(19, getPriority() + opts.nice));
+      } catch {
+        // Lowering a child's priority is always allowed; a child that is already gone is not an error.
+      }
+    }
     this.#control = (child.stdio[4] as Socket | null | undefined) ?? null;
     if (this.#control === null) this.#controlClosed = true;
     else {

@@ -15,12 +15,28 @@ export function spawnerFor(options: ResolvedPoolOptions, corrPrefix: string): Sp
       const tasks = options.tasks ?? [];
       return (id, events) => new InlineWorker({ id, tasks, corrPrefix, abortGraceMs: options.abortGraceMs, clock: options.clock }, events);
     }
-    case 'process':
+    case 'process': {
+      const placement = options.placement;
+      const taskset = placement?.taskset;
+      const cpusFor = placement?.cpusFor;
       return (id, events) =>
         new ProcessWorker(
-          { id, moduleUrl: options.moduleUrl, corrPrefix, resourceLimits: options.resourceLimits, execArgv: options.execArgv, env: options.env, setup: options.workerSetup, heartbeatMs: options.supervision.heartbeat?.intervalMs, workerData: options.workerData },
+          {
+            id,
+            moduleUrl: options.moduleUrl,
+            corrPrefix,
+            resourceLimits: options.resourceLimits,
+            execArgv: options.execArgv,
+            env: options.env,
+            setup: options.workerSetup,
+            heartbeatMs: options.supervision.heartbeat?.intervalMs,
+            workerData: options.workerData,
+            nice: placement?.nice,
+            cpus: cpusFor === undefined || taskset === undefined ? undefined : { list: cpusFor(id), taskset },
+          },
           events,
         );
+    }
     default:
       return (id, events) =>
         new ThreadWorker(
