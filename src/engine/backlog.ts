@@ -8,7 +8,7 @@
  * task goes back to the scheduler, which settles every task in one place.
  */
 
-import { InvalidOptionError, QueueFullError } from '../api/errors.js';
+import { InvalidOptionError, QueueFullError, TaskDroppedError } from '../api/errors.js';
 import { overflowPolicies } from '../api/options.js';
 import { oneOf } from '../config/validate-helpers.js';
 import type { ResolvedPoolOptions } from '../config/validate.js';
@@ -141,7 +141,7 @@ export class Backlog {
         return;
       case 'drop-oldest': {
         const victim = this.queue.evictOldest();
-        if (victim !== undefined) engine.drop(victim);
+        if (victim !== undefined) this.#drop(victim);
         this.enqueue(task);
         return;
       }
@@ -150,13 +150,23 @@ export class Backlog {
         const pq = this.#priorities;
         const lowest = pq?.peekLowest();
         if (pq === undefined || lowest === undefined || this.keyOf(task) <= lowest.qkey) {
-          engine.drop(task);
+          this.#drop(task);
           return;
         }
-        engine.drop(pq.evictLowest() as Task);
+        this.#drop(pq.evictLowest() as Task);
         this.enqueue(task);
       }
     }
+  }
+
+  /** The queue overflowed onto this task (a drop policy): dead-lettered and failed. */
+  #drop(task: Task): void {
+    const engine = this.#engine;
+    engine.counts.dropped++;
+    engine.ev.taskDropped(task, this.queue.size);
+    const err = new TaskDroppedError(task.name, engine.ev.corrOf(task), this.#options.capacity);
+    engine.dlq.record(task, err, 'dropped');
+    engine.settle(task, err, undefined, Outcome.Failed);
   }
 
   /**
@@ -195,6 +205,6 @@ export class Backlog {
       task.timer = new TaskTimer(task, engine.cancellation.onTimer);
       engine.timers.schedule(task.timer, engine.clock.now() + task.queueTimeoutMs);
     }
-    engine.holdOpen();
+    engine.life.holdOpen();
   }
 }

@@ -12,7 +12,7 @@ import type { StallReport } from '../api/errors.js';
 import type { ExitInfo, StopReason } from '../worker/handle.js';
 import type { RecycleWhy } from '../supervision/recycle.js';
 import type { DeadLetter } from '../dead-letter/sinks.js';
-import type { Task } from './task.js';
+import { TaskState, type Task } from './task.js';
 import { INFLIGHT_MASK, type WorkerSlot } from './worker-slot.js';
 
 type Kind = 'thread' | 'process' | 'async';
@@ -48,8 +48,15 @@ export class PoolEvents {
     channels.taskDispatched.publish({ pool: this.#pool, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.corrOf(task), workerId, attempt: task.attempt, waitMs });
   }
 
-  taskStarted(task: Task, workerId: number): void {
-    channels.taskStarted.publish({ pool: this.#pool, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.corrOf(task), workerId, attempt: task.attempt });
+  /** The worker reported tasks first..last (its sequence numbers) started; only sent while someone subscribes. */
+  tasksStarted(slot: WorkerSlot, first: number, last: number): void {
+    if (!channels.taskStarted.hasSubscribers) return;
+    const workerId = slot.handle.id;
+    for (let seq = first; seq <= last; seq++) {
+      const task = slot.inflight[seq & INFLIGHT_MASK];
+      if (task === undefined || task.seq !== seq || task.state !== TaskState.Dispatched) continue;
+      channels.taskStarted.publish({ pool: this.#pool, poolId: this.poolId, taskId: task.id, task: task.name, correlationId: this.corrOf(task), workerId, attempt: task.attempt });
+    }
   }
 
   taskCompleted(task: Task, runMs: number): void {

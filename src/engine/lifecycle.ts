@@ -296,6 +296,11 @@ export class Lifecycle {
     if (engine.state === 'running' && engine.counts.running === 0 && engine.backlog.depth === 0 && engine.retries.size === 0) this.setRef(false);
   }
 
+  /** There is work: workers hold the process open again (an idle pool lets it exit: unrefIfIdle). */
+  holdOpen(): void {
+    if (!this.reffed) this.setRef(true);
+  }
+
   setRef(on: boolean): void {
     this.reffed = on;
     for (const s of this.#engine.workers.list) s.handle.ref?.(on);

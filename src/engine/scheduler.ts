@@ -1,21 +1,8 @@
 /**
  * The engine's hot path: submit → assign → flush → results → settle. The
  * public `Pool` (pool.ts) is a thin facade over it; each other
- * responsibility is a part in its own file that owns its state (see
- * docs/ARCHITECTURE.md, "The engine"):
- *
- * - backlog.ts: the queue, waiting callers, overflow, `ready()`;
- * - worker-set.ts: the workers and the choice among them;
- * - lifecycle.ts: spawn, ready, exit (each in-flight task's fate), replace, idle, resize;
- * - supervised.ts: recycling, stalls, restart intensity and recovery;
- * - cancellation.ts: the caller's signal, deadlines, each task's timer;
- * - time-limits.ts: running-time limits and the abort grace;
- * - dispatch.ts: batching and sending;
- * - retries.ts: backoff and the final failure;
- * - shutdown.ts: close, terminate, fail;
- * - sampling.ts: load window, alarms, Little's law and the scaler;
- * - stats.ts: counters and the stats snapshot;
- * - events.ts: the one event publisher; dead-letters.ts: the dead-letter queue.
+ * responsibility is a part in its own file that owns its state
+ * (docs/ARCHITECTURE.md, "The engine", has the table of parts).
  *
  * Invariants (each relied on by every part):
  * - A task settles exactly once, through `settle`, which is the only place
@@ -35,7 +22,7 @@ import { attachLogger } from '../observability/logger.js';
 import type { PoolDiagnostics } from '../observability/worker-diagnostics.js';
 import type { Clock } from '../time/clock.js';
 import { decodeError, type EncodedError } from '../wire/error-codec.js';
-import { PoolClosedError, QueueFullError, SerializationError, TaskAbortedError, TaskDroppedError, UnknownTaskError } from '../api/errors.js';
+import { PoolClosedError, QueueFullError, SerializationError, TaskAbortedError, UnknownTaskError } from '../api/errors.js';
 import { epochNow, Status } from '../wire/protocol.js';
 import type { DeadLetter } from '../dead-letter/sinks.js';
 import { tagCorrelation } from '../observability/failure.js';
@@ -148,7 +135,10 @@ export class Scheduler {
       ready: (h, names, flags) => this.life.onReady(h, names, flags),
       initError: (h, err, phase) => this.life.onInitError(h, err, phase),
       results: (h, msg) => this.#onResults(h, msg),
-      started: (h, first, last) => this.#onStarted(h, first, last),
+      started: (h, first, last) => {
+        const slot = this.workers.byId.get(h.id);
+        if (slot !== undefined) this.ev.tasksStarted(slot, first, last);
+      },
       exit: (h, info) => workerExited(this, h, info),
       progress: (h, msg) => deliverProgress(this, h, msg),
       synced: (_h, id) => this.controls.synced(id),
@@ -246,7 +236,7 @@ export class Scheduler {
     if (backlog.queue.size < this.options.capacity) {
       backlog.enqueue(task);
       this.life.grow();
-      this.holdOpen();
+      this.life.holdOpen();
     } else {
       backlog.overflow(task);
     }
@@ -324,11 +314,6 @@ export class Scheduler {
     return this.dlq.take(filter).map((e) => this.submit(e.taskName, e.input, { correlationId: e.correlationId }));
   }
 
-  /** There is work: workers hold the process open again (an idle pool lets it exit: Lifecycle.unrefIfIdle). */
-  holdOpen(): void {
-    if (!this.life.reffed) this.life.setRef(true);
-  }
-
   // ---- placement -------------------------------------------------------------
 
   assign(task: Task, slot: WorkerSlot): void {
@@ -355,7 +340,7 @@ export class Scheduler {
 
   /** The task now belongs to this worker (in its outbox, or started at once): counted as running, its time limit armed. */
   dispatched(task: Task, slot: WorkerSlot): void {
-    this.holdOpen();
+    this.life.holdOpen();
     task.state = TaskState.Dispatched;
     task.slot = slot;
     this.counts.running++;
@@ -496,28 +481,9 @@ export class Scheduler {
     this.life.unrefIfIdle();
   }
 
-  /** The worker reported tasks first..last started (only sent while someone subscribes). */
-  #onStarted(handle: WorkerHandle, first: number, last: number): void {
-    if (!channels.taskStarted.hasSubscribers) return;
-    const slot = this.workers.byId.get(handle.id);
-    if (slot === undefined) return;
-    for (let seq = first; seq <= last; seq++) {
-      const task = slot.inflight[seq & INFLIGHT_MASK];
-      if (task === undefined || task.seq !== seq || task.state !== TaskState.Dispatched) continue;
-      this.ev.taskStarted(task, handle.id);
-    }
-  }
+
 
   // ---- settlement ----------------------------------------------------------------
-
-  /** The queue overflowed onto this task (a drop policy): dead-lettered and failed. */
-  drop(task: Task): void {
-    this.counts.dropped++;
-    this.ev.taskDropped(task, this.backlog.queue.size);
-    const err = new TaskDroppedError(task.name, this.ev.corrOf(task), this.options.capacity);
-    this.dlq.record(task, err, 'dropped');
-    this.settle(task, err, undefined, Outcome.Failed);
-  }
 
   #refuse(err: unknown, name: string, opts: RunOptions | undefined): Promise<never> {
     this.counts.rejected++;
@@ -567,12 +533,6 @@ export class Scheduler {
     // A task settled by cancellation, a deadline or a queue timeout may be the last thing a close waits for.
     if (this.state === 'closing') this.shutdown.checkDrained();
     if (this.controls.armed) this.controls.check();
-  }
-
-  /** Settles every task not on a worker (the pool failed or is closed). */
-  rejectBacklog(err: unknown): void {
-    for (const t of this.backlog.drain()) this.settle(t, err, undefined, Outcome.Rejected);
-    for (const t of this.retries.drain()) this.settle(t, err, undefined, Outcome.Rejected);
   }
 
   /** Everything is over for this engine: timers, the sink and the logger let go. */

@@ -102,7 +102,8 @@ export class Shutdown {
     const engine = this.#engine;
     engine.life.startFailed(err);
     engine.backlog.rejectReady(err);
-    engine.rejectBacklog(err);
+    for (const t of engine.backlog.drain()) engine.settle(t, err, undefined, Outcome.Rejected);
+    for (const t of engine.retries.drain()) engine.settle(t, err, undefined, Outcome.Rejected);
   }
 
   /** Resolves once every worker has exited. */
