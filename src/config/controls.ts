@@ -86,12 +86,12 @@ function findTaskset(): string | undefined {
 
 export function resolvePlacement(v: unknown, kind: PoolKind): Placement | undefined {
   if (v === undefined) return undefined;
-  if (kind !== 'process') {
-    throw new InvalidOptionError('worker', `absent for kind '${kind}' (${kind === 'thread' ? "threads share their process's priority and CPU affinity; Node offers no per-thread control" : 'its tasks run in this process'}; use kind 'process')`, v);
-  }
   const o = plainObject('worker', v);
   for (const key of Object.keys(o)) {
     if (key !== 'nice' && key !== 'cpus') throw new InvalidOptionError(`worker.${key}`, 'a known option (nice, cpus)', `an unknown option "${key}"`);
+  }
+  if (kind !== 'process') {
+    throw new InvalidOptionError('worker', `absent for kind '${kind}' (${kind === 'thread' ? "threads share their process's priority and CPU affinity; Node offers no per-thread control" : 'its tasks run in this process'}; use kind 'process')`, v);
   }
   let nice = 0;
   if (o.nice !== undefined) {
