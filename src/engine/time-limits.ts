@@ -20,6 +20,9 @@ import { AbortKind, epochNow, Op } from '../wire/protocol.js';
 import { TaskState, type Task, type TaskTimer } from './task.js';
 import { INFLIGHT_MASK, type WorkerSlot } from './worker-slot.js';
 
+/** How often a task on a worker that is ending itself is looked at again while its exit is awaited. */
+const LEAVING_RECHECK_MS = 25;
+
 /** What the limits need of the engine. */
 export interface TimeLimitsHost {
   /** Whether the worker is still one of the pool's (a draining one is; one that exited is not). */
@@ -62,6 +65,12 @@ export class TimeLimits {
     const ran = epochNow() - startedAt;
     if (ran < task.timeoutMs) {
       this.#timers.schedule(timer, now + (task.timeoutMs - ran));
+      return;
+    }
+    // The worker is ending itself (the task called process.exit, say) and its exit is on its way:
+    // that exit, not the clock, is the task's fate. Waited for within the abort grace, no longer.
+    if (h.leaving?.() === true && ran < task.timeoutMs + this.#graceMs) {
+      this.#timers.schedule(timer, now + Math.min(LEAVING_RECHECK_MS, task.timeoutMs + this.#graceMs - ran));
       return;
     }
     if (!probed && h.probe !== undefined) {

@@ -87,6 +87,12 @@ export interface WorkerHandle {
    * at submission on a worker with nothing in flight.
    */
   runNow?(message: unknown[]): void;
+  /**
+   * The worker said it is ending itself (process.exit, an uncaught
+   * exception: Op.Leaving, sent after its last results): its exit is on the
+   * way, and decides the fate of every task still on it.
+   */
+  leaving?(): boolean;
   /** Kills the worker now (an in-process worker aborts its tasks instead). `exit` follows. Idempotent. */
   terminate(why?: StopReason): void;
   /** Heartbeats received so far (workers started with a heartbeat). */

@@ -139,6 +139,8 @@ export class ProcessWorker implements WorkerHandle {
   #exited = false;
   /** Its final words said it ended itself while running no task (Op.Leaving). */
   #leftIdle = false;
+  /** It said it is ending itself (Op.Leaving): its exit is on the way. */
+  #leaving = false;
   #killTimer: NodeJS.Timeout | undefined;
   #exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   #beats = 0;
@@ -211,6 +213,10 @@ export class ProcessWorker implements WorkerHandle {
     this.#forward(child.stderr, process.stderr, true);
   }
 
+  leaving(): boolean {
+    return this.#leaving;
+  }
+
   /** The child's pid (tests and diagnostics). */
   get pid(): number | undefined {
     return this.#child.pid;
@@ -273,6 +279,7 @@ export class ProcessWorker implements WorkerHandle {
         this.#merge(msg[1] as Uint8Array);
         break;
       case Op.Leaving:
+        this.#leaving = true;
         this.#leftIdle = msg[1] === 1;
         break;
       case Op.Beat:

@@ -61,6 +61,8 @@ export class ThreadWorker implements WorkerHandle {
   #exited = false;
   /** Its final words said it ended itself while running no task (Op.Leaving). */
   #leftIdle = false;
+  /** It said it is ending itself (Op.Leaving): its exit is on the way. */
+  #leaving = false;
   readonly #diag = new DiagRequests();
 
   constructor(opts: ThreadSpawnOptions, events: WorkerEvents) {
@@ -103,7 +105,10 @@ export class ThreadWorker implements WorkerHandle {
       }
     }
     this.#worker.on('message', (msg: unknown[]) => {
-      if (!dispatchCommon(this, events, this.#diag, msg) && msg[0] === Op.Leaving) this.#leftIdle = msg[1] === 1;
+      if (!dispatchCommon(this, events, this.#diag, msg) && msg[0] === Op.Leaving) {
+        this.#leaving = true;
+        this.#leftIdle = msg[1] === 1;
+      }
     });
     this.#worker.on('error', (err) => {
       this.#error = err;
@@ -120,6 +125,10 @@ export class ThreadWorker implements WorkerHandle {
 
   send(message: unknown[], transfer?: readonly Transferable[]): void {
     this.#worker.postMessage(message, transfer as Transferable[] | undefined);
+  }
+
+  leaving(): boolean {
+    return this.#leaving;
   }
 
   startedAt(seq: number): number | undefined {
