@@ -159,7 +159,14 @@ export class Client {
   }
 
   #startEvents(): Promise<void> {
-    this.#eventsReady ??= this.#openEvents();
+    // A failed opening (Redis away) is not kept: the next wait tries again.
+    this.#eventsReady ??= this.#openEvents().catch((err: unknown) => {
+      this.#eventsReady = undefined;
+      const events = this.#events;
+      this.#events = undefined;
+      void events?.close().catch(() => undefined);
+      throw err;
+    });
     return this.#eventsReady;
   }
 
@@ -195,6 +202,16 @@ export class Client {
     await this.#startEvents();
     await this.#check(id);
     return settled;
+  }
+
+  /**
+   * Looks again, every second until a look succeeds, at each job a
+   * `result()` waits for. For callers that saw Redis go away by other means
+   * than this client's event connection: outcomes (or the loss of the jobs,
+   * when Redis restarted empty) during the outage are then not missed.
+   */
+  recheck(): void {
+    this.#scheduleRecheck();
   }
 
   #scheduleRecheck(): void {

@@ -8,6 +8,7 @@
  */
 
 import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job, type KeepJobs } from 'bullmq';
 import { createPool, type Pool } from '../pool.js';
 import type { AnyPoolOptions } from '../api/options.js';
@@ -18,6 +19,7 @@ import { NO_RETRY, resolveRetry, retryDelay, shouldRetry } from '../supervision/
 import type { TaskModule, UntypedModule } from '../api/types.js';
 import { checkQueueName, toConnectionOptions, type Connection } from './connection.js';
 import { encodeWireError } from './errors.js';
+import { announce, type Presence } from './presence.js';
 import { SLUICE_BACKOFF, assertJsonSafe, deadLetterQueueName, fromBullPriority, isEnvelope, wireRetryToOptions, type BullDeadLetter, type JobData, type TraceContext } from './mapping.js';
 
 export interface ServeOptions<M extends TaskModule = UntypedModule> {
@@ -41,7 +43,7 @@ export interface ServeOptions<M extends TaskModule = UntypedModule> {
   deadLetter?: boolean;
   /** Decides whether a failure is retried (as sluice's `retry.retryOn`); BullMQ still counts the attempts. */
   retryOn?: (error: unknown, attempt: number) => boolean;
-  /** Worker name stored on the jobs it processes. */
+  /** Worker name stored on the jobs it processes (`processedBy`) and on its Redis connections. @default `<hostname>:<pid>` */
   name?: string;
 }
 
@@ -84,6 +86,7 @@ export class Server extends EventEmitter {
   readonly #active = new Map<string, { job: Job; token: string | undefined }>();
   #hard = false;
   #closing: Promise<void> | undefined;
+  #presence: Presence | undefined;
   #stats = { inFlight: 0, maxInFlight: 0, started: 0, completed: 0, failed: 0, deadLettered: 0 };
 
   /** Use `serve()`. */
@@ -107,7 +110,7 @@ export class Server extends EventEmitter {
       ...prefix,
       concurrency: this.concurrency,
       autorun: false,
-      ...(options.name !== undefined ? { name: options.name } : {}),
+      name: options.name ?? `${hostname()}:${process.pid}`,
       ...(options.lockDurationMs !== undefined ? { lockDuration: options.lockDurationMs } : {}),
       ...(options.stalledIntervalMs !== undefined ? { stalledInterval: options.stalledIntervalMs } : {}),
       ...(options.maxStalledCount !== undefined ? { maxStalledCount: options.maxStalledCount } : {}),
@@ -131,6 +134,7 @@ export class Server extends EventEmitter {
     // run() resolves only when the worker stops: it is not awaited here.
     this.worker.run().catch((err: unknown) => this.#error(err instanceof Error ? err : new Error(String(err))));
     await this.worker.waitUntilReady();
+    this.#presence = announce(this.worker, this.worker.opts.name ?? `${hostname()}:${process.pid}`);
   }
 
   stats(): ServerStats {
@@ -154,6 +158,7 @@ export class Server extends EventEmitter {
 
   async #close(timeoutMs: number): Promise<void> {
     if (!(timeoutMs >= 0)) throw new InvalidOptionError('timeoutMs', 'a non-negative number of milliseconds', timeoutMs);
+    const presence = this.#presence?.stop();
     const graceful = this.worker.close();
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), timeoutMs)));
@@ -167,6 +172,7 @@ export class Server extends EventEmitter {
     } else {
       await this.pool.close({ timeoutMs: 0 });
     }
+    await presence;
     await this.#dlq?.close();
   }
 

@@ -21,6 +21,8 @@ export interface BlockExecutor {
   readonly size: number;
   /** For --metrics. */
   readonly pool: Pool | undefined;
+  /** Appended to the progress line (the Redis executor: servers taking work, or Redis being waited for). */
+  note?(): string;
   /** Waits for every block sent to finish, then releases the workers. */
   close(): Promise<void>;
   /** Stops at once; blocks in flight reject. */

@@ -17,6 +17,8 @@ export interface ProgressSnapshot {
   rate: number;
   failed: number;
   p99Ms: number;
+  /** Appended as is (e.g. `sluice run --redis`: the servers taking work, or Redis being waited for). */
+  note?: string;
 }
 
 export type ProgressMode = 'auto' | 'bar' | 'plain' | 'none';
@@ -82,6 +84,7 @@ export function statusLine(s: ProgressSnapshot): string {
   const parts = [s.total === undefined ? `${s.done} lines` : `${s.done}/${s.total} lines`, `${formatRate(s.rate)}/s`];
   if (s.total !== undefined) parts.push(`ETA ${s.rate > 0 ? formatDuration(((s.total - s.done) / s.rate) * 1000) : '?'}`);
   parts.push(`${s.failed} failed`, `p99 ${Number.isNaN(s.p99Ms) ? '-' : formatMs(s.p99Ms)}`);
+  if (s.note !== undefined) parts.push(s.note);
   return parts.join(' | ');
 }
 

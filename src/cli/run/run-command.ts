@@ -18,6 +18,9 @@ Examples:
   # per-task timeout, custom dead-letter file, Prometheus metrics
   $ sluice run ./tasks.js -t hash -i data.jsonl -o out.jsonl --timeout 5000 --dlq failed.jsonl --metrics 127.0.0.1:9464
 
+  # one batch across many machines, each running: sluice serve ./tasks.js --queue batch --redis redis://10.0.0.5:6379
+  $ sluice run ./tasks.js -t hash -i data.jsonl -o out.jsonl --redis redis://10.0.0.5:6379 --redis-queue batch
+
 Output: one line per input line, {"line":N,"id":<input.id if any>,"ok":true,"result":...}.
 Failures (bad JSON, tasks failing after retries) go to the dead-letter file.
 Killed or interrupted? Run the same command again: it resumes from <output>.journal.
@@ -46,6 +49,8 @@ export const runCommand: CliCommand = {
       .option('--fresh', 'ignore an existing journal and start over')
       .addOption(new Option('--progress <mode>', 'progress display: bar on a terminal, plain status lines otherwise').choices(['auto', 'bar', 'plain', 'none']).default('auto'))
       .option('--status-interval <ms>', 'interval of plain status lines', parsePositive('--status-interval'), 5000)
+      .option('--redis <url>', 'run the lines on the `sluice serve` processes of --redis-queue (redis:// or rediss://, user:password@ accepted); lines in Redis at once are at most --queue + --size')
+      .option('--redis-queue <name>', 'BullMQ queue served by `sluice serve` (with --redis)')
       .addHelpText('after', EXAMPLES)
       .action(async (moduleArg: string, flags: RunFlags) => {
         const config = toRunConfig(moduleArg, flags, io.cwd);

@@ -6,6 +6,7 @@
 
 import type { MetricsAddress } from '../metrics-server.js';
 import type { ProgressMode } from './progress.js';
+import type { RedisRunOptions } from './redis-executor.js';
 
 export interface RunConfig {
   /** file: URL of the task module. */
@@ -32,4 +33,6 @@ export interface RunConfig {
   progress: ProgressMode;
   /** Interval of the plain (non-terminal) status line. */
   statusIntervalMs: number;
+  /** `--redis` / `--redis-queue`: the lines run on `sluice serve` processes (redis-executor.ts). */
+  redis?: RedisRunOptions;
 }

@@ -31,6 +31,8 @@ export interface RunFlags {
   progress: ProgressMode;
   statusInterval: number;
   allowLargeSize?: boolean;
+  redis?: string;
+  redisQueue?: string;
 }
 
 /** Lines that may wait for a worker: room for blocks of hundreds of lines on every worker (the block size adapts below it). */
@@ -118,9 +120,11 @@ export function toRunConfig(moduleArg: string, flags: RunFlags, cwd: string): Ru
   }
   if (dlq === output || dlq === input) throw new UsageError('--dlq must differ from --input and --output');
   if (flags.task.length === 0) throw new UsageError('--task must be a task name');
+  if ((flags.redis === undefined) !== (flags.redisQueue === undefined)) throw new UsageError('--redis and --redis-queue go together: a Redis URL and the queue that the `sluice serve` processes serve');
   checkDirectory('--output', flags.output, output);
   checkDirectory('--dlq', flags.dlq ?? `${flags.output}.dlq.jsonl`, dlq);
-  if (flags.size !== 'auto' && flags.allowLargeSize !== true) {
+  // With --redis no worker runs here: --size only sizes the window.
+  if (flags.size !== 'auto' && flags.allowLargeSize !== true && flags.redis === undefined) {
     const bound = sizeBound(flags.kind);
     if (flags.size > bound.max) {
       throw new UsageError(`--size ${flags.size} is more than ${bound.max} ${flags.kind} workers: ${bound.why}; for I/O-bound tasks use --kind async, or pass --allow-large-size if you mean it`);
@@ -144,5 +148,6 @@ export function toRunConfig(moduleArg: string, flags: RunFlags, cwd: string): Ru
     fresh: flags.fresh === true,
     progress: flags.progress,
     statusIntervalMs: flags.statusInterval,
+    ...(flags.redis !== undefined && flags.redisQueue !== undefined ? { redis: { url: flags.redis, queue: flags.redisQueue } } : {}),
   };
 }

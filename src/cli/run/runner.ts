@@ -29,6 +29,7 @@ import type { Interrupts } from '../interrupts.js';
 import { prometheusText, startMetricsServer, type MetricsServer } from '../metrics-server.js';
 import { BlockReader, type RawBlock } from './block-reader.js';
 import { openPoolExecutor, type BlockExecutor } from './executor.js';
+import { openRedisExecutor } from './redis-executor.js';
 import { Journal, type JournalHeader, type Recovered } from './journal.js';
 import { lockOutput } from './output-lock.js';
 import { countLines } from './jsonl-reader.js';
@@ -174,7 +175,9 @@ class JobRunner {
   }
 
   async #runLocked(header: JournalHeader): Promise<RunSummary> {
-    this.#executor = await openPoolExecutor({ kind: this.#c.kind, moduleUrl: this.#c.moduleUrl, task: this.#c.task, size: this.#c.size, queue: this.#window });
+    const c = this.#c;
+    // --redis: the lines run on `sluice serve` processes (redis-executor.ts); nothing else here changes.
+    this.#executor = c.redis !== undefined ? await openRedisExecutor({ ...c, redis: c.redis }) : await openPoolExecutor({ kind: c.kind, moduleUrl: c.moduleUrl, task: c.task, size: c.size, queue: this.#window });
     const size = this.#executor.size;
     this.#maxBlocks = BLOCKS_PER_WORKER * size;
     // At least two blocks per worker fit in the window, so every worker has its next block at hand.
@@ -554,6 +557,7 @@ class JobRunner {
       rate: elapsed > 0 ? processed / elapsed : 0,
       failed: this.#dead,
       p99Ms: this.#quantile(0.99),
+      ...(this.#executor.note !== undefined ? { note: this.#executor.note() } : {}),
     };
   }
 
