@@ -34,9 +34,6 @@ export interface RedisRunOptions {
   queue: string;
 }
 
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
-
 export async function openRedisExecutor(c: RunConfig & { redis: RedisRunOptions }): Promise<BlockExecutor> {
   let bull: typeof import('../../bullmq/run-queue.js');
   try {
@@ -72,7 +69,7 @@ class RedisExecutor implements BlockExecutor {
   }
 
   async runBlock(block: LineBlock): Promise<BlockResult> {
-    const text = decoder.decode(block.bytes);
+    const text = block.text;
     const skip = block.skip.length === 0 ? undefined : new Set(block.skip);
     // Each line's record, in line order, once known.
     const records: Array<{ out?: string; dlq?: string }> = [];
@@ -142,7 +139,7 @@ class RedisExecutor implements BlockExecutor {
       if (r.dlq !== undefined) dlq += r.dlq + '\n';
     }
     // No time of its own: the lines ran at once, elsewhere. Reporting none lets the runner grow blocks to the most the window allows.
-    return { out: encoder.encode(out), dlq, lines: line - block.first + 1, ok, dead, badJson, blank, skipped, failed: [], times: Float64Array.from(times), ms: 0 };
+    return { out, dlq, lines: line - block.first + 1, ok, dead, badJson, blank, skipped, failed: [], times, ms: 0 };
   }
 
   /** Servers taking work, or Redis being waited for: for the progress line. */
