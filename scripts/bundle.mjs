@@ -34,7 +34,7 @@ const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20'
 
 const result = await build({
   ...common,
-  entryPoints: ['index.js', 'testing.js', 'observability/prometheus.js', 'observability/otel.js', 'worker-api.js', 'bullmq/index.js', 'cli/main.js'].map((e) => join(from, e)),
+  entryPoints: ['index.js', 'testing.js', 'observability/prometheus.js', 'observability/otel.js', 'observability/dashboard/index.js', 'worker-api.js', 'bullmq/index.js', 'cli/main.js'].map((e) => join(from, e)),
   splitting: true,
   // Chunks at the root of dist, like index.js: see src/entries.ts.
   chunkNames: 'chunk-[hash]',

@@ -2,6 +2,7 @@
 
 import { Option, type Command } from 'commander';
 import type { CliCommand, CliIO } from '../cli-command.js';
+import { parseDashboard } from '../dashboard.js';
 import { Interrupts } from '../interrupts.js';
 import { DEFAULT_QUEUE, parseMetrics, parseNonNegative, parsePositive, parseSize, toRunConfig, type RunFlags } from './run-options.js';
 import { runJob } from './runner.js';
@@ -45,6 +46,8 @@ export const runCommand: CliCommand = {
       .option('--timeout <ms>', 'running-time limit of each task', parsePositive('--timeout'))
       .option('--dlq <path>', 'dead-letter file (default: <output>.dlq.jsonl)')
       .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics', parseMetrics)
+      .option('--dashboard [host:port]', 'serve a live dashboard (default 127.0.0.1, a free port; the URL with its token is printed)', parseDashboard)
+      .option('--dashboard-show-data', 'show task inputs of dead letters on the dashboard (hidden by default)')
       .option('--ordered', 'write results in input order (bounded reorder buffer)')
       .option('--fresh', 'ignore an existing journal and start over')
       .addOption(new Option('--progress <mode>', 'progress display: bar on a terminal, plain status lines otherwise').choices(['auto', 'bar', 'plain', 'none']).default('auto'))

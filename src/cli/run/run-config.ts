@@ -4,6 +4,7 @@
  * driven in-process by tests without going through argv.
  */
 
+import type { DashboardFlag } from '../dashboard.js';
 import type { MetricsAddress } from '../metrics-server.js';
 import type { ProgressMode } from './progress.js';
 import type { RedisRunOptions } from './redis-executor.js';
@@ -27,6 +28,8 @@ export interface RunConfig {
   retryDelayMs: number;
   timeoutMs: number | undefined;
   metrics: MetricsAddress | undefined;
+  /** `--dashboard [host:port]` (with `--dashboard-show-data`): a live page (docs/dashboard.md). */
+  dashboard?: DashboardFlag | undefined;
   ordered: boolean;
   /** Ignore any journal and start over. */
   fresh: boolean;

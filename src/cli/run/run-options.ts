@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidArgumentError } from 'commander';
 import { availableCpus } from '../../sizing/cpu-count.js';
 import { UsageError } from '../exit-codes.js';
+import { dashboardFlag, type DashboardAddress } from '../dashboard.js';
 import type { MetricsAddress } from '../metrics-server.js';
 import type { ProgressMode } from './progress.js';
 import type { RunConfig } from './run-config.js';
@@ -26,6 +27,8 @@ export interface RunFlags {
   timeout?: number;
   dlq?: string;
   metrics?: MetricsAddress;
+  dashboard?: DashboardAddress | true;
+  dashboardShowData?: boolean;
   ordered?: boolean;
   fresh?: boolean;
   progress: ProgressMode;
@@ -144,6 +147,7 @@ export function toRunConfig(moduleArg: string, flags: RunFlags, cwd: string): Ru
     retryDelayMs: flags.retryDelay,
     timeoutMs: flags.timeout,
     metrics: flags.metrics,
+    dashboard: dashboardFlag(flags.dashboard, flags.dashboardShowData),
     ordered: flags.ordered === true,
     fresh: flags.fresh === true,
     progress: flags.progress,

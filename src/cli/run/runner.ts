@@ -27,6 +27,8 @@ import { availableCpus } from '../../sizing/cpu-count.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { Interrupts } from '../interrupts.js';
 import { prometheusText, startMetricsServer, type MetricsServer } from '../metrics-server.js';
+import { noteDeadLines, startCliDashboard } from '../dashboard.js';
+import type { Dashboard } from '../../observability/dashboard/server.js';
 import { BlockReader, type RawBlock } from './block-reader.js';
 import { openPoolExecutor, type BlockExecutor } from './executor.js';
 import { openRedisExecutor } from './redis-executor.js';
@@ -129,6 +131,7 @@ class JobRunner {
   #recovered!: Recovered;
   #reorder: ReorderBuffer<Block> | undefined;
   #progress: Progress | undefined;
+  #dashboard: Dashboard | undefined;
   #waiters: (() => void)[] = [];
   #destroySource: (() => void) | undefined;
   readonly #backoffs = new Set<NodeJS.Timeout>();
@@ -203,6 +206,15 @@ class JobRunner {
       }
       this.#io.stderr.write(`sluice: metrics on ${metrics.url}\n`);
     }
+    if (this.#c.dashboard !== undefined) {
+      try {
+        this.#dashboard = await startCliDashboard(this.#executor.pool, this.#c.dashboard, this.#io.stderr, { title: `sluice run ${this.#c.task}`, job: () => this.#snapshot() });
+      } catch (err) {
+        await metrics?.close();
+        await this.#executor.terminate();
+        throw err;
+      }
+    }
     if (this.#c.input !== '-') {
       countLines(this.#c.input).then(
         (n) => (this.#total = n),
@@ -230,6 +242,7 @@ class JobRunner {
       if (this.#forced) await this.#executor.terminate();
       else await this.#executor.close();
       await metrics?.close();
+      await this.#dashboard?.close();
     }
     return this.#summary(metrics?.url);
   }
@@ -450,6 +463,7 @@ class JobRunner {
     if (this.#sealed) return;
     // The records go to their files first, the block's journal entry after (committed in batches).
     const r = block.result;
+    if (this.#dashboard !== undefined && block.dead > 0) noteDeadLines(this.#dashboard, this.#c.task, [r?.dlq ?? '', ...[...(block.singles?.values() ?? [])].map((s) => s.dlq)]);
     if (r !== undefined) {
       if (r.failed.length === 0) {
         this.#out.append(r.out);

@@ -9,6 +9,7 @@
 import { Option, type Command } from 'commander';
 import type { CliCommand, CliIO } from '../cli-command.js';
 import { ExitCode, ModuleLoadFailure, UsageError } from '../exit-codes.js';
+import { dashboardFlag, parseDashboard, startServeDashboard, type DashboardAddress } from '../dashboard.js';
 import { Interrupts } from '../interrupts.js';
 import { parsePositive, parseNonNegative, parseSize, resolveModule } from '../run/run-options.js';
 import { InvalidOptionError, ModuleLoadError } from '../../api/errors.js';
@@ -24,6 +25,7 @@ interface ServeFlags {
   stalledInterval?: number;
   timeout?: number;
   maxTasks?: number;
+  dashboard?: DashboardAddress | true;
 }
 
 const EXAMPLES = `
@@ -58,9 +60,11 @@ export const serveCommand: CliCommand = {
       .option('--prefix <prefix>', 'BullMQ key prefix')
       .option('--lock-duration <ms>', 'BullMQ job lock duration (a dead server’s jobs are taken back after it)', parsePositive('--lock-duration'))
       .option('--stalled-interval <ms>', 'how often to look for jobs of dead servers', parsePositive('--stalled-interval'))
+      .option('--dashboard [host:port]', 'serve a live dashboard (default 127.0.0.1, a free port; the URL with its token is printed)', parseDashboard)
       .addHelpText('after', EXAMPLES)
       .action(async (moduleArg: string, flags: ServeFlags) => {
         const moduleUrl = resolveModule(moduleArg, io.cwd);
+        const dashboard = dashboardFlag(flags.dashboard, false);
         let bull: typeof import('../../bullmq/index.js');
         try {
           bull = await import('../../bullmq/index.js');
@@ -99,6 +103,11 @@ export const serveCommand: CliCommand = {
           throw err;
         }
         server.on('error', (err: Error) => io.stderr.write(`sluice serve: ${err.message}\n`));
+        const page = dashboard === undefined ? undefined : await startServeDashboard(server, dashboard, io.stderr, flags.queue).catch(async (err: unknown) => {
+          unlisten();
+          await server.close({ timeoutMs: 0 });
+          throw err;
+        });
         io.stderr.write(`sluice serve: ready: queue "${flags.queue}", ${server.concurrency} ${flags.kind} worker(s), pid ${process.pid}\n`);
         try {
           await new Promise<void>((resolve) => {
@@ -111,6 +120,7 @@ export const serveCommand: CliCommand = {
               });
             });
           });
+          await page?.close();
           const s = server.stats();
           io.stderr.write(`sluice serve: stopped: ${s.completed} completed, ${s.failed} failed, ${s.deadLettered} dead-lettered\n`);
           exit(ExitCode.Ok);
