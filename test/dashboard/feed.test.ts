@@ -21,7 +21,7 @@ function asyncPool(deadLetter = true) {
 }
 
 function feedOf(pool: ReturnType<typeof asyncPool>, clock: { t: number }, over: Partial<FeedOptions> = {}): DashboardFeed {
-  return new DashboardFeed(pool as never, { intervalMs: 1000, historySize: 5, listSize: 3, latencyCap: 10, showData: false, job: undefined, now: () => clock.t, ...over });
+  return new DashboardFeed(pool, { intervalMs: 1000, historySize: 5, listSize: 3, latencyCap: 10, showData: false, job: undefined, now: () => clock.t, ...over });
 }
 
 test('throughput and failures per second come from the counters between two ticks', async (t) => {
@@ -62,7 +62,7 @@ test('the interval latency listens to at most latencyCap completions, then unsub
   assert.equal(channels.taskCompleted.hasSubscribers, false, 'close() detaches');
 });
 
-test('the history and the dead-letter list are rings: memory stays fixed', async (t) => {
+test('the history and the dead-letter list are rings: memory stays fixed', (t) => {
   const pool = asyncPool();
   t.after(() => pool.terminate());
   const clock = { t: 0 };
@@ -114,7 +114,7 @@ test('dead letters show code, message and task, never the input, unless showData
   t.diagnostic('checked with and without showData');
 });
 
-test('alarms follow the pool events; the job progress gives an ETA', async (t) => {
+test('alarms follow the pool events; the job progress gives an ETA', (t) => {
   const pool = asyncPool();
   t.after(() => pool.terminate());
   const clock = { t: 0 };
