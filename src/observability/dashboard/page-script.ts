@@ -74,7 +74,9 @@ export const PAGE_SCRIPT = String.raw`
     svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
     var n = points.length;
     var t1 = n ? points[n - 1].t : Date.now();
-    var span = Math.max(historySize * frameInterval, 10000);
+    // From the first point to now (at least a minute), at most the whole history: a young job fills the chart.
+    var full = historySize * frameInterval;
+    var span = Math.min(full, Math.max(60000, n ? t1 - points[0].t : 0));
     var t0 = t1 - span;
     var max = 0;
     series.forEach(function (s) { points.forEach(function (p) { var v = p[s.key]; if (v != null && v > max) max = v; }); });

@@ -22,6 +22,7 @@ main { padding:12px 16px; display:grid; gap:12px; }
 .alarm { opacity:.45; } .alarm.on { opacity:1; background:#fde2e1; color:#a4312d; font-weight:600; }
 .breaker-open { background:#fde2e1; color:#a4312d; } .breaker-half-open { background:#fff1d6; color:#8a5a00; } .breaker-closed { background:#dff5e6; color:#1e7d45; }
 .cards { display:grid; grid-template-columns:repeat(auto-fill, minmax(120px, 1fr)); gap:8px; }
+#job .cards { grid-template-columns:repeat(auto-fill, minmax(180px, 1fr)); }
 .card { background:var(--card); border:1px solid var(--line); border-radius:6px; padding:8px 10px; }
 .card b { display:block; font-size:20px; font-variant-numeric:tabular-nums; }
 .card span { color:var(--muted); font-size:12px; }

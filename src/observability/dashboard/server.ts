@@ -30,7 +30,7 @@ const MAX_BUFFERED = 256 * 1024;
 /** Completions a tick listens to for its percentiles (interval-latency.ts). */
 const LATENCY_CAP = 2048;
 /** Alarms, events and dead letters kept for the page. */
-const LIST_SIZE = 20;
+const LIST_SIZE = 12;
 
 export interface Dashboard {
   /** The address to open, token included: `http://host:port/?token=...`. */
