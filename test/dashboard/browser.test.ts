@@ -86,6 +86,8 @@ describe('the dashboard in chromium', { skip: SKIP }, () => {
     const dashboard = await serveDashboard(pool, { intervalMs: 200, historySize: 40 });
     t.after(() => dashboard.close());
     let loading = true;
+    // However the test ends, the load stops: a failed assertion must not leave it running.
+    t.after(() => (loading = false));
     const load = (async () => {
       for (let i = 0; loading; i++) {
         await Promise.all(Array.from({ length: 24 }, (_, k) => pool.run('work', { ms: (i + k) % 4, fail: (i * 24 + k) % 53 === 0, secret: 'TOP-SECRET' }).catch(() => undefined)));
