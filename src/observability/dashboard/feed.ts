@@ -155,7 +155,6 @@ export class DashboardFeed {
     for (const w of this.#diag?.workers ?? []) byId.set(w.workerId, w);
     return s.workerList.map((w) => {
       const d = byId.get(w.id);
-      const reported = d?.reported === true;
       return {
         id: w.id,
         state: w.state,
@@ -166,10 +165,11 @@ export class DashboardFeed {
         leaking: w.leaking,
         pid: d?.pid ?? null,
         // A process worker's own RSS from /proc when there is one; a thread's is the whole process's.
-        rss: reported ? (d.proc?.rss ?? d.rss) : null,
-        heapUsed: reported ? d.heapUsed : null,
-        elu: reported ? d.eventLoopUtilization : null,
-        reported,
+        // What the parent reads is there even when a busy worker did not answer (worker-diagnostics.ts).
+        rss: d?.proc?.rss ?? d?.rss ?? null,
+        heapUsed: d?.heapUsed ?? null,
+        elu: d?.eventLoopUtilization ?? null,
+        reported: d?.reported ?? false,
       };
     });
   }

@@ -36,7 +36,7 @@ export interface WorkerRow {
   failures: number;
   depth: number;
   leaking: boolean;
-  /** From `pool.diagnostics()`: undefined until the first answer, or when the worker did not answer in time. */
+  /** From `pool.diagnostics()`: null until its first answer, or where neither the worker nor the parent could read it. */
   pid: number | null;
   rss: number | null;
   heapUsed: number | null;
