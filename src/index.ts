@@ -22,9 +22,11 @@ export type {
   PoolOptions,
   QueueOptions,
   QueueRetryOptions,
+  RateLimitOptions,
   ResourceLimits,
   RunOptions,
   SaturationOptions,
+  WorkerPlacementOptions,
 } from './api/options.js';
 export {
   chunkTask,

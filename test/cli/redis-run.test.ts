@@ -9,14 +9,13 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { serve } from '../../src/bullmq/index.js';
-import { REDIS_URL, SKIP_NO_REDIS, OwnRedis, connectionOf, dropQueue, uniqueQueue, until } from '../helpers/redis.js';
+import { REDIS_URL, SKIP_NO_REDIS, OwnRedis, connectionOf, dropQueue, freePort, uniqueQueue, until } from '../helpers/redis.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const TASKS = fileURLToPath(new URL('../fixtures/bullmq-tasks.js', import.meta.url));
@@ -94,15 +93,6 @@ function executions(input: string): Map<number, number> {
   return m;
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  await once(srv, 'close');
-  return port;
-}
 
 describe('sluice run --redis', { skip: SKIP_NO_REDIS }, () => {
   test('3 servers, 20,000 lines; one server and then the coordinator killed with SIGKILL; the rerun finishes: every line exactly once, correct', { timeout: 240_000 }, async () => {

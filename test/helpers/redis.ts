@@ -38,7 +38,8 @@ export function connectionOf(url: string): { host: string; port: number } {
   return { host: u.hostname, port: Number(u.port || 6379) };
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
   const srv = createServer();
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');
