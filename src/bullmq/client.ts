@@ -40,6 +40,15 @@ export interface SubmitOptions {
   correlationId?: string;
   /** W3C trace context, carried in the job data to the serving side. */
   trace?: TraceContext;
+  /**
+   * Called with each progress value the task reports (`ctx.progress(value)`
+   * on the serving side, stored as `job.updateProgress(value)` and read back
+   * from the queue's events), in order, until the job completes or fails.
+   * Throttled on the serving side (see docs/bullmq.md): a tight loop of
+   * reports arrives as its latest values, the last one always. A callback
+   * that throws is reported as a process warning and never fails the job.
+   */
+  onProgress?: (value: unknown) => void;
 }
 
 export interface JobHandle<T = unknown> {
@@ -66,6 +75,8 @@ export class Client {
   #eventsReady: Promise<void> | undefined;
   #ready: Promise<void> | undefined;
   readonly #waiters = new Map<string, Waiter[]>();
+  /** onProgress callbacks by job id, dropped when the job completes or fails. */
+  readonly #progress = new Map<string, Array<(value: unknown) => void>>();
   #closed = false;
   #recheck: NodeJS.Timeout | undefined;
 
@@ -95,7 +106,11 @@ export class Client {
     if (typeof name !== 'string' || name.length === 0) throw new InvalidOptionError('name', 'a task name', name);
     assertJsonSafe(name, 'input', input);
     const { data, opts } = buildJob(input, options);
+    const onProgress = options.onProgress;
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw new InvalidOptionError('onProgress', 'a function (value) => void', onProgress);
     await this.#whenReady();
+    // Listening before the job exists: its first progress cannot come before the listener.
+    if (onProgress !== undefined) await this.#startEventsOrFail();
     let job: Job;
     try {
       job = await this.#queue.add(name, data, opts);
@@ -104,6 +119,8 @@ export class Client {
       throw err;
     }
     const id = job.id ?? '';
+    // Registered in the same turn as add()'s reply: the job's first progress needs a worker to fetch and run it first, later.
+    if (onProgress !== undefined) this.#progress.set(id, [...(this.#progress.get(id) ?? []), onProgress]);
     const correlationId = (job.data as Partial<JobData> | undefined)?.correlationId ?? data.correlationId;
     return { id, queue: this.queueName, correlationId, result: () => this.#result(id, name) as Promise<T> };
   }
@@ -138,6 +155,7 @@ export class Client {
     clearInterval(this.#recheck);
     const waiters = [...this.#waiters.values()].flat();
     this.#waiters.clear();
+    this.#progress.clear();
     for (const w of waiters) w.reject(new RedisUnavailableError(this.queueName, 'wait for a result', new Error('client closed')));
     await Promise.allSettled([this.#events?.close(), this.#queue.close()]);
   }
@@ -156,6 +174,15 @@ export class Client {
       throw new RedisUnavailableError(this.queueName, 'connect', err);
     });
     return this.#ready;
+  }
+
+  async #startEventsOrFail(): Promise<void> {
+    try {
+      await this.#startEvents();
+    } catch (err) {
+      this.#eventsReady = undefined;
+      throw new RedisUnavailableError(this.queueName, 'listen for progress', err);
+    }
   }
 
   #startEvents(): Promise<void> {
@@ -184,8 +211,25 @@ export class Client {
       // QueueEvents reconnects by itself, but events emitted meanwhile are missed: look again at every awaited job until a look succeeds.
       this.#scheduleRecheck();
     });
-    events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, (w) => w.resolve(unwrapOutput(returnvalue))));
+    events.on('progress', ({ jobId, data }) => {
+      const callbacks = this.#progress.get(jobId);
+      if (callbacks === undefined) return;
+      for (const cb of callbacks) {
+        try {
+          cb(data);
+        } catch (err) {
+          // The job runs elsewhere: a caller's callback cannot fail it, but is not silenced either.
+          process.emitWarning(`onProgress of job ${jobId} threw: ${err instanceof Error ? err.message : String(err)}`, { code: 'SLUICE_PROGRESS_CALLBACK' });
+        }
+      }
+    });
+    events.on('completed', ({ jobId, returnvalue }) => {
+      this.#progress.delete(jobId);
+      this.#settle(jobId, (w) => w.resolve(unwrapOutput(returnvalue)));
+    });
     events.on('failed', ({ jobId, failedReason }) => {
+      // 'failed' is the final failure: a retried attempt emits 'delayed' or 'waiting' instead.
+      this.#progress.delete(jobId);
       if (!this.#waiters.has(jobId)) return;
       void this.#failedOutcome(jobId, failedReason).then((err) => this.#settle(jobId, (w) => w.reject(err)));
     });

@@ -9,17 +9,19 @@
 
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { Queue, UnrecoverableError, WaitingError, Worker, type Job, type KeepJobs } from 'bullmq';
+import { Queue, UnrecoverableError, WaitingError, Worker, type Job, type JobProgress, type KeepJobs } from 'bullmq';
 import { createPool, type Pool } from '../pool.js';
 import type { AnyPoolOptions } from '../api/options.js';
 import { InvalidOptionError, UnknownTaskError } from '../api/errors.js';
 import { ASYNC_DEFAULT_SIZE } from '../config/validate.js';
 import { availableCpus } from '../sizing/cpu-count.js';
+import { systemClock } from '../time/clock.js';
 import { NO_RETRY, resolveRetry, retryDelay, shouldRetry } from '../supervision/retry.js';
 import type { TaskModule, UntypedModule } from '../api/types.js';
 import { checkQueueName, toConnectionOptions, type Connection } from './connection.js';
 import { encodeWireError } from './errors.js';
 import { announce, type Presence } from './presence.js';
+import { ProgressWriter } from './progress-writer.js';
 import { SLUICE_BACKOFF, assertJsonSafe, deadLetterQueueName, fromBullPriority, isEnvelope, wireRetryToOptions, type BullDeadLetter, type JobData, type TraceContext } from './mapping.js';
 
 export interface ServeOptions<M extends TaskModule = UntypedModule> {
@@ -74,7 +76,8 @@ export interface ServerStats {
 /**
  * Events: `'active'` (JobInfo) when a job starts, `'completed'` (JobInfo),
  * `'failed'` (JobInfo, error, final: boolean), `'error'` (Error, e.g. Redis
- * connection trouble; BullMQ reconnects by itself).
+ * connection trouble, BullMQ reconnects by itself; or a progress write that
+ * failed, which never fails its job).
  */
 export class Server extends EventEmitter {
   readonly queueName: string;
@@ -205,14 +208,23 @@ export class Server extends EventEmitter {
     if (s.inFlight > s.maxInFlight) s.maxInFlight = s.inFlight;
     this.#active.set(info.id, { job, token });
     this.emit('active', info);
+    // ctx.progress() in the task becomes job.updateProgress(), throttled; the last value is stored before the outcome.
+    const progress = new ProgressWriter(
+      (value) => job.updateProgress(value as JobProgress),
+      (err) => this.#error(new Error(`progress of job ${info.id} (task "${job.name}") was not stored: ${err instanceof Error ? err.message : String(err)}`, { cause: err })),
+      systemClock,
+    );
     try {
       const input: unknown = envelope === undefined ? job.data : envelope.input;
-      const out: unknown = await this.pool.run(job.name, input, {
+      const out: unknown = await this.pool
+        .run(job.name, input, {
+          onProgress: (value) => progress.report(value),
         ...(signal !== undefined ? { signal } : {}),
         ...(envelope?.timeoutMs !== undefined ? { timeoutMs: envelope.timeoutMs } : {}),
         correlationId: info.correlationId || String(job.id),
         ...(typeof envelope?.trace?.traceparent === 'string' ? { traceContext: { traceparent: envelope.trace.traceparent, ...(envelope.trace.tracestate !== undefined ? { tracestate: envelope.trace.tracestate } : {}) } } : {}),
-      });
+        })
+        .finally(() => progress.finish());
       assertJsonSafe(job.name, 'output', out);
       s.completed++;
       this.emit('completed', info);

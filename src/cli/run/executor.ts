@@ -7,7 +7,7 @@
 
 import type { Pool } from '../../pool.js';
 import { openTaskPool } from '../open-pool.js';
-import { BLOCK_TASK, runBlock, type BlockResult, type LineBlock } from './line-block.js';
+import { BLOCK_TASK, runBlock, type BlockContext, type BlockResult, type LineBlock, type LineProgress } from './line-block.js';
 import { LINE_WORKER } from '../worker-files.js';
 
 export interface BlockExecutor {
@@ -15,8 +15,10 @@ export interface BlockExecutor {
    * Runs every line of `block`. Resolves with their outcomes; rejects only
    * when the block as a whole failed (its worker crashed, it timed out, the
    * executor was terminated), in which case no line of it is done.
+   * `onProgress` gets the progress its lines' tasks report (`ctx.progress`),
+   * each naming its line.
    */
-  runBlock(block: LineBlock, timeoutMs: number | undefined): Promise<BlockResult>;
+  runBlock(block: LineBlock, timeoutMs: number | undefined, onProgress?: (report: LineProgress) => void): Promise<BlockResult>;
   /** Workers the blocks are spread over (sizes the blocks). */
   readonly size: number;
   /** For --metrics. */
@@ -53,7 +55,7 @@ export async function openPoolExecutor(c: PoolExecutorConfig): Promise<BlockExec
       workerModule: workerModule.href,
       inProcessTasks: (ns) => {
         const task = ns[c.task];
-        return typeof task === 'function' ? { ...ns, [BLOCK_TASK]: (block: LineBlock, ctx: { signal?: AbortSignal }) => runBlock(task as (i: unknown, x: unknown) => unknown, c.task, block, ctx) } : ns;
+        return typeof task === 'function' ? { ...ns, [BLOCK_TASK]: (block: LineBlock, ctx: BlockContext) => runBlock(task as (i: unknown, x: unknown) => unknown, c.task, block, ctx) } : ns;
       },
     },
     options,
@@ -62,7 +64,11 @@ export async function openPoolExecutor(c: PoolExecutorConfig): Promise<BlockExec
   return {
     size,
     pool,
-    runBlock: (block, timeoutMs) => pool.run(BLOCK_TASK, block, timeoutMs === undefined ? undefined : { timeoutMs }) as Promise<BlockResult>,
+    runBlock: (block, timeoutMs, onProgress) =>
+      pool.run(BLOCK_TASK, block, {
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        ...(onProgress !== undefined ? { onProgress: onProgress as (value: unknown) => void } : {}),
+      }) as Promise<BlockResult>,
     close: () => pool.close(),
     terminate: () => pool.terminate(),
   };

@@ -12,6 +12,7 @@
  */
 
 import { TaskFailedError } from '../../api/errors.js';
+import type { TaskContext, Transferable } from '../../api/types.js';
 import { isRetryable } from './retry.js';
 
 /** The name the block task is exported under (beside the module's own tasks). */
@@ -30,6 +31,19 @@ export interface LineBlock {
    */
   report: 'all' | 'retryable' | 'none';
 }
+
+/**
+ * A line's `ctx.progress(value)`, as the block reports it to `sluice run`'s
+ * progress display: the block is one task to the pool, so its reports say
+ * which line they come from. Coalesced per flush like any task's progress.
+ */
+export interface LineProgress {
+  line: number;
+  value: unknown;
+}
+
+/** The block task's context, as the pool gives it (in-process callers may pass less). */
+export type BlockContext = Partial<TaskContext> & { signal?: AbortSignal };
 
 /** An error as the dead-letter file records it. */
 export interface LineError {
@@ -73,6 +87,46 @@ export interface BlockResult {
 }
 
 type Task = (input: unknown, ctx: unknown) => unknown;
+
+/**
+ * The context each line's task sees: the block's, except that `progress()`
+ * names the line. One per block, its line moved on as the lines run (they
+ * run one after another), so a block of trivial lines allocates nothing per
+ * line for it.
+ */
+class LineContext {
+  line = 0;
+  readonly #ctx: BlockContext;
+
+  constructor(ctx: BlockContext) {
+    this.#ctx = ctx;
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.#ctx.signal;
+  }
+  get taskId(): number | undefined {
+    return this.#ctx.taskId;
+  }
+  get correlationId(): string | undefined {
+    return this.#ctx.correlationId;
+  }
+  get workerId(): number | undefined {
+    return this.#ctx.workerId;
+  }
+  get traceContext(): TaskContext['traceContext'] {
+    return this.#ctx.traceContext;
+  }
+
+  transfer(...items: Transferable[]): void {
+    this.#ctx.transfer?.(...items);
+  }
+
+  progress(value: unknown): void {
+    const report: LineProgress = { line: this.line, value };
+    this.#ctx.progress?.(report);
+  }
+}
 
 /** Blocks up to this many lines report each line's time. */
 export const TIMED_LINES = 32;
@@ -120,7 +174,7 @@ export function unwritable(taskName: string, err: unknown): LineError {
  * is awaited, line after line (a block is one task to the pool: its lines
  * run in order).
  */
-export function runBlock(task: Task, taskName: string, block: LineBlock, ctx: { signal?: AbortSignal } | undefined): BlockResult | Promise<BlockResult> {
+export function runBlock(task: Task, taskName: string, block: LineBlock, ctx: BlockContext | undefined): BlockResult | Promise<BlockResult> {
   return new BlockRun(task, taskName, block, ctx).next();
 }
 
@@ -132,7 +186,9 @@ class BlockRun {
   readonly #task: Task;
   readonly #taskName: string;
   readonly #block: LineBlock;
-  readonly #ctx: { signal?: AbortSignal } | undefined;
+  readonly #ctx: BlockContext | undefined;
+  /** What each line's task gets as its context (progress names the line). */
+  readonly #lineCtx: LineContext | undefined;
   readonly #skip: Set<number> | undefined;
   /** Whether to time each line: small blocks only (see BlockResult.times). */
   readonly #timed: boolean;
@@ -150,11 +206,12 @@ class BlockRun {
   #line: number;
   #start = 0;
 
-  constructor(task: Task, taskName: string, block: LineBlock, ctx: { signal?: AbortSignal } | undefined) {
+  constructor(task: Task, taskName: string, block: LineBlock, ctx: BlockContext | undefined) {
     this.#task = task;
     this.#taskName = taskName;
     this.#block = block;
     this.#ctx = ctx;
+    this.#lineCtx = ctx === undefined ? undefined : new LineContext(ctx);
     this.#skip = block.skip.length === 0 ? undefined : new Set(block.skip);
     this.#timed = countNewlines(block.text, TIMED_LINES + 1) <= TIMED_LINES;
     this.#line = block.first - 1;
@@ -191,8 +248,9 @@ class BlockRun {
       if (this.#ctx?.signal?.aborted === true) throw this.#ctx.signal.reason;
       const s = this.#timed ? performance.now() : 0;
       let result: unknown;
+      if (this.#lineCtx !== undefined) this.#lineCtx.line = line;
       try {
-        result = this.#task(input, this.#ctx);
+        result = this.#task(input, this.#lineCtx);
       } catch (err) {
         this.#done(line, raw, input, s, false, err);
         continue;

@@ -8,7 +8,7 @@
  */
 
 import { collectTasks } from '../../runtime/collect-tasks.js';
-import { BLOCK_TASK, runBlock, type LineBlock } from './line-block.js';
+import { BLOCK_TASK, runBlock, type BlockContext, type LineBlock } from './line-block.js';
 
 const params = new URL(import.meta.url).searchParams;
 const moduleUrl = params.get('module');
@@ -19,7 +19,7 @@ const ns = (await import(moduleUrl)) as Record<string, unknown>;
 const tasks: Record<string, unknown> = Object.fromEntries(collectTasks(ns));
 const task = tasks[taskName] as ((input: unknown, ctx: unknown) => unknown) | undefined;
 if (task !== undefined) {
-  tasks[BLOCK_TASK] = (block: LineBlock, ctx: { signal?: AbortSignal }) => runBlock(task, taskName, block, ctx);
+  tasks[BLOCK_TASK] = (block: LineBlock, ctx: BlockContext) => runBlock(task, taskName, block, ctx);
 }
 
 /** The task module's lifecycle hooks (`init`, `teardown`, `health`), passed through. */

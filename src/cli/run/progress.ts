@@ -1,6 +1,7 @@
 /**
  * Live progress on stderr. On a terminal: one status line redrawn in place
- * (done/total, rate, ETA, failures, p99), cut to the terminal's width so it
+ * (done/total, the latest progress a line's task reported with
+ * `ctx.progress()` when it reports any, rate, ETA, failures, p99), cut to the terminal's width so it
  * never wraps; messages (an interrupt, say) clear it, go on their own line,
  * and the status line is drawn again under them. Elsewhere (CI logs, files):
  * a plain status line every few seconds, since carriage-return redraws would
@@ -19,6 +20,8 @@ export interface ProgressSnapshot {
   p99Ms: number;
   /** Appended as is (e.g. `sluice run --redis`: the servers taking work, or Redis being waited for). */
   note?: string;
+  /** The latest progress a line's task reported (`ctx.progress(value)`), if any has. */
+  report?: { line: number; value: unknown } | undefined;
 }
 
 export type ProgressMode = 'auto' | 'bar' | 'plain' | 'none';
@@ -81,11 +84,37 @@ function barLine(s: ProgressSnapshot): string {
 }
 
 export function statusLine(s: ProgressSnapshot): string {
-  const parts = [s.total === undefined ? `${s.done} lines` : `${s.done}/${s.total} lines`, `${formatRate(s.rate)}/s`];
+  const parts = [s.total === undefined ? `${s.done} lines` : `${s.done}/${s.total} lines`];
+  // Next to the count, not last: a terminal's line is cut to its width, and this is the part a task chose to show.
+  if (s.report !== undefined) parts.push(`line ${s.report.line}: ${formatReport(s.report.value)}`);
+  parts.push(`${formatRate(s.rate)}/s`);
   if (s.total !== undefined) parts.push(`ETA ${s.rate > 0 ? formatDuration(((s.total - s.done) / s.rate) * 1000) : '?'}`);
   parts.push(`${s.failed} failed`, `p99 ${Number.isNaN(s.p99Ms) ? '-' : formatMs(s.p99Ms)}`);
   if (s.note !== undefined) parts.push(s.note);
   return parts.join(' | ');
+}
+
+/** Longest a reported value is shown: the status line stays one line. */
+const REPORT_WIDTH = 24;
+
+/**
+ * A reported progress value, compactly: a fraction from 0 to 1 as a
+ * percentage, another number or a string as it is, anything else as JSON;
+ * cut to REPORT_WIDTH characters.
+ */
+export function formatReport(value: unknown): string {
+  let text: string;
+  if (typeof value === 'number') text = value >= 0 && value <= 1 ? `${(value * 100).toFixed(value * 100 < 10 ? 1 : 0)}%` : String(value);
+  else if (typeof value === 'string') text = value;
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = String(value);
+    }
+  }
+  text = text.replace(/\s+/g, ' ');
+  return text.length > REPORT_WIDTH ? text.slice(0, REPORT_WIDTH - 1) + '…' : text;
 }
 
 function formatRate(r: number): string {

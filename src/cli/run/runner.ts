@@ -36,7 +36,7 @@ import { Journal, type JournalHeader, type Recovered } from './journal.js';
 import { lockOutput } from './output-lock.js';
 import { countLines } from './jsonl-reader.js';
 import { JsonlFile } from './jsonl-writer.js';
-import { deadRecord, lineError, type BlockResult, type FailedLine, type LineError } from './line-block.js';
+import { deadRecord, lineError, type BlockResult, type FailedLine, type LineError, type LineProgress } from './line-block.js';
 import { startProgress, type Progress, type ProgressSnapshot } from './progress.js';
 import { ReorderBuffer } from './reorder.js';
 import { isRetryable } from './retry.js';
@@ -132,6 +132,11 @@ class JobRunner {
   #reorder: ReorderBuffer<Block> | undefined;
   #progress: Progress | undefined;
   #dashboard: Dashboard | undefined;
+  /** The latest progress a line's task reported (ctx.progress), for the progress display. */
+  #report: LineProgress | undefined;
+  readonly #onReport = (report: LineProgress): void => {
+    this.#report = report;
+  };
   #waiters: (() => void)[] = [];
   #destroySource: (() => void) | undefined;
   readonly #backoffs = new Set<NodeJS.Timeout>();
@@ -323,7 +328,7 @@ class JobRunner {
       skip = [];
     }
     const timeoutMs = this.#blockTimeout(raw.lines);
-    this.#executor.runBlock({ first: raw.first, text: raw.text, skip, report: this.#c.retries > 0 ? 'retryable' : 'none' }, timeoutMs).then(
+    this.#executor.runBlock({ first: raw.first, text: raw.text, skip, report: this.#c.retries > 0 ? 'retryable' : 'none' }, timeoutMs, this.#onReport).then(
       (result) => this.#onBlock(block, result),
       (err: unknown) => this.#onBlockFailed(block, err),
     );
@@ -372,7 +377,7 @@ class JobRunner {
 
   /** Runs one line by itself; `attempts` it has made so far. */
   #runSingle(block: Block, line: number, text: string, attempts: number): void {
-    this.#executor.runBlock({ first: line, text: text + '\n', skip: [], report: 'all' }, this.#c.timeoutMs).then(
+    this.#executor.runBlock({ first: line, text: text + '\n', skip: [], report: 'all' }, this.#c.timeoutMs, this.#onReport).then(
       (r) => {
         if (this.#forced) return;
         this.#record(r);
@@ -572,6 +577,7 @@ class JobRunner {
       failed: this.#dead,
       p99Ms: this.#quantile(0.99),
       ...(this.#executor.note !== undefined ? { note: this.#executor.note() } : {}),
+      report: this.#report,
     };
   }
 
