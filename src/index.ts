@@ -7,6 +7,7 @@ export { hysteresisScaler, HysteresisScaler, HYSTERESIS_DEFAULTS, type Hysteresi
 export { cpuCount, cgroupCpuLimit } from './sizing/cpu-count.js';
 export type { MapOptions, MapResult } from './engine/map.js';
 export type { RetryOptions } from './supervision/retry.js';
+export type { BreakerState } from './supervision/circuit-breaker.js';
 export type { DeadLetter, DeadLetterError, DeadLetterOption } from './dead-letter/sinks.js';
 export type {
   AgingOptions,

@@ -27,7 +27,6 @@ const publicNames = new Set(Object.values(files).flatMap((d) => d.exported));
 const UNNAMED: Record<string, string[]> = {
   'dist/index.d.ts': [
     'AnyFn', // TaskName's function shape
-    'BreakerState', // SupervisionStats#breakers
     'CircuitBreakerOptions', // supervision.circuitBreaker
     'ErrorClass', // registerError's parameter
     'HeartbeatOptions', // supervision.heartbeat

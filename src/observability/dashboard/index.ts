@@ -6,3 +6,4 @@
 export { serveDashboard, type Dashboard, type DeadLetterNote } from './server.js';
 export type { DashboardOptions } from './options.js';
 export type { Frame, Point, WorkerRow, DeadLetterRow, EventRow, JobProgress, JobFrame } from './frame.js';
+export type { SseCounters } from './sse.js';
