@@ -21,6 +21,7 @@ import { PoolClosedError, TaskAbortedError } from '../api/errors.js';
 import { StartWindow } from '../queue/start-window.js';
 import { CallbackTimer } from '../time/timer-heap.js';
 import { Op } from '../wire/protocol.js';
+import { revoke } from './steal.js';
 import type { Scheduler } from './scheduler.js';
 import { Outcome, TaskState, type Task } from './task.js';
 import { INFLIGHT_MASK, SlotState, type WorkerSlot } from './worker-slot.js';
@@ -157,14 +158,13 @@ export class Controls {
       }
       if (seqs.length === 0) continue;
       const id = this.#nextSync++;
+      if (!revoke(slot, seqs)) continue; // gone: its exit places what never started
       try {
-        h.send([Op.Revoke, ...seqs]);
         h.send([Op.Sync, id]);
       } catch {
-        continue; // gone: its exit places what never started
+        continue;
       }
       for (const seq of seqs) {
-        slot.revoking.add(seq);
         const task = slot.inflight[seq & INFLIGHT_MASK] as Task;
         asked.push(task);
         this.#asked.add(task);

@@ -59,12 +59,20 @@ function unstarted(slot: WorkerSlot): number {
 /** Asks the chosen worker for its unstarted tasks back, for `idle`; what comes back (Status.Revoked) is requeued by the engine. */
 export function askBack(idle: WorkerSlot, workers: readonly WorkerSlot[]): void {
   const pick = chooseSteal(idle, workers);
-  if (pick === undefined) return;
-  const { victim, seqs } = pick;
+  if (pick !== undefined) revoke(pick.victim, pick.seqs);
+}
+
+/**
+ * Sends `[Op.Revoke, ...seqs]` and marks them asked (the one way stealing,
+ * quarantine, pause and clear take tasks back); false when the worker is
+ * gone, whose exit then places what never started.
+ */
+export function revoke(slot: WorkerSlot, seqs: readonly number[]): boolean {
   try {
-    victim.handle.send([Op.Revoke, ...seqs]);
+    slot.handle.send([Op.Revoke, ...seqs]);
   } catch {
-    return; // gone: its exit requeues what never started
+    return false;
   }
-  for (const seq of seqs) victim.revoking.add(seq);
+  for (const seq of seqs) slot.revoking.add(seq);
+  return true;
 }

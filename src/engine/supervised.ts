@@ -23,7 +23,7 @@
 import { PoolFailedError, WorkerStalledError, type StallReport } from '../api/errors.js';
 import { Breakers, countsAsFailure } from '../supervision/circuit-breaker.js';
 import { DEFAULT_OUTLIER_RULE, Suspicion } from '../supervision/isolation.js';
-import { Op } from '../wire/protocol.js';
+import { revoke } from './steal.js';
 import type { RecycleWhy } from '../supervision/recycle.js';
 import { RestartIntensity } from '../supervision/restart-intensity.js';
 import { Supervisor } from '../supervision/supervisor.js';
@@ -182,13 +182,7 @@ export class Supervised {
       if (task === undefined || task.state !== TaskState.Dispatched || task.slot !== slot || task.seq !== seq || slot.revoking.has(seq)) continue;
       seqs.push(seq);
     }
-    if (seqs.length === 0) return;
-    try {
-      slot.handle.send([Op.Revoke, ...seqs]);
-    } catch {
-      return; // gone: its exit requeues what never started
-    }
-    for (const seq of seqs) slot.revoking.add(seq);
+    if (seqs.length > 0) revoke(slot, seqs);
   }
 
   /** The replacement is ready (or the worker is bad): the old worker drains and leaves. */
