@@ -11,7 +11,8 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { CLI_MAIN, TASKS_URL, lineCount, tempDir } from '../helpers/cli.js';
+import { runJob } from '../../src/cli/run/runner.js';
+import { CLI_MAIN, TASKS_URL, config, io, lineCount, readJsonl, tempDir, writeLines } from '../helpers/cli.js';
 
 const LINES = 1_000_000;
 
@@ -46,3 +47,20 @@ test('a million lines run under --max-old-space-size=128: memory does not grow w
   assert.match(stderr, new RegExp(`${LINES} read of ${LINES}: ${LINES} ok`));
   assert.equal(lineCount(output), LINES);
 });
+
+// The line workers' young generation is bounded (src/cli/run/executor.ts):
+// left to V8, each worker's grows towards 48 MB over a long run.
+for (const kind of ['thread', 'process'] as const) {
+  test(`${kind} line workers run with a bounded young generation`, async (t) => {
+    const dir = tempDir(t);
+    const c = config(dir, { input: writeLines(join(dir, 'in.jsonl'), ['{}', '{}']), task: 'youngGeneration', kind, size: 1 });
+    const s = await runJob(c, io());
+    assert.equal(s.ok, 2);
+    const records = readJsonl<{ result: { threadMb?: number; semiSpaceFlag?: string } }>(c.output);
+    assert.equal(records.length, 2);
+    for (const { result } of records) {
+      if (kind === 'thread') assert.equal(result.threadMb, 8);
+      else assert.equal(result.semiSpaceFlag, '--max-semi-space-size=3');
+    }
+  });
+}
