@@ -90,7 +90,12 @@ function runConsumer(dir: string, script: string, ...args: string[]): unknown {
   return JSON.parse(out.at(-1) ?? '');
 }
 
-const EVERY_ENTRY = { sluice: true, testing: true, prometheus: true, otel: true, worker: true, bullmq: true };
+const EVERY_ENTRY = { sluice: true, testing: true, prometheus: true, otel: true, worker: true, bullmq: true, dashboard: true };
+
+test('the consumers below load every entry package.json exports', () => {
+  const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json');
+  assert.deepEqual(subpaths.map((k) => (k === '.' ? 'sluice' : k.slice(2))).sort(), Object.keys(EVERY_ENTRY).sort());
+});
 
 test('an ES module consumer imports every entry and runs thread, process and async pools', () => {
   assert.deepEqual(runConsumer(consumer, 'esm.mjs'), { results: { thread: 42, process: 42, async: 42 }, entries: EVERY_ENTRY });

@@ -27,20 +27,10 @@ const publicNames = new Set(Object.values(files).flatMap((d) => d.exported));
 const UNNAMED: Record<string, string[]> = {
   'dist/index.d.ts': [
     'AnyFn', // TaskName's function shape
-    'CircuitBreakerOptions', // supervision.circuitBreaker
     'ErrorClass', // registerError's parameter
-    'HeartbeatOptions', // supervision.heartbeat
-    'Logger', // the `logger` option
-    'PoolDiagnostics', // pool.diagnostics()
-    'ProcStatus', // WorkerDiagnostics#proc
-    'QuarantineOptions', // supervision.quarantine
-    'RecycleOptions', // supervision.recycle
     'Resolved', // HysteresisScaler#options
-    'RestartIntensityOptions', // supervision.restartIntensity
-    'SupervisionOptions', // the `supervision` option
     'Transferable', // RunOptions#transfer
     'WorkerCrashDetails', // WorkerCrashedError's constructor
-    'WorkerDiagnostics', // PoolDiagnostics#workers
   ],
   'dist/bullmq/index.d.ts': [
     'EncodedError', // BullDeadLetter#error, an error as a job carries it

@@ -10,6 +10,7 @@ const prometheus = require('sluice/prometheus');
 const otel = require('sluice/otel');
 const { registerTaskHook } = require('sluice/worker');
 const bullmq = require('sluice/bullmq');
+const dashboard = require('sluice/dashboard');
 
 async function main() {
   const results = {};
@@ -31,6 +32,7 @@ async function main() {
       otel: typeof otel.instrumentPool === 'function',
       worker: typeof registerTaskHook === 'function',
       bullmq: typeof bullmq.createClient === 'function' && typeof bullmq.serve === 'function',
+      dashboard: typeof dashboard.serveDashboard === 'function',
     },
   }));
 }

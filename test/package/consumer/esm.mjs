@@ -6,6 +6,7 @@ import * as prometheus from 'sluice/prometheus';
 import * as otel from 'sluice/otel';
 import { registerTaskHook } from 'sluice/worker';
 import * as bullmq from 'sluice/bullmq';
+import * as dashboard from 'sluice/dashboard';
 import * as tasks from './tasks.mjs';
 
 const results = {};
@@ -27,5 +28,6 @@ console.log(JSON.stringify({
     otel: typeof otel.instrumentPool === 'function',
     worker: typeof registerTaskHook === 'function',
     bullmq: typeof bullmq.createClient === 'function' && typeof bullmq.serve === 'function',
+    dashboard: typeof dashboard.serveDashboard === 'function',
   },
 }));
