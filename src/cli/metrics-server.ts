@@ -41,40 +41,81 @@ export const CLI_METRICS = {
   inFlight: { name: 'sluice_cli_in_flight', type: 'gauge', help: 'Lines read and not finished (retries included).', labels: [] },
 } as const satisfies Record<string, MetricDef>;
 
+/** `sluice serve`'s own series: jobs, which are the pool's tasks one for one, by queue. */
+export const SERVE_METRICS = {
+  jobs: { name: 'sluice_serve_jobs_total', type: 'counter', help: 'BullMQ jobs this server finished, by outcome (completed, failed, dead_lettered).', labels: ['queue', 'outcome'] },
+  inFlight: { name: 'sluice_serve_jobs_in_flight', type: 'gauge', help: 'BullMQ jobs this server holds now.', labels: ['queue'] },
+} as const satisfies Record<string, MetricDef>;
+
+/** What `sluice serve` counts (bullmq's ServerStats, by shape: the CLI loads bullmq only when serving). */
+export interface ServeCounters {
+  inFlight: number;
+  completed: number;
+  failed: number;
+  deadLettered: number;
+}
+
 function label(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-export function prometheusText(pool: string, task: string, stats: PoolStats | undefined, run: RunCounters): string {
-  const out: string[] = [];
-  const metric = (def: MetricDef, samples: [labels: Record<string, string>, value: number][]): void => {
-    out.push(`# HELP ${def.name} ${def.help}`, `# TYPE ${def.name} ${def.type}`);
+/** Prometheus text, one series at a time. */
+class TextWriter {
+  readonly #out: string[] = [];
+
+  metric(def: MetricDef, samples: [labels: Record<string, string>, value: number][]): void {
+    this.#out.push(`# HELP ${def.name} ${def.help}`, `# TYPE ${def.name} ${def.type}`);
     for (const [labels, value] of samples) {
       const keys = Object.keys(labels);
-      out.push(`${def.name}${keys.length === 0 ? '' : `{${keys.map((k) => `${k}="${label(labels[k] as string)}"`).join(',')}}`} ${value}`);
+      this.#out.push(`${def.name}${keys.length === 0 ? '' : `{${keys.map((k) => `${k}="${label(labels[k] as string)}"`).join(',')}}`} ${value}`);
     }
-  };
-  const p = { pool };
-  if (stats !== undefined) {
-    metric(M.workers, [
+  }
+
+  /** The pool's gauges, as `sluice/prometheus` names them. */
+  pool(pool: string, stats: PoolStats): void {
+    const p = { pool };
+    this.metric(M.workers, [
       [{ pool, state: 'busy' }, stats.workers.busy],
       [{ pool, state: 'idle' }, stats.workers.idle],
       [{ pool, state: 'starting' }, stats.workers.starting],
     ]);
-    metric(M.queueDepth, [[p, stats.queued + stats.waiting]]);
-    metric(M.running, [[p, stats.running]]);
-    metric(M.utilization, [[p, stats.window.utilization]]);
+    this.metric(M.queueDepth, [[p, stats.queued + stats.waiting]]);
+    this.metric(M.running, [[p, stats.running]]);
+    this.metric(M.utilization, [[p, stats.window.utilization]]);
   }
-  metric(M.retries, [[{ pool, task }, run.retries]]);
-  metric(CLI_METRICS.linesRead, [[{}, run.read]]);
-  metric(CLI_METRICS.lines, [
+
+  text(): string {
+    return this.#out.join('\n') + '\n';
+  }
+}
+
+/** `sluice run`: the pool's gauges, line retries, and the runner's line series. */
+export function prometheusText(pool: string, task: string, stats: PoolStats | undefined, run: RunCounters): string {
+  const w = new TextWriter();
+  if (stats !== undefined) w.pool(pool, stats);
+  w.metric(M.retries, [[{ pool, task }, run.retries]]);
+  w.metric(CLI_METRICS.linesRead, [[{}, run.read]]);
+  w.metric(CLI_METRICS.lines, [
     [{ outcome: 'ok' }, run.ok],
     [{ outcome: 'dead' }, run.dead],
     [{ outcome: 'bad_json' }, run.badJson],
     [{ outcome: 'skipped' }, run.skipped],
   ]);
-  metric(CLI_METRICS.inFlight, [[{}, run.inFlight]]);
-  return out.join('\n') + '\n';
+  w.metric(CLI_METRICS.inFlight, [[{}, run.inFlight]]);
+  return w.text();
+}
+
+/** `sluice serve`: the pool's gauges and the server's job series. */
+export function serveText(pool: string, queue: string, stats: PoolStats, serve: ServeCounters): string {
+  const w = new TextWriter();
+  w.pool(pool, stats);
+  w.metric(SERVE_METRICS.jobs, [
+    [{ queue, outcome: 'completed' }, serve.completed],
+    [{ queue, outcome: 'failed' }, serve.failed],
+    [{ queue, outcome: 'dead_lettered' }, serve.deadLettered],
+  ]);
+  w.metric(SERVE_METRICS.inFlight, [[{ queue }, serve.inFlight]]);
+  return w.text();
 }
 
 export function startMetricsServer(address: MetricsAddress, collect: () => string): Promise<MetricsServer> {

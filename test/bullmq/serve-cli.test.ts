@@ -53,4 +53,42 @@ describe('sluice serve with plain BullMQ producers', { skip: SKIP_NO_REDIS }, ()
       await q.close();
     }
   });
+
+  test('--metrics serves the pool\'s series under sluice/prometheus names and the jobs by outcome', async () => {
+    const queue = uniqueQueue('serve-metrics');
+    queues.push(queue);
+    const child = spawn(process.execPath, [CLI, 'serve', TASKS, '--queue', queue, '--redis', REDIS_URL, '--size', '1', '--metrics', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    const exited = once(child, 'exit');
+    const url = new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /metrics on (http:\/\/\S+)/.exec(err);
+        if (m !== null && err.includes('sluice serve: ready')) resolve(m[1] as string);
+      });
+      void exited.then(() => reject(new Error(`sluice serve exited before ready: ${err}`)));
+    });
+    const q = new Queue(queue, { connection });
+    const events = new QueueEvents(queue, { connection });
+    try {
+      const [at] = await Promise.all([url, events.waitUntilReady()]);
+      const done = await q.add('digest', { text: 'a b' });
+      await done.waitUntilFinished(events);
+      const failed = await q.add('no-such-task', null);
+      assert.equal((await outcome(failed.waitUntilFinished(events))).ok, false);
+      const text = await (await fetch(at)).text();
+      assert.match(text, /^# TYPE sluice_workers gauge$/m);
+      assert.match(text, /^sluice_workers\{pool="[^"]+",state="idle"\} 1$/m);
+      assert.match(text, /^sluice_queue_depth\{pool="[^"]+"\} 0$/m);
+      assert.match(text, new RegExp(`^sluice_serve_jobs_total\\{queue="${queue}",outcome="completed"\\} 1$`, 'm'));
+      assert.match(text, new RegExp(`^sluice_serve_jobs_total\\{queue="${queue}",outcome="failed"\\} 1$`, 'm'));
+      assert.match(text, new RegExp(`^sluice_serve_jobs_in_flight\\{queue="${queue}"\\} 0$`, 'm'));
+      child.kill('SIGTERM');
+      assert.equal((await exited)[0], 0, err);
+    } finally {
+      child.kill('SIGKILL');
+      await events.close();
+      await q.close();
+    }
+  });
 });

@@ -11,7 +11,8 @@ import type { CliCommand, CliIO } from '../cli-command.js';
 import { ExitCode, ModuleLoadFailure, UsageError } from '../exit-codes.js';
 import { dashboardFlag, parseDashboard, startServeDashboard, type DashboardAddress } from '../dashboard.js';
 import { Interrupts } from '../interrupts.js';
-import { parsePositive, parseNonNegative, parseSize, resolveModule } from '../run/run-options.js';
+import { parseMetrics, parsePositive, parseNonNegative, parseSize, resolveModule } from '../run/run-options.js';
+import { serveText, startMetricsServer, type MetricsAddress, type MetricsServer } from '../metrics-server.js';
 import { InvalidOptionError, ModuleLoadError } from '../../api/errors.js';
 
 interface ServeFlags {
@@ -26,6 +27,7 @@ interface ServeFlags {
   timeout?: number;
   maxTasks?: number;
   dashboard?: DashboardAddress | true;
+  metrics?: MetricsAddress;
 }
 
 const EXAMPLES = `
@@ -60,6 +62,7 @@ export const serveCommand: CliCommand = {
       .option('--prefix <prefix>', 'BullMQ key prefix')
       .option('--lock-duration <ms>', 'BullMQ job lock duration (a dead server’s jobs are taken back after it)', parsePositive('--lock-duration'))
       .option('--stalled-interval <ms>', 'how often to look for jobs of dead servers', parsePositive('--stalled-interval'))
+      .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics (port 0 picks one; the URL is printed)', parseMetrics)
       .option('--dashboard [host:port]', 'serve a live dashboard (default 127.0.0.1, a free port; the URL with its token is printed)', parseDashboard)
       .addHelpText('after', EXAMPLES)
       .action(async (moduleArg: string, flags: ServeFlags) => {
@@ -103,8 +106,21 @@ export const serveCommand: CliCommand = {
           throw err;
         }
         server.on('error', (err: Error) => io.stderr.write(`sluice serve: ${err.message}\n`));
+        let metrics: MetricsServer | undefined;
+        if (flags.metrics !== undefined) {
+          const at = flags.metrics;
+          try {
+            metrics = await startMetricsServer(at, () => serveText(server.pool.name, flags.queue, server.pool.stats(), server.stats()));
+          } catch (err) {
+            unlisten();
+            await server.close({ timeoutMs: 0 });
+            throw new UsageError(`cannot serve metrics on ${at.host}:${at.port}: ${(err as Error).message}`, { cause: err });
+          }
+          io.stderr.write(`sluice serve: metrics on ${metrics.url}\n`);
+        }
         const page = dashboard === undefined ? undefined : await startServeDashboard(server, dashboard, io.stderr, flags.queue).catch(async (err: unknown) => {
           unlisten();
+          await metrics?.close();
           await server.close({ timeoutMs: 0 });
           throw err;
         });
@@ -121,6 +137,7 @@ export const serveCommand: CliCommand = {
             });
           });
           await page?.close();
+          await metrics?.close();
           const s = server.stats();
           io.stderr.write(`sluice serve: stopped: ${s.completed} completed, ${s.failed} failed, ${s.deadLettered} dead-lettered\n`);
           exit(ExitCode.Ok);
