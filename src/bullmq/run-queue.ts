@@ -63,6 +63,8 @@ export interface LineJobOptions {
   retryDelayMs: number;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** The values the line's task reports (`ctx.progress`), as its server writes them to the job. */
+  onProgress?: (value: unknown) => void;
 }
 
 export interface RunQueueStatus {
@@ -168,6 +170,7 @@ export class RunQueue {
           correlationId: key,
           ...(options.attempts > 1 ? { attempts: options.attempts, backoff: { type: 'exponential', baseMs: options.retryDelayMs, jitter: 'none' } } : {}),
           ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+          ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
         });
         this.#up();
         return await abortable(handle.result(), options.signal);

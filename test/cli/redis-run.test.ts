@@ -234,4 +234,29 @@ describe('sluice run --redis', { skip: SKIP_NO_REDIS }, () => {
       await redis.stop();
     }
   });
+
+  test('what a line reports on its server (ctx.progress) reaches the coordinator\'s status line, naming the line', { timeout: 60_000 }, async () => {
+    const queue = newQueue('run-progress');
+    const progressTasks = fileURLToPath(new URL('../fixtures/cli-progress-tasks.js', import.meta.url));
+    const server = start(['serve', progressTasks, '--queue', queue, '--redis', REDIS_URL, '--size', '2']);
+    await until('sluice serve ready', () => server.stderr().includes('sluice serve: ready') || server.child.exitCode !== null, 30_000);
+    const gate = join(dir, 'progress.gate');
+    const input = join(dir, 'progress.jsonl');
+    writeFileSync(input, [JSON.stringify({ n: 1 }), JSON.stringify({ n: 2, report: 0.75, gate })].join('\n') + '\n');
+    const output = join(dir, 'progress.out.jsonl');
+    const coord = start(['run', progressTasks, '--task', 'reports', '--input', input, '--output', output, '--redis', REDIS_URL, '--redis-queue', queue, '--progress', 'plain', '--status-interval', '50']);
+    try {
+      // Line 2 is still running on the server (held by its gate): the coordinator shows its report.
+      await until('"line 2: 75%" on the coordinator\'s status line', () => / line 2: 75% /.test(coord.stderr()) || coord.child.exitCode !== null, 30_000);
+      assert.match(coord.stderr(), / line 2: 75% /);
+      writeFileSync(gate, '');
+      assert.equal(await coord.exited, 0, coord.stderr());
+      assert.deepEqual(lines(output).map((l) => (JSON.parse(l) as { line: number; result: number }).result).sort(), [1, 2]);
+    } finally {
+      writeFileSync(gate, '');
+      coord.child.kill('SIGKILL');
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
+  });
 });

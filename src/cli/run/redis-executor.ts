@@ -25,7 +25,7 @@ import type { RunQueue } from '../../bullmq/run-queue.js';
 import { availableCpus } from '../../sizing/cpu-count.js';
 import { UsageError } from '../exit-codes.js';
 import type { BlockExecutor } from './executor.js';
-import { deadRecord, lineError, okRecord, unwritable, type BlockResult, type LineBlock } from './line-block.js';
+import { deadRecord, lineError, okRecord, unwritable, type BlockResult, type LineBlock, type LineProgress } from './line-block.js';
 import { formatDuration } from './progress.js';
 import type { RunConfig } from './run-config.js';
 
@@ -68,7 +68,7 @@ class RedisExecutor implements BlockExecutor {
     this.size = c.size ?? availableCpus();
   }
 
-  async runBlock(block: LineBlock): Promise<BlockResult> {
+  async runBlock(block: LineBlock, _timeoutMs?: number, onProgress?: (report: LineProgress) => void): Promise<BlockResult> {
     const text = block.text;
     const skip = block.skip.length === 0 ? undefined : new Set(block.skip);
     // Each line's record, in line order, once known.
@@ -108,7 +108,14 @@ class RedisExecutor implements BlockExecutor {
       const t0 = performance.now();
       sent.push(
         this.#rq
-          .run(n, this.#c.task, input, { attempts: this.#c.retries + 1, retryDelayMs: this.#c.retryDelayMs, timeoutMs: this.#c.timeoutMs, signal: this.#stop.signal })
+          .run(n, this.#c.task, input, {
+            attempts: this.#c.retries + 1,
+            retryDelayMs: this.#c.retryDelayMs,
+            timeoutMs: this.#c.timeoutMs,
+            signal: this.#stop.signal,
+            // What the line reports on its server reaches the status line here, naming the line, as in a local run.
+            ...(onProgress !== undefined ? { onProgress: (value: unknown) => onProgress({ line: n, value }) } : {}),
+          })
           .then(
             (result) => {
               times.push(performance.now() - t0);
