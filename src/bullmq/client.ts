@@ -57,6 +57,14 @@ export interface JobHandle<T = unknown> {
   readonly correlationId: string;
   /** Resolves with the task's output, or rejects with its error (same classes and codes as a local pool). */
   result(): Promise<T>;
+  /**
+   * The latest progress value stored on the job (`ctx.progress` on the
+   * server, throttled to one write per 100 ms, the last one always written
+   * before the outcome); BullMQ's `0` before any report. `undefined` once the
+   * job is gone (removed after completion). Reads Redis: for every value as
+   * it comes, pass `onProgress` to `submit`.
+   */
+  progress(): Promise<unknown>;
 }
 
 interface Waiter {
@@ -122,7 +130,7 @@ export class Client {
     // Registered in the same turn as add()'s reply: the job's first progress needs a worker to fetch and run it first, later.
     if (onProgress !== undefined) this.#progress.set(id, [...(this.#progress.get(id) ?? []), onProgress]);
     const correlationId = (job.data as Partial<JobData> | undefined)?.correlationId ?? data.correlationId;
-    return { id, queue: this.queueName, correlationId, result: () => this.#result(id, name) as Promise<T> };
+    return { id, queue: this.queueName, correlationId, result: () => this.#result(id, name) as Promise<T>, progress: () => this.#storedProgress(id) };
   }
 
   /** Submits and waits for the outcome. */
@@ -133,7 +141,16 @@ export class Client {
 
   /** A handle for a job submitted earlier (by id). */
   handle<T = unknown>(id: string, taskName = '(unknown)'): JobHandle<T> {
-    return { id, queue: this.queueName, correlationId: '', result: () => this.#result(id, taskName) as Promise<T> };
+    return { id, queue: this.queueName, correlationId: '', result: () => this.#result(id, taskName) as Promise<T>, progress: () => this.#storedProgress(id) };
+  }
+
+  async #storedProgress(id: string): Promise<unknown> {
+    try {
+      return (await Job.fromId(this.#queue, id))?.progress;
+    } catch (err) {
+      if (isConnectionError(err)) throw new RedisUnavailableError(this.queueName, `read the progress of job ${id}`, err);
+      throw err;
+    }
   }
 
   /** Entries of `<queue>-dlq`. */
@@ -145,7 +162,7 @@ export class Client {
   async redrive(filter: (entry: BullDeadLetter) => boolean = () => true): Promise<RedriveResult & { handles: JobHandle[] }> {
     await this.#whenReady();
     const r = await redriveDeadLetters(this.#queue, this.#dlqConnection(), this.#prefix, filter);
-    return { ...r, handles: r.entries.map((e) => ({ id: e.jobId, queue: this.queueName, correlationId: e.correlationId, result: () => this.#result(e.jobId, e.taskName) })) };
+    return { ...r, handles: r.entries.map((e) => ({ id: e.jobId, queue: this.queueName, correlationId: e.correlationId, result: () => this.#result(e.jobId, e.taskName), progress: () => this.#storedProgress(e.jobId) })) };
   }
 
   /** Closes the Redis connections. Pending `result()` promises reject with RedisUnavailableError. */

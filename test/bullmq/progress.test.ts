@@ -87,6 +87,9 @@ describe('sluice/bullmq progress', { skip: SKIP_NO_REDIS }, () => {
       assert.deepEqual(plainSeen, got, "a plain BullMQ listener reads the same 'progress' events");
       const job = await client.queue.getJob(handle.id);
       assert.deepEqual(job?.progress, { done: 4, of: 4 }, 'the last value is stored on the job');
+      assert.deepEqual(await handle.progress(), { done: 4, of: 4 }, "the handle reads the job's stored progress");
+      assert.deepEqual(await client.handle(handle.id).progress(), { done: 4, of: 4 }, 'so does a handle made from the id alone');
+      assert.equal(await client.handle('no-such-job').progress(), undefined, 'a job that is gone has none');
     } finally {
       await server.close({ timeoutMs: 5000 });
       await client.close();
