@@ -410,7 +410,11 @@ export interface RunOptions {
   deadlineMs?: number;
   /** With `overflow: 'wait'`: how long to wait for room. @default the pool's `queueTimeoutMs` */
   queueTimeoutMs?: number;
-  /** Objects to move to the worker instead of copying (ArrayBuffers, MessagePorts). */
+  /**
+   * Objects to move to the worker instead of copying (ArrayBuffers; MessagePorts to
+   * threads): the caller's are detached on every kind (processes: a copy plus a
+   * detach; see docs/kinds.md, "Values across the boundary").
+   */
   transfer?: readonly Transferable[];
   /** Ties this task to a request: present in `ctx`, events, errors and logs. @default generated */
   correlationId?: string;

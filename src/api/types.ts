@@ -39,11 +39,11 @@ export interface TaskContext {
   readonly correlationId: string;
   /** The id of the worker running the task. */
   readonly workerId: number;
-  /** Transfer these objects with the result instead of copying them (ArrayBuffers, MessagePorts). */
+  /** Transfer these objects with the result instead of copying them (ArrayBuffers; MessagePorts from threads): the task's end detached on every kind (docs/kinds.md). */
   transfer(...items: Transferable[]): void;
   /**
-   * Reports progress to the caller's `onProgress` (structured-cloned; JSON
-   * for process workers, as inputs are). Coalesced: a task that reports in a
+   * Reports progress to the caller's `onProgress` (copied as inputs are,
+   * Buffers kept; see docs/kinds.md, "Values across the boundary"). Coalesced: a task that reports in a
    * tight loop sends its latest value once per flush, never a flood; the
    * last value reported before the task ends arrives before its result.
    */

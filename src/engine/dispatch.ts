@@ -6,6 +6,10 @@
  * A batch that cannot be cloned is sent task by task to find the culprit,
  * which alone is refused. Sending marks each task in the worker's in-flight
  * ring; that is where results and exits find it.
+ *
+ * To a thread, an input holding Buffers goes marked (wire/values.ts), so
+ * the task gets Buffers, not the plain Uint8Arrays structured clone makes of
+ * them; an input that is not an object costs one `typeof` for it.
  */
 
 import type { Transferable } from '../api/types.js';
@@ -14,6 +18,7 @@ import { channels } from '../observability/diagnostics.js';
 import { sampled, toMicros } from '../observability/latency.js';
 import { microtask } from '../time/microtask.js';
 import { Op } from '../wire/protocol.js';
+import { bufferPaths } from '../wire/values.js';
 import type { Scheduler } from './scheduler.js';
 import { Outcome, TaskState, type Task } from './task.js';
 import { INFLIGHT_MASK, SlotState, type WorkerSlot } from './worker-slot.js';
@@ -31,9 +36,22 @@ function runOp(slot: WorkerSlot): Op {
   return marked ? Op.RunMarked : Op.Run;
 }
 
-/** One task's part of a Run message: task index, input, id, and correlation (with trace context when there is one). */
-function pushTask(msg: unknown[], idx: number, task: Task): void {
-  msg.push(idx, task.input, task.id, task.meta === null ? task.correlation : [task.correlation, task.meta]);
+/**
+ * One task's part of a Run message: task index, input, id, and correlation
+ * (with trace context when there is one). `marks`: a thread, where an input
+ * holding Buffers goes as `~idx, [input, paths]` (protocol.ts).
+ */
+function pushTask(msg: unknown[], idx: number, task: Task, marks: boolean): void {
+  const input = task.input;
+  const corr = task.meta === null ? task.correlation : [task.correlation, task.meta];
+  if (marks && typeof input === 'object' && input !== null) {
+    const paths = bufferPaths(input);
+    if (paths !== null) {
+      msg.push(~idx, [input, paths], task.id, corr);
+      return;
+    }
+  }
+  msg.push(idx, input, task.id, corr);
 }
 
 export class Dispatch {
@@ -42,10 +60,13 @@ export class Dispatch {
   readonly #flushBound = (): void => this.#flush();
   readonly #engine: Scheduler;
   readonly #auto: boolean;
+  /** Inputs go to threads: Buffers in them are marked (see pushTask). */
+  readonly #marks: boolean;
 
   constructor(engine: Scheduler) {
     this.#engine = engine;
     this.#auto = engine.options.pipeline === 'auto';
+    this.#marks = engine.options.kind === 'thread';
   }
 
   /** The slot's outbox goes out with the next flush (one microtask from now). */
@@ -62,12 +83,18 @@ export class Dispatch {
    * submit (as with p-queue), not a microtask later. Last thing submit does:
    * the task may settle, or call run() again, from in here, and finds the
    * books settled. Only on a worker with nothing in flight, so no earlier
-   * batch can be overtaken.
+   * batch can be overtaken. A task with a transfer list goes with the next
+   * flush instead: its input is moved there (inline.ts), and a value that
+   * cannot be moved is refused on that path, as on the other kinds.
    */
   startNow(task: Task, slot: WorkerSlot): void {
+    if (task.transfer !== undefined) {
+      this.#engine.assign(task, slot);
+      return;
+    }
     this.#engine.dispatched(task, slot);
     const msg: unknown[] = [runOp(slot)];
-    pushTask(msg, (slot.names as Map<string, number>).get(task.name) as number, task);
+    pushTask(msg, (slot.names as Map<string, number>).get(task.name) as number, task, false);
     this.#markSent(slot, task, this.#engine.clock.now());
     (slot.handle.runNow as (message: unknown[]) => void)(msg);
   }
@@ -101,7 +128,7 @@ export class Dispatch {
           this.#unsent(task, new UnknownTaskError(task.name, engine.taskList));
           continue;
         }
-        pushTask(msg, idx, task);
+        pushTask(msg, idx, task, this.#marks);
         if (task.transfer !== undefined) (transfer ??= []).push(...task.transfer);
         sent.push(task);
       }
@@ -124,7 +151,7 @@ export class Dispatch {
   #sendOneByOne(slot: WorkerSlot, tasks: Task[], now: number, op: Op): void {
     for (const task of tasks) {
       const msg: unknown[] = [op];
-      pushTask(msg, (slot.names as Map<string, number>).get(task.name) as number, task);
+      pushTask(msg, (slot.names as Map<string, number>).get(task.name) as number, task, this.#marks);
       try {
         slot.handle.send(msg, task.transfer);
       } catch (err) {

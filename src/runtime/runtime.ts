@@ -17,6 +17,7 @@
 import type { Transferable } from '../api/types.js';
 import { encodeError, type EncodedError } from '../wire/error-codec.js';
 import { AbortKind, corrOf, epochNow, FINISH_OFFSET, HEAP_OFFSET, Op, REPORT_BYTES, REPORT_FINAL, TASK_STRIDE, traceOf, START_RING, Status, type WorkerInit } from '../wire/protocol.js';
+import { bufferPaths, reviveBuffers, type Marked } from '../wire/values.js';
 import { checkHealth, findHooks, hookFlags, type LifecycleHooks } from './lifecycle.js';
 import { runTask } from './task-hooks.js';
 import { abortReason, TaskCtx } from './task-context.js';
@@ -30,6 +31,8 @@ export interface Transport {
 
 interface Outbox {
   items: unknown[];
+  /** Some output in `items` holds Buffers (Status.OkBuffers): the batch goes as Op.ResultsBuffers. */
+  marked: boolean;
   transfer: Transferable[];
   /** Each task's latest progress value since the last flush (see Op.Progress). */
   progressed: Map<number, unknown>;
@@ -43,6 +46,10 @@ const MASK = START_RING - 1;
 export function startRuntime(transport: Transport, init: WorkerInit): void {
   const state = init.state;
   const isProcess = init.process === true;
+  // Outputs and progress holding Buffers are marked for a thread's
+  // postMessage, which would make them Uint8Arrays (wire/values.ts); a
+  // process's 'advanced' serialization keeps Buffers as they are.
+  const marks = !isProcess;
   const started = state ? new Int32Array(state, 0, 1) : null;
   const startTimes = state ? new Float64Array(state, 8, START_RING) : null;
   // Where nothing is shared (tests driving the runtime directly), a private
@@ -103,6 +110,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   };
   const outbox: Outbox = {
     items: [],
+    marked: false,
     transfer: [],
     progressed: new Map(),
     progress: (seq, value) => {
@@ -116,7 +124,14 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   let flushQueued = false;
   const flushProgress = (): void => {
     const msg: unknown[] = [Op.Progress];
-    for (const [seq, value] of outbox.progressed) msg.push(seq, value);
+    for (const [seq, value] of outbox.progressed) {
+      const paths = marks && typeof value === 'object' && value !== null ? bufferPaths(value) : null;
+      if (paths === null) msg.push(seq, value);
+      else {
+        msg[0] = Op.ProgressBuffers;
+        msg.push(~seq, [value, paths]);
+      }
+    }
     outbox.progressed.clear();
     try {
       transport.post(msg);
@@ -124,7 +139,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       // A value that cannot be cloned is dropped, one by one: progress is advisory, and the task goes on.
       for (let i = 1; i < msg.length; i += 2) {
         try {
-          transport.post([Op.Progress, msg[i], msg[i + 1]]);
+          transport.post([(msg[i] as number) < 0 ? Op.ProgressBuffers : Op.Progress, msg[i], msg[i + 1]]);
         } catch {
           /* dropped */
         }
@@ -138,16 +153,18 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     const items = outbox.items;
     if (items.length === 0) return;
     const transfer = outbox.transfer;
+    const marked = outbox.marked;
     outbox.items = [];
     outbox.transfer = [];
-    items.unshift(Op.Results);
+    outbox.marked = false;
+    items.unshift(marked ? Op.ResultsBuffers : Op.Results);
     try {
       transport.post(items, transfer.length ? transfer : undefined);
     } catch {
       // Some output in this batch cannot be cloned. Send the results one by
       // one so only the offending task fails.
       for (let i = 1; i < items.length; i += 3) {
-        const triple = [Op.Results, items[i], items[i + 1], items[i + 2]];
+        const triple = [items[i + 1] === Status.OkBuffers ? Op.ResultsBuffers : Op.Results, items[i], items[i + 1], items[i + 2]];
         try {
           transport.post(triple, transfer.length ? transfer : undefined);
         } catch (err) {
@@ -170,6 +187,18 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     // one that was still running. One store per task, nothing more.
     Atomics.store(finishRing, seq & MASK, seq);
     enqueue(seq, status, value);
+  };
+  /** A task's output: marked where it holds Buffers (a thread's postMessage would make them Uint8Arrays). */
+  const ok = (seq: number, value: unknown): void => {
+    if (marks && typeof value === 'object' && value !== null) {
+      const paths = bufferPaths(value);
+      if (paths !== null) {
+        outbox.marked = true;
+        push(seq, Status.OkBuffers, [value, paths]);
+        return;
+      }
+    }
+    push(seq, Status.Ok, value);
   };
 
   const runOne = (fn: TaskFn, input: unknown, ctx: TaskCtx, name: string): void => {
@@ -197,7 +226,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       running.set(seq, ctx);
       (out as PromiseLike<unknown>).then(
         (value) => {
-          push(seq, Status.Ok, value);
+          ok(seq, value);
           settledAsync(seq);
         },
         (err: unknown) => {
@@ -206,7 +235,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
         },
       );
     } else {
-      push(seq, Status.Ok, out);
+      ok(seq, out);
     }
   };
 
@@ -234,7 +263,13 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
         push(seq, Status.Error, encodeError(new Error('aborted before it started')));
         continue;
       }
-      const nameIdx = msg[i] as number;
+      let nameIdx = msg[i] as number;
+      let input = msg[i + 1];
+      if (nameIdx < 0) {
+        // The input holds Buffers (dispatch.ts marked them): rebuild them.
+        nameIdx = ~nameIdx;
+        input = reviveBuffers((input as Marked)[0], (input as Marked)[1]);
+      }
       const fn = tasks[nameIdx];
       if (fn === undefined) {
         push(seq, Status.Error, encodeError(new Error(`no task at index ${String(nameIdx)}`)));
@@ -251,11 +286,11 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       runCount[nameIdx] = runs + 1;
       if (runs < 8 || (runs & 31) === 0) {
         const t0 = performance.now();
-        runOne(fn, msg[i + 1], ctx, names[nameIdx] as string);
+        runOne(fn, input, ctx, names[nameIdx] as string);
         const took = performance.now() - t0;
         syncMs[nameIdx] = known < 0 ? took : known * 0.8 + took * 0.2;
       } else {
-        runOne(fn, msg[i + 1], ctx, names[nameIdx] as string);
+        runOne(fn, input, ctx, names[nameIdx] as string);
       }
       if (fenced) return;
     }
@@ -333,7 +368,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
 
   let hooks: LifecycleHooks = {};
   let gotWorkerData: (value: unknown) => void = () => undefined;
-  const workerData: Promise<unknown> = init.workerDataByMessage === true ? new Promise((resolve) => (gotWorkerData = resolve)) : Promise.resolve(init.workerData);
+  const workerData: Promise<unknown> = init.workerDataByMessage === true ? new Promise((resolve) => (gotWorkerData = resolve)) : Promise.resolve(init.workerDataBuffers === undefined ? init.workerData : reviveBuffers(init.workerData, init.workerDataBuffers));
   let closing = false;
   // Teardown runs once; the pool kills the worker if it takes longer than teardownTimeoutMs.
   const closeGracefully = async (): Promise<void> => {

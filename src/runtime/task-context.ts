@@ -9,7 +9,7 @@ import type { TaskContext, Transferable } from '../api/types.js';
 
 export type { TaskContext } from '../api/types.js';
 
-/** Where a task's side output goes: objects to move with the results (null in-process, where nothing is copied), and progress. */
+/** Where a task's side output goes: objects to move with the results (in-process too: inline.ts moves them), and progress. */
 export interface TaskSink {
   transfer: Transferable[] | null;
   /** Keeps the task's latest progress value for the next flush (coalesced). */
@@ -53,7 +53,6 @@ export class TaskCtx implements TaskContext {
   }
 
   transfer(...items: Transferable[]): void {
-    // In-process nothing crosses a boundary: a no-op kept for API parity.
     this.#sink.transfer?.push(...items);
   }
 

@@ -8,10 +8,15 @@
  * parent rebuilds it: as the registered class when one is registered under
  * that name (see `registerError`), as the built-in class for built-ins, and as
  * an Error whose `name` says the original class otherwise.
+ *
+ * Buffers in its own properties (or a thrown non-Error value) arrive as
+ * Buffers, within the depth wire/values.ts looks: structured clone would
+ * make them Uint8Arrays, on processes too (`cloneable` clones them here).
  */
 
 import * as sluiceErrors from '../api/errors.js';
 import { SluiceError, TaskFailedError } from '../api/errors.js';
+import { bufferPaths, reviveBuffers, type BufferPath } from './values.js';
 
 export interface EncodedError {
   /** true: an Error (or subclass); false: a thrown non-Error value in `value`. */
@@ -23,6 +28,18 @@ export interface EncodedError {
   cause: EncodedError | undefined;
   hasCause: boolean;
   value?: unknown;
+  /** Where `props` and `value` held Buffers, from this record (`['props', key, ...]`, `['value', ...]`). */
+  buffers?: BufferPath[];
+}
+
+/** Adds the Buffers of `raw` (a value about to be cloned into `enc[field]...`) to `into`. */
+function noteBuffers(raw: unknown, prefix: BufferPath, into: BufferPath[] | undefined): BufferPath[] | undefined {
+  if (typeof raw !== 'object' || raw === null) return into;
+  const paths = bufferPaths(raw);
+  if (paths === null) return into;
+  into ??= [];
+  for (const p of paths) into.push([...prefix, ...p]);
+  return into;
 }
 
 type ErrorClass = new (...args: never[]) => Error;
@@ -59,13 +76,19 @@ const MAX_DEPTH = 8;
 
 export function encodeError(err: unknown, depth = 0): EncodedError {
   if (!(err instanceof Error)) {
-    return { isError: false, name: 'NonError', message: '', stack: undefined, props: undefined, cause: undefined, hasCause: false, value: cloneable(err) };
+    const enc: EncodedError = { isError: false, name: 'NonError', message: '', stack: undefined, props: undefined, cause: undefined, hasCause: false, value: cloneable(err) };
+    const buffers = noteBuffers(err, ['value'], undefined);
+    if (buffers !== undefined) enc.buffers = buffers;
+    return enc;
   }
   let props: Record<string, unknown> | undefined;
+  let buffers: BufferPath[] | undefined;
   for (const key of Object.keys(err)) {
     if (key === 'cause' || key === 'stack' || key === 'message') continue;
     props ??= {};
-    props[key] = cloneable((err as unknown as Record<string, unknown>)[key]);
+    const raw = (err as unknown as Record<string, unknown>)[key];
+    props[key] = cloneable(raw);
+    buffers = noteBuffers(raw, ['props', key], buffers);
   }
   // `code` is often a getter or non-enumerable own property on Node's errors.
   const code = (err as { code?: unknown }).code;
@@ -74,7 +97,7 @@ export function encodeError(err: unknown, depth = 0): EncodedError {
     props.code = cloneable(code);
   }
   const hasCause = 'cause' in err && depth < MAX_DEPTH;
-  return {
+  const enc: EncodedError = {
     isError: true,
     name: err.name,
     message: err.message,
@@ -83,14 +106,21 @@ export function encodeError(err: unknown, depth = 0): EncodedError {
     hasCause,
     cause: hasCause ? encodeError(err.cause, depth + 1) : undefined,
   };
+  if (buffers !== undefined) enc.buffers = buffers;
+  return enc;
 }
 
 export function decodeError(enc: EncodedError, taskName: string): Error {
-  if (!enc.isError) return new TaskFailedError(taskName, enc.value);
+  if (!enc.isError) {
+    if (enc.buffers !== undefined) reviveBuffers(enc, enc.buffers);
+    return new TaskFailedError(taskName, enc.value);
+  }
   return rebuild(enc);
 }
 
 function rebuild(enc: EncodedError): Error {
+  // The record is this side's own copy: its Buffers are rebuilt in place.
+  if (enc.buffers !== undefined) reviveBuffers(enc, enc.buffers);
   if (!enc.isError) return new TaskFailedError('(cause)', enc.value);
   const cls = registry.get(enc.name) ?? builtins[enc.name];
   // Object.create skips the constructor: a user's constructor may demand

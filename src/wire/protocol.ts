@@ -18,6 +18,8 @@
  *       arrival (its own counter); the parent numbers them the same way, so
  *       no task id crosses the wire. `name` is the index in the task list the
  *       worker sent in Ready. `corr` is the correlation id or null.
+ *       A thread task whose input holds Buffers sends `~name` (negative)
+ *       and `[input, paths]` (wire/values.ts), so they arrive as Buffers.
  *   [Op.Abort, seq, kind]  abort the task with that per-worker sequence number (kind: AbortKind)
  *   [Op.Revoke, seq0, seq1, ...]  work stealing: give these tasks back if
  *       they have not started. Each one not started is answered with
@@ -53,6 +55,11 @@
  *       value is an EncodedError of the clone failure) or Status.Revoked
  *       (taken back by Op.Revoke before it started; value is null; the task
  *       neither started nor finished)
+ *   [Op.ResultsBuffers, ...same], [Op.ProgressBuffers, ...same]  from a
+ *       thread, when some value in it holds Buffers: such a result is
+ *       Status.OkBuffers with `[value, paths]`, such a report `~seq` with
+ *       `[value, paths]`; the handle rewrites the message into the plain op
+ *       with the Buffers rebuilt (wire/values.ts) before the pool sees it
  *
  * Per-worker shared memory (SHARED_STATE_BYTES): an Int32 "last started
  * seq" (tasks start in seq order, so every seq up to it has started), an
@@ -134,6 +141,10 @@ export const enum Op {
   /** [Op.Sync, requestId]: answered with [Op.SyncReply, requestId] once every message sent before it has been handled and its results flushed. */
   Sync = 21,
   SyncReply = 22,
+  /** An Op.Results batch with Buffers in some outputs (Status.OkBuffers; see above and wire/values.ts). */
+  ResultsBuffers = 23,
+  /** An Op.Progress message with Buffers in some values (`~seq`; see above). */
+  ProgressBuffers = 24,
 }
 
 /** One-byte queries on a process worker's control pipe (see above). */
@@ -165,6 +176,8 @@ export const enum Status {
   Thrown = 3,
   /** Taken back by Op.Revoke before it started: it never ran; value is null. */
   Revoked = 4,
+  /** Ok, and the output holds Buffers: value is `[output, paths]` (only in an Op.ResultsBuffers batch; wire/values.ts). */
+  OkBuffers = 5,
 }
 
 /** Slots in the start-time ring; the pool never has more than this in flight on one worker. */
@@ -206,6 +219,8 @@ export interface WorkerInit {
   heartbeatMs?: number;
   /** The pool's `workerData`, for `sluice.init`. */
   workerData?: unknown;
+  /** Where `workerData` holds Buffers (threads: see wire/values.ts). */
+  workerDataBuffers?: (string | number)[][];
   /** The workerData comes as an `[Op.WorkerData, value]` message instead (process workers). */
   workerDataByMessage?: boolean;
 }

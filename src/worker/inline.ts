@@ -8,7 +8,11 @@
  *
  * Differences that follow from sharing the process:
  * - Nothing is copied: inputs, outputs and thrown errors are the caller's own
- *   objects (errors arrive as `Status.Thrown`, never encoded).
+ *   objects (errors arrive as `Status.Thrown`, never encoded). Except with
+ *   `transfer`: a task's input given a transfer list, and an output the task
+ *   marked with `ctx.transfer`, are moved as a thread would move them
+ *   (wire/transfer.ts): cloned, the listed buffers moved and the sender's
+ *   detached, so code that transfers behaves the same on every kind.
  * - A task cannot be killed. `terminate('timeout')` aborts `ctx.signal` and
  *   keeps the slot taken until the function settles or `abortGraceMs`
  *   passes; then the worker "exits" and the stuck promise is abandoned (its
@@ -17,6 +21,9 @@
  */
 
 import type { Clock, TimerHandle } from '../time/clock.js';
+import type { Transferable } from '../api/types.js';
+import { encodeError } from '../wire/error-codec.js';
+import { detach, moveValues } from '../wire/transfer.js';
 import { TaskFailedError } from '../api/errors.js';
 import { AbortKind, corrOf, Op, START_RING, Status, TASK_STRIDE, traceOf } from '../wire/protocol.js';
 import type { TaskFn } from '../runtime/collect-tasks.js';
@@ -69,8 +76,9 @@ export class InlineWorker implements WorkerHandle {
   readonly #runInbox = (): void => this.#drainInbox();
   /** Each task's latest progress value, delivered once per microtask (coalesced, as threads and processes do per flush). */
   readonly #progressed = new Map<number, unknown>();
+  /** What tasks marked with `ctx.transfer`: moved with the next output delivered (as a thread sends it with its next flush). */
   readonly #sink: TaskSink = {
-    transfer: null,
+    transfer: [],
     progress: (seq, value) => {
       if (this.#progressed.size === 0) microtask(() => this.#flushProgress());
       this.#progressed.set(seq, value);
@@ -91,9 +99,12 @@ export class InlineWorker implements WorkerHandle {
     });
   }
 
-  send(message: unknown[]): void {
+  send(message: unknown[], transfer?: readonly Transferable[]): void {
     if (this.#stopping) return; // the exit that follows requeues what never started
     if (message[0] === Op.Run || message[0] === Op.RunMarked || message[0] === Op.RunAfter || message[0] === Op.RunAfterMarked) {
+      // Moved now, as postMessage would move them: a value that cannot be
+      // cloned throws here, with nothing detached, and the pool refuses its task.
+      if (transfer !== undefined) this.#moveInputs(message, transfer);
       // Run on the next microtask, not inside the scheduler's flush: a task
       // may call pool.run() synchronously, and must find the books settled.
       this.#inbox.push(message);
@@ -173,6 +184,13 @@ export class InlineWorker implements WorkerHandle {
   runNow(message: unknown[]): void {
     if (this.#stopping) return; // the exit that follows requeues it: it never started
     this.#runBatch(message, performance.now());
+  }
+
+  #moveInputs(message: unknown[], transfer: readonly Transferable[]): void {
+    const inputs: unknown[] = [];
+    for (let i = 2; i < message.length; i += TASK_STRIDE) inputs.push(message[i]);
+    const moved = moveValues(inputs, transfer);
+    for (let i = 2, k = 0; i < message.length; i += TASK_STRIDE, k++) message[i] = moved[k];
   }
 
   #flushProgress(): void {
@@ -262,6 +280,20 @@ export class InlineWorker implements WorkerHandle {
    */
   #push(seq: number, status: Status, value: unknown): void {
     this.#finished[seq & MASK] = seq;
+    const list = this.#sink.transfer as Transferable[];
+    if (list.length !== 0) {
+      this.#sink.transfer = [];
+      if (status !== Status.Ok) detach(list);
+      else {
+        try {
+          value = (moveValues([value], list) as [unknown])[0];
+        } catch (err) {
+          // As on a thread: an output that cannot be cloned fails its task with SerializationError.
+          status = Status.Unclonable;
+          value = encodeError(err);
+        }
+      }
+    }
     if (this.#stopping) {
       if (this.#runningCount === 0) this.#exit();
       return;

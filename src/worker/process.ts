@@ -52,7 +52,9 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { PROCESS_ENTRY } from '../entries.js';
+import type { Transferable } from '../api/types.js';
 import { FINISH_OFFSET, Op, Query, REPORT_BYTES, REPORT_FINAL, START_RING, Status, type WorkerInit } from '../wire/protocol.js';
+import { checkTransferList, detach } from '../wire/transfer.js';
 import { DiagRequests, procCpu, procStatus, type DiagnoseResult } from '../observability/worker-diagnostics.js';
 import { inheritedExecArgv } from './exec-argv.js';
 import { dispatchCommon } from './messages.js';
@@ -317,12 +319,21 @@ export class ProcessWorker implements WorkerHandle {
     this.#events.exit(this, info);
   }
 
-  send(message: unknown[]): void {
+  /**
+   * Serialises the message into the pipe. A transfer list cannot move
+   * anything to another process, so it is honoured as a copy plus a detach
+   * (wire/transfer.ts): refused as postMessage would refuse it, before
+   * anything is sent, and detached once the message is serialised (send
+   * serialises synchronously), so the caller sees what a thread's caller sees.
+   */
+  send(message: unknown[], transfer?: readonly Transferable[]): void {
     // A closed channel means the exit event is on its way; it requeues what
     // never started, so there is nothing to report here. Throwing would read
     // as an unserialisable input.
     if (!this.#child.connected) return;
+    if (transfer !== undefined) checkTransferList(transfer);
     this.#child.send(message);
+    if (transfer !== undefined) detach(transfer);
   }
 
   startedAt(seq: number): number | undefined {

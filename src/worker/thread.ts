@@ -2,6 +2,7 @@ import type { Transferable } from '../api/types.js';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { FINISH_OFFSET, HEAP_OFFSET, Op, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../wire/protocol.js';
+import { bufferPaths, reviveMessage } from '../wire/values.js';
 import { THREAD_ENTRY as ENTRY } from '../entries.js';
 import { inheritedExecArgv } from './exec-argv.js';
 import { DiagRequests, type DiagnoseResult } from '../observability/worker-diagnostics.js';
@@ -47,6 +48,11 @@ const MASK = START_RING - 1;
  * is gone. Buffered results go out before a task's process.exit() or an
  * uncaught exception ends the thread (runtime.ts); only a terminate() loses
  * them, and `finished()` then tells the pool which results were lost.
+ *
+ * Buffers cross as Buffers: postMessage makes them Uint8Arrays, so the
+ * runtime marks outputs and progress that hold them and this handle
+ * rebuilds them (wire/values.ts); inputs are marked by engine/dispatch.ts,
+ * the workerData here.
  */
 export class ThreadWorker implements WorkerHandle {
   readonly id: number;
@@ -82,6 +88,9 @@ export class ThreadWorker implements WorkerHandle {
       ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
       ...(opts.workerData !== undefined ? { workerData: opts.workerData } : {}),
     };
+    const wd = opts.workerData;
+    const wdBuffers = typeof wd === 'object' && wd !== null ? bufferPaths(wd) : null;
+    if (wdBuffers !== null) init.workerDataBuffers = wdBuffers;
     const options = (execArgv: string[]) => ({
       workerData: init,
       resourceLimits: opts.resourceLimits,
@@ -105,6 +114,8 @@ export class ThreadWorker implements WorkerHandle {
       }
     }
     this.#worker.on('message', (msg: unknown[]) => {
+      // Outputs or progress holding Buffers (rare): rebuilt before the pool sees them.
+      if (msg[0] === Op.ResultsBuffers || msg[0] === Op.ProgressBuffers) reviveMessage(msg);
       if (!dispatchCommon(this, events, this.#diag, msg) && msg[0] === Op.Leaving) {
         this.#leaving = true;
         this.#leftIdle = msg[1] === 1;
