@@ -28,8 +28,8 @@ export interface EncodedError {
   cause: EncodedError | undefined;
   hasCause: boolean;
   value?: unknown;
-  /** Where `props` and `value` held Buffers, from this record (`['props', key, ...]`, `['value', ...]`). */
-  buffers?: BufferPath[];
+  /** Where `props` and `value` held Buffers, from this record (`['props', key, ...]`, `['value', ...]`: BufferPaths of wire/values.ts, spelt out so the type stays internal). */
+  buffers?: (string | number)[][];
 }
 
 /** Adds the Buffers of `raw` (a value about to be cloned into `enc[field]...`) to `into`. */
