@@ -9,6 +9,7 @@
 
 import { cloneInput, describeError, type DeadLetter, type DeadLetterSink } from '../dead-letter/sinks.js';
 import type { Clock } from '../time/clock.js';
+import { bufferPaths, reviveBuffers } from '../wire/values.js';
 import type { PoolEvents } from './events.js';
 import type { Task } from './task.js';
 
@@ -32,7 +33,10 @@ export class DeadLetters {
   record(task: Task, err: unknown, reason: DeadLetter['reason']): void {
     const sink = this.#sink;
     if (sink === undefined) return;
-    const { input, cloneable } = cloneInput(task.input);
+    const { input: copy, cloneable } = cloneInput(task.input);
+    // structuredClone made any Buffer a Uint8Array: rebuild them as the workers' boundary does, so a redrive sends what the task was given.
+    const paths = cloneable && typeof task.input === 'object' && task.input !== null ? bufferPaths(task.input) : null;
+    const input = paths === null ? copy : reviveBuffers(copy, paths);
     const now = Date.now();
     const entry: DeadLetter = {
       taskId: task.id,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { DeadLetter } from '../../src/index.js';
 import { FileSink, MemorySink } from '../../src/dead-letter/sinks.js';
+import { createPool } from '../../src/index.js';
 import { taskPool } from '../helpers/index.js';
 
 const entry = (taskId: number): DeadLetter => ({
@@ -74,3 +75,21 @@ test('a callback dead-letter sink receives each entry; deadLetter: false keeps n
   assert.equal(off.stats().deadLettered, 0);
   await off.close();
 });
+
+for (const kind of ['async', 'thread'] as const) {
+  test(`a dead letter keeps a Buffer input a Buffer (its own copy), so a redrive sends the task what it was given (${kind})`, async () => {
+    const buf = Buffer.from('hello');
+    const pool = kind === 'async' ? createPool({ kind, size: 1, tasks: { refuse: (_: unknown): never => { throw new Error('refused'); } } }) : taskPool({ size: 1 });
+    try {
+      await assert.rejects(pool.run('refuse', { body: buf, parts: [buf] }));
+      const e = pool.deadLetters().at(-1) as DeadLetter;
+      const copy = e.input as { body: Buffer; parts: Buffer[] };
+      assert.ok(Buffer.isBuffer(copy.body), 'a Buffer, not a Uint8Array');
+      assert.equal(copy.body.toString(), 'hello');
+      assert.equal(copy.parts[0], copy.body, 'one Buffer reached twice stays one');
+      assert.notEqual(copy.body.buffer, buf.buffer, 'a copy: the caller may reuse its Buffer');
+    } finally {
+      await pool.close();
+    }
+  });
+}
