@@ -220,14 +220,52 @@ export class InvalidOptionError extends SluiceError {
   }
 }
 
-/** The worker module could not be imported. The loader's error is the `cause`. */
+/**
+ * The worker module could not be imported. The loader's error is the
+ * `cause`; when Node refused TypeScript, the message says how to load it
+ * (typeScriptAdvice).
+ */
 export class ModuleLoadError extends SluiceError {
   readonly module: string;
   constructor(module: string, cause: unknown) {
     const detail = cause instanceof Error ? `: ${cause.message}` : '';
-    super(ErrorCodes.MODULE_LOAD, `cannot load worker module ${module}${detail}`, { cause });
+    const advice = typeScriptAdvice(cause);
+    super(ErrorCodes.MODULE_LOAD, `cannot load worker module ${module}${detail}${advice === undefined ? '' : `. ${advice}`}`, { cause });
     this.module = module;
   }
+}
+
+/** Example command lines for typeScriptAdvice: a program's by default; the CLI passes its own. */
+export interface LoaderExamples {
+  /** Starting node with the loader. */
+  node: string;
+  /** The same through the environment. */
+  env: string;
+}
+
+const PROGRAM: LoaderExamples = { node: 'node --import tsx app.js', env: 'NODE_OPTIONS="--import tsx" node app.js' };
+
+/**
+ * How to load a TypeScript module that Node refused, or undefined when `err`
+ * (or its cause) is not such a refusal. The one definition of this advice:
+ * ModuleLoadError's message carries it, and `sluice run` prints it with its
+ * own command lines. Workers load TypeScript whenever the program does, so
+ * the fix is always in how the program itself is started.
+ */
+export function typeScriptAdvice(err: unknown, examples: LoaderExamples = PROGRAM): string | undefined {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 3; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && typeof message === 'string' && /\.[mc]?tsx?"? for /.test(message)) {
+      return `Node runs TypeScript only through a loader; start it with one, e.g. ${examples.node} or ${examples.env} (npm install -D tsx), or use a Node that strips types itself (22.18+, 23.6+; 22.6+ with --experimental-strip-types)`;
+    }
+    if (code === 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX') {
+      return `Node's type stripping only erases types and cannot run this syntax (enums, namespaces, parameter properties...); load the module through tsx instead, e.g. ${examples.node} or ${examples.env}, or start Node with --experimental-transform-types`;
+    }
+    if (code === 'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING') {
+      return `Node does not strip types from files under node_modules; load the module through tsx instead, e.g. ${examples.node} or ${examples.env}`;
+    }
+  }
+  return undefined;
 }
 
 /**

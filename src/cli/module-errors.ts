@@ -1,13 +1,18 @@
 /**
  * One line that says why a task module did not load, for exit code 3:
- * a syntax error with its file:line:column, a TypeScript module without a
- * loader with the flag that fixes it, otherwise the loader's own message.
+ * a syntax error with its file:line:column, a TypeScript module Node
+ * refused with the advice ModuleLoadError carries (api/errors.ts) in the
+ * CLI's own command lines, otherwise the loader's own message.
  * The pool's ModuleLoadError names the module the workers load (for
  * `sluice run`, a wrapper); this names the user's.
  */
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { typeScriptAdvice, type LoaderExamples } from '../api/errors.js';
+
+/** The CLI's command lines in the TypeScript advice (docs/cli.md shows them, tested in test/runtime/typescript-loaders.test.ts). */
+const CLI_EXAMPLES: LoaderExamples = { node: 'node --import tsx ./node_modules/.bin/sluice ...', env: 'NODE_OPTIONS="--import tsx" sluice ...' };
 
 function displayPath(url: string): string {
   try {
@@ -47,9 +52,9 @@ export function describeLoadError(moduleUrl: string, err: unknown): string {
   const path = displayPath(moduleUrl);
   const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as { name?: unknown; code?: unknown; message?: unknown; stack?: unknown };
   const message = typeof e.message === 'string' ? e.message : String(err);
-  if (e.code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[mc]?tsx?"? for /.test(message)) {
-    return `cannot load ${path}: Node runs TypeScript only through a loader; run sluice with one, e.g. node --import tsx ./node_modules/.bin/sluice ..., or NODE_OPTIONS="--import tsx" sluice ... (npm install -D tsx)`;
-  }
+  const advice = typeScriptAdvice(err, CLI_EXAMPLES);
+  // Node's "Unknown file extension" adds nothing to the advice; its other refusals name the syntax it cannot run.
+  if (advice !== undefined) return `cannot load ${path}: ${e.code === 'ERR_UNKNOWN_FILE_EXTENSION' ? '' : `${message}. `}${advice}`;
   if (e.name === 'SyntaxError') {
     const at = (typeof e.stack === 'string' ? syntaxLocation(e.stack) : undefined) ?? locateSyntaxError(moduleUrl);
     if (at !== undefined) return `syntax error in ${at}: ${message}`;

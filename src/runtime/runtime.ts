@@ -432,7 +432,8 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   transport.onMessage(onMessage);
   startHeartbeat(transport, init);
 
-  (needsLoaderHooks(process.execArgv) ? import('./loader-hooks.js').then((m) => m.installLoaderHooks(process.execArgv)) : Promise.resolve())
+  const nodeOptions = process.env.NODE_OPTIONS;
+  (needsLoaderHooks(process.execArgv, nodeOptions) ? import('./loader-hooks.js').then((m) => m.installLoaderHooks(process.execArgv, nodeOptions)) : Promise.resolve())
     // The setup module (tracing, instrumentation) runs before the task module loads.
     .then(() => (init.setup === undefined ? undefined : import(init.setup)))
     .then(() => import(init.module) as Promise<Record<string, unknown>>)
