@@ -304,8 +304,11 @@ export interface CommonPoolOptions {
   resourceLimits?: ResourceLimits;
   /**
    * Tasks sent ahead to one worker before earlier ones finish. Pipelining
-   * hides the message round trip for small tasks. `'auto'` adapts it to the
-   * observed task duration (long tasks get 1, tiny tasks up to 128).
+   * hides the message round trip for small tasks; for async tasks it is the
+   * worker's concurrency. `'auto'` adapts it to the observed task duration
+   * (long tasks get 1, tiny tasks up to 128), and to 32 on a worker whose
+   * async tasks mostly wait on I/O (see docs/kinds.md; `sluice.exclusive`
+   * keeps a task alone on its worker).
    * @default 'auto'
    */
   pipeline?: number | 'auto';

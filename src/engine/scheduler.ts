@@ -40,7 +40,7 @@ import { PoolEvents } from './events.js';
 import { DeadLetters } from './dead-letters.js';
 import { TimeLimits } from './time-limits.js';
 import { askBack } from './steal.js';
-import { tunePipeline } from './pipeline.js';
+import { admitWaiting, tunePipeline } from './pipeline.js';
 import { Backlog } from './backlog.js';
 import { Counters, poolDiagnostics, poolStats } from './stats.js';
 import { Dispatch } from './dispatch.js';
@@ -142,6 +142,13 @@ export class Scheduler {
       exit: (h, info) => workerExited(this, h, info),
       progress: (h, msg) => deliverProgress(this, h, msg),
       synced: (_h, id) => this.controls.synced(id),
+      ioBound: (h, waiting) => {
+        const slot = this.workers.byId.get(h.id);
+        // A fixed depth is the user's choice.
+        if (slot === undefined || this.options.pipeline !== 'auto') return;
+        admitWaiting(slot, waiting);
+        this.pump();
+      },
       health: (h, ok) => {
         const slot = this.workers.byId.get(h.id);
         if (!ok && slot !== undefined) this.supervised.recycle(slot, 'unhealthy');

@@ -44,6 +44,8 @@ export class WorkerSlot {
   ahead = false;
   /** Pipeline depth: how many tasks may be in flight here. */
   depth: number;
+  /** The worker says its async tasks mostly wait (Op.IoBound): the auto pipeline keeps ASYNC_DEPTH of them here (pipeline.ts). */
+  waiting = false;
   /** Moving average of the time one task occupies this worker, in ms. */
   serviceMs = -1;
   /** When the worker last went from idle to busy (auto pipeline), or 0. */

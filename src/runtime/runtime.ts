@@ -18,7 +18,7 @@ import type { Transferable } from '../api/types.js';
 import { encodeError, type EncodedError } from '../wire/error-codec.js';
 import { AbortKind, corrOf, epochNow, FINISH_OFFSET, HEAP_OFFSET, Op, REPORT_BYTES, REPORT_FINAL, TASK_STRIDE, traceOf, START_RING, Status, type WorkerInit } from '../wire/protocol.js';
 import { bufferPaths, reviveBuffers, type Marked } from '../wire/values.js';
-import { checkHealth, findHooks, hookFlags, type LifecycleHooks } from './lifecycle.js';
+import { checkHealth, exclusiveTasks, findHooks, hookFlags, type LifecycleHooks } from './lifecycle.js';
 import { runTask } from './task-hooks.js';
 import { abortReason, TaskCtx } from './task-context.js';
 import { collectTasks, type TaskFn } from './collect-tasks.js';
@@ -41,6 +41,14 @@ interface Outbox {
 
 /** A task whose synchronous part averages more than this is "long": finished results are sent before it starts. */
 const LONG_TASK_MS = 0.5;
+/**
+ * An async task whose synchronous part is at most this share of its whole
+ * time spent the rest waiting (on I/O, a timer, another thread), its
+ * worker's event loop free: such tasks may share the worker (Op.IoBound).
+ */
+const WAITING_SYNC_SHARE = 0.25;
+/** ...if it takes at least this long: shorter ones are the service-time pipeline's business (engine/pipeline.ts). */
+const WAITING_MIN_MS = 1;
 const MASK = START_RING - 1;
 
 export function startRuntime(transport: Transport, init: WorkerInit): void {
@@ -64,6 +72,21 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   /** Moving average of each task's synchronous running time, -1 until first seen. */
   let syncMs = new Float64Array(0);
   let runCount = new Uint32Array(0);
+  /** Tasks the module declares exclusive (lifecycle.ts), by index; null when none is. */
+  let exclusive: Uint8Array | null = null;
+  /** An exclusive task is running asynchronously: it is the only task running here, and nothing starts until it settles. */
+  let exclusiveRunning = false;
+  /**
+   * Sampled async tasks still running, by `seq & MASK`: their seq (so a
+   * stale entry is told apart), name index, start and synchronous time. Read
+   * as each settles, to judge whether this worker's tasks mostly wait.
+   */
+  const sampledSeq = new Int32Array(START_RING);
+  const sampledName = new Int32Array(START_RING);
+  const sampledAt = new Float64Array(START_RING);
+  const sampledSync = new Float64Array(START_RING);
+  /** What the pool was last told (Op.IoBound): this worker's tasks mostly wait. */
+  let waiting = false;
   let received = 0;
   /** Tasks still running asynchronously, by seq, so an abort can reach them. */
   const running = new Map<number, TaskCtx>();
@@ -104,9 +127,31 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       releasing = false;
     }
   };
+  /**
+   * A sampled task's verdict on whether this worker's tasks mostly wait; the
+   * pool hears when the verdict changes. The latest sampled verdict stands,
+   * so a worker whose work changes character is re-judged within a few
+   * dozen tasks (every task name is sampled at least every 32nd run).
+   */
+  const judge = (isWaiting: boolean): void => {
+    if (isWaiting === waiting) return;
+    waiting = isWaiting;
+    transport.post([Op.IoBound, isWaiting ? 1 : 0]);
+  };
   const settledAsync = (seq: number): void => {
     running.delete(seq);
-    if (running.size === 0 && held.length > 0) releaseHeld();
+    const k = seq & MASK;
+    if (sampledSeq[k] === seq) {
+      sampledSeq[k] = 0;
+      const name = sampledName[k] as number;
+      const total = performance.now() - (sampledAt[k] as number);
+      // Exclusive tasks never share their worker, so they never count as waiting.
+      if (total >= WAITING_MIN_MS) judge((exclusive === null || exclusive[name] === 0) && (sampledSync[k] as number) <= total * WAITING_SYNC_SHARE);
+    }
+    if (running.size === 0) {
+      exclusiveRunning = false;
+      if (held.length > 0) releaseHeld();
+    }
   };
   const outbox: Outbox = {
     items: [],
@@ -201,7 +246,8 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     push(seq, Status.Ok, value);
   };
 
-  const runOne = (fn: TaskFn, input: unknown, ctx: TaskCtx, name: string): void => {
+  /** Runs one task; true when it went on asynchronously (it returned a thenable). */
+  const runOne = (fn: TaskFn, input: unknown, ctx: TaskCtx, name: string, nameIdx: number): boolean => {
     const seq = ctx.seq;
     if (startTimes !== null && started !== null) {
       startTimes[seq & MASK] = epochNow();
@@ -211,7 +257,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       // exact: no task starts after it.
       if (Atomics.compareExchange(started, 0, lastStarted, seq) !== lastStarted) {
         fenced = true;
-        return;
+        return false;
       }
       lastStarted = seq;
     }
@@ -220,10 +266,11 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       out = runTask(fn, input, ctx, name);
     } catch (err) {
       push(seq, Status.Error, encodeError(err));
-      return;
+      return false;
     }
     if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<unknown>).then === 'function') {
       running.set(seq, ctx);
+      if (exclusive !== null && exclusive[nameIdx] === 1) exclusiveRunning = true;
       (out as PromiseLike<unknown>).then(
         (value) => {
           ok(seq, value);
@@ -234,8 +281,43 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
           settledAsync(seq);
         },
       );
-    } else {
-      ok(seq, out);
+      return true;
+    }
+    ok(seq, out);
+    return false;
+  };
+
+  /**
+   * Whether a batch's task with this name field must wait for the tasks
+   * running here: it is exclusive, or an exclusive one runs. Only asked when
+   * the module declares exclusive tasks. (A negative field is a task whose
+   * input holds Buffers, its index complemented: see runBatch.)
+   */
+  const mustWait = (excl: Uint8Array, field: unknown): boolean => {
+    if (running.size === 0) return false;
+    const idx = field as number;
+    return exclusiveRunning || excl[idx < 0 ? ~idx : idx] === 1;
+  };
+
+  /**
+   * Holds a batch's tasks from `i` on, at the front of the held batches
+   * (they arrived before any batch held now), as a RunAfter batch: they
+   * start once nothing runs here. Rare (exclusive tasks only), so a copy.
+   */
+  const holdRest = (msg: unknown[], i: number): void => {
+    const marked = msg[0] === Op.RunMarked || msg[0] === Op.RunAfterMarked;
+    const rest = [marked ? Op.RunAfterMarked : Op.RunAfter, ...msg.slice(i)];
+    const n = (rest.length - 1) / TASK_STRIDE;
+    held.unshift(rest);
+    heldTasks += n;
+    // Revoked while on the wire, and now held here: hand back at once (as hold does).
+    if (revoked.size !== 0) {
+      for (let seq = received + 1; seq <= received + n; seq++) {
+        if (revoked.get(seq) === false) {
+          revoked.set(seq, true);
+          enqueue(seq, Status.Revoked, null);
+        }
+      }
     }
   };
 
@@ -243,10 +325,19 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     // Fenced: the worker is about to be killed, and the pool requeues what
     // it was told never started.
     if (fenced) return;
+    // An exclusive task waits before the start marker, which says the batch's first task started.
+    if (exclusive !== null && mustWait(exclusive, msg[1])) {
+      holdRest(msg, 1);
+      return;
+    }
     // Written before the first task runs, so the pool learns the batch
     // started even if a task then blocks or kills this process.
     if (init.startMarkers === true || msg[0] === Op.RunMarked || msg[0] === Op.RunAfterMarked) transport.post([Op.Started, received + 1, received + (msg.length - 1) / TASK_STRIDE, epochNow()]);
     for (let i = 1; i < msg.length; i += TASK_STRIDE) {
+      if (exclusive !== null && i > 1 && mustWait(exclusive, msg[i])) {
+        holdRest(msg, i);
+        return;
+      }
       const seq = ++received;
       if (revoked.size !== 0) {
         const answered = revoked.get(seq);
@@ -286,11 +377,19 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       runCount[nameIdx] = runs + 1;
       if (runs < 8 || (runs & 31) === 0) {
         const t0 = performance.now();
-        runOne(fn, input, ctx, names[nameIdx] as string);
+        const pending = runOne(fn, input, ctx, names[nameIdx] as string, nameIdx);
         const took = performance.now() - t0;
         syncMs[nameIdx] = known < 0 ? took : known * 0.8 + took * 0.2;
+        if (pending) {
+          // Judged when it settles (settledAsync).
+          const k = seq & MASK;
+          sampledSeq[k] = seq;
+          sampledName[k] = nameIdx;
+          sampledAt[k] = t0;
+          sampledSync[k] = took;
+        } else if (took > LONG_TASK_MS) judge(false);
       } else {
-        runOne(fn, input, ctx, names[nameIdx] as string);
+        runOne(fn, input, ctx, names[nameIdx] as string, nameIdx);
       }
       if (fenced) return;
     }
@@ -441,6 +540,8 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     async (ns: Record<string, unknown>) => {
       const collected = collectTasks(ns);
       hooks = findHooks(ns);
+      // Checked before init runs: a bad declaration is the module's fault, like a bad hook.
+      const declared = exclusiveTasks(hooks, collected.map(([name]) => name));
       if (hooks.init !== undefined) {
         try {
           await hooks.init(await workerData, { workerId: init.workerId });
@@ -451,6 +552,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       }
       tasks = collected.map(([, fn]) => fn);
       names = collected.map(([name]) => name);
+      exclusive = declared;
       syncMs = new Float64Array(tasks.length).fill(-1);
       runCount = new Uint32Array(tasks.length);
       transport.post([Op.Ready, collected.map(([name]) => name), hookFlags(hooks)]);

@@ -49,6 +49,10 @@
  *       since the last flush (coalesced: a task reporting in a tight loop
  *       sends one value per flush), posted before the Results of that flush
  *   [Op.SyncReply, requestId]
+ *   [Op.IoBound, 0 | 1]  whether the worker's async tasks mostly wait (on I/O,
+ *       timers, other threads) rather than compute: 1 lets the auto pipeline
+ *       keep several of them on it at once (engine/pipeline.ts). Sent only
+ *       when its judgement changes (runtime.ts).
  *   [Op.Results, seq0, status0, value0, seq1, status1, value1, ...]
  *       status: Status.Ok (value is the output) or Status.Error (value is an
  *       EncodedError) or Status.Unclonable (the output could not be cloned;
@@ -145,6 +149,8 @@ export const enum Op {
   ResultsBuffers = 23,
   /** An Op.Progress message with Buffers in some values (`~seq`; see above). */
   ProgressBuffers = 24,
+  /** [Op.IoBound, 0 | 1]: the worker's async tasks mostly wait (1) or compute (0); see above. */
+  IoBound = 25,
 }
 
 /** One-byte queries on a process worker's control pipe (see above). */

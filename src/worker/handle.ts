@@ -37,6 +37,8 @@ export interface WorkerEvents {
   started(handle: WorkerHandle, first: number, last: number): void;
   /** A `[Op.Progress, seq, value, ...]` message: tasks' latest `ctx.progress()` values. */
   progress?(handle: WorkerHandle, message: unknown[]): void;
+  /** `[Op.IoBound, 0 | 1]`: whether the worker's async tasks mostly wait rather than compute (the auto pipeline's cue to run several at once). */
+  ioBound?(handle: WorkerHandle, waiting: boolean): void;
   /** The answer to `[Op.Sync, requestId]`: every message sent before it was handled. */
   synced?(handle: WorkerHandle, requestId: number): void;
   /** Called exactly once, whatever the cause. */

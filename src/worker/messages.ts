@@ -41,6 +41,9 @@ export function dispatchCommon(handle: WorkerHandle, events: WorkerEvents, diag:
     case Op.SyncReply:
       events.synced?.(handle, msg[1] as number);
       return true;
+    case Op.IoBound:
+      events.ioBound?.(handle, msg[1] === 1);
+      return true;
     case Op.DiagReply:
       diag.reply(msg[1] as number, msg[2] as WorkerSelfReport);
       return true;
