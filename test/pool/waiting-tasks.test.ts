@@ -91,6 +91,20 @@ for (const kind of ['thread', 'process'] as const) {
       assert.equal(await pool.run('overlaps', undefined), false);
     });
 
+    test('tasks held behind an exclusive task that kills its worker never started: they run on its replacement', TIMEOUT, async () => {
+      await using pool = make(kind, 4);
+      const crash = pool.run('aloneExit', undefined).then(
+        () => 'resolved',
+        (e: Error & { code?: string }) => e.code,
+      );
+      // One batch: the exclusive task first, three held behind it.
+      const behind = Array.from({ length: 3 }, () => pool.run('brief', undefined));
+      assert.equal(await crash, 'ERR_SLUICE_WORKER_CRASHED');
+      // Had they started beside it, they would have failed with it.
+      assert.equal((await Promise.all(behind)).length, 3);
+      assert.equal(pool.stats().completed, 3);
+    });
+
     test('a task held behind a running exclusive task can be cancelled; the rest go on', TIMEOUT, async (t) => {
       const hs = await handshake(t);
       await using pool = make(kind, 4);
