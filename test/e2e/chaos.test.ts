@@ -63,7 +63,8 @@ for (const kind of ['thread', 'process'] as const) {
       size: 2,
       timeoutMs: 400, // stops the hangs (a synchronous loop can only be killed)
       resourceLimits: { maxOldGenerationSizeMb: 48 },
-      queue: { capacity: 32, overflow: 'wait' },
+      // Every task is submitted at once: room for all of them to wait (the default maxWaiting, 1000, is less than a long run's).
+      queue: { capacity: 32, overflow: 'wait', maxWaiting: TASKS },
     });
     try {
       const fates = Array.from({ length: TASKS }, () => fateOf(rand()));
