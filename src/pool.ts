@@ -7,11 +7,12 @@ import { EventEmitter } from 'node:events';
 import type { DeadLetter } from './dead-letter/sinks.js';
 import type { PoolDiagnostics } from './observability/worker-diagnostics.js';
 import { mapTasks, type MapOptions, type MapResult } from './engine/map.js';
+import { AdaptiveWindow, FixedWindow, windowBounds, type MapWindow } from './engine/map-window.js';
 import type { AnyPoolOptions, AsyncPoolOptions, CloseOptions, PoolKind, PoolOptions, QueueRetryOptions, RunOptions } from './api/options.js';
 import { Scheduler } from './engine/scheduler.js';
 import { clearedError } from './engine/controls.js';
 import type { PoolStats } from './api/stats.js';
-import type { TaskInput, TaskModule, TaskName, TaskOutput, UntypedModule } from './api/types.js';
+import type { TaskInput, TaskModule, TaskName, TaskOutput, Transferable, UntypedModule } from './api/types.js';
 import { checkCloseOptions, resolvePoolOptions } from './config/validate.js';
 import { nonNegativeInt } from './config/validate-helpers.js';
 import { InvalidOptionError, TaskAbortedError } from './api/errors.js';
@@ -72,18 +73,41 @@ export class Pool<M extends TaskModule = UntypedModule> extends EventEmitter imp
    * reading `source` lazily. With `errors: 'yield'` each item yields a
    * `MapResult`; otherwise outputs are yielded and the first failure is thrown.
    */
-  map<K extends TaskName<M>>(name: K, source: Iterable<TaskInput<M, K>> | AsyncIterable<TaskInput<M, K>>, options: MapOptions & { errors: 'yield' }): AsyncGenerator<MapResult<TaskOutput<M, K>>, void, undefined>;
-  map<K extends TaskName<M>>(name: K, source: Iterable<TaskInput<M, K>> | AsyncIterable<TaskInput<M, K>>, options?: MapOptions & { errors?: 'throw' }): AsyncGenerator<TaskOutput<M, K>, void, undefined>;
-  map<K extends TaskName<M>>(name: K, source: Iterable<TaskInput<M, K>> | AsyncIterable<TaskInput<M, K>>, options: MapOptions = {}): AsyncGenerator<unknown, void, undefined> {
+  map<K extends TaskName<M>>(name: K, source: Iterable<TaskInput<M, K>> | AsyncIterable<TaskInput<M, K>>, options: MapOptions<TaskInput<M, K>> & { errors: 'yield' }): AsyncGenerator<MapResult<TaskOutput<M, K>>, void, undefined>;
+  map<K extends TaskName<M>>(name: K, source: Iterable<TaskInput<M, K>> | AsyncIterable<TaskInput<M, K>>, options?: MapOptions<TaskInput<M, K>> & { errors?: 'throw' }): AsyncGenerator<TaskOutput<M, K>, void, undefined>;
+  map<K extends TaskName<M>>(name: K, source: Iterable<TaskInput<M, K>> | AsyncIterable<TaskInput<M, K>>, options: MapOptions<TaskInput<M, K>> = {}): AsyncGenerator<unknown, void, undefined> {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) return rejectingGenerator(new InvalidOptionError('options', 'an object', options));
-    const concurrency = options.concurrency ?? 2 * this.#engine.options.max;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
+    const concurrency = options.concurrency ?? undefined; // null too: the default, as before
+    const transfer = options.transfer;
+    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
       return rejectingGenerator(new InvalidOptionError('concurrency', 'a positive integer', concurrency));
     }
     if (options.errors !== undefined && options.errors !== 'throw' && options.errors !== 'yield') {
       return rejectingGenerator(new InvalidOptionError('errors', "'throw' or 'yield'", options.errors));
     }
-    return mapTasks(name, (input, signal) => this.#engine.submit(name, input, { signal }), source, concurrency, options);
+    if (transfer !== undefined && typeof transfer !== 'function') {
+      return rejectingGenerator(new InvalidOptionError('transfer', 'a function of the input that returns its transferables', transfer));
+    }
+    const engine = this.#engine;
+    let window: MapWindow;
+    if (concurrency !== undefined) window = new FixedWindow(concurrency);
+    else {
+      const { floor, ceiling } = windowBounds(engine.options.max, engine.options.capacity);
+      window = new AdaptiveWindow(floor, ceiling);
+    }
+    const run =
+      transfer === undefined
+        ? (input: TaskInput<M, K>, signal: AbortSignal): Promise<unknown> => engine.submit(name, input, { signal })
+        : (input: TaskInput<M, K>, signal: AbortSignal): Promise<unknown> => {
+            let list: readonly Transferable[];
+            try {
+              list = transfer(input);
+            } catch (err) {
+              return Promise.reject(err); // that item fails, like a task that threw
+            }
+            return engine.submit(name, input, { signal, transfer: list });
+          };
+    return mapTasks(name, run, source, window, options);
   }
 
   /** Entries in the dead-letter queue (memory and file sinks; a callback sink keeps none). */

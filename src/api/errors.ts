@@ -72,10 +72,21 @@ Object.defineProperty(SluiceError.prototype, kBrand, { value: true });
 /** The queue holds `capacity` tasks and the overflow policy is `reject`. */
 export class QueueFullError extends SluiceError {
   readonly capacity: number;
-  /** `callers`: with `overflow: 'wait'`, the callers already waiting for room (queue.maxWaiting reached). */
-  constructor(capacity: number, running: number, callers?: number) {
+  /**
+   * `callers`: with `overflow: 'wait'`, the callers already waiting for room
+   * (queue.maxWaiting reached). `burst`: the tasks of this tick that found
+   * no free worker, when they alone overfilled the queue (the
+   * `Promise.all(inputs.map(...))` pattern): the message then says what to
+   * use instead.
+   */
+  constructor(capacity: number, running: number, callers?: number, burst?: number) {
     const also = callers === undefined ? '' : `, and ${callers} callers already waiting for room (queue.maxWaiting)`;
-    super(ErrorCodes.QUEUE_FULL, `queue is full: ${capacity} waiting, ${running} running${also}`);
+    let advice = '';
+    if (burst !== undefined) {
+      const ways = callers === undefined ? "pool.map(name, inputs), which keeps a bounded number in flight; queue.overflow: 'wait'; or await pool.ready() before each run()" : 'pool.map(name, inputs), which keeps a bounded number in flight; or await pool.ready() before each run()';
+      advice = `; ${burst} tasks in this tick found no free worker: to run many inputs, use ${ways}`;
+    }
+    super(ErrorCodes.QUEUE_FULL, `queue is full: ${capacity} waiting, ${running} running${also}${advice}`);
     this.capacity = capacity;
   }
 }

@@ -13,10 +13,14 @@ import { overflowPolicies } from '../api/options.js';
 import { oneOf } from '../config/validate-helpers.js';
 import type { ResolvedPoolOptions } from '../config/validate.js';
 import { PriorityQueue } from '../queue/priority-queue.js';
+import { microtask } from '../time/microtask.js';
 import { FifoQueue, type TaskQueue } from '../queue/task-queue.js';
 import type { Scheduler } from './scheduler.js';
 import { Outcome, TaskState, TaskTimer, type Task } from './task.js';
 import { SlotState, type WorkerSlot } from './worker-slot.js';
+
+/** QueueFullError's advice needs a burst of at least this many tasks in one tick (a few are no pattern). */
+const BURST_ADVICE_MIN = 16;
 
 export class Backlog {
   /** Set when a task is queued; 'drain' is due when the backlog empties again (Controls.check). */
@@ -29,10 +33,34 @@ export class Backlog {
   #readyWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   readonly #engine: Scheduler;
   readonly #options: ResolvedPoolOptions;
+  /**
+   * Tasks of the current tick that found no free worker (queued, held or
+   * refused), for QueueFullError's advice: more than the queue holds in one
+   * tick is the `Promise.all(inputs.map(...))` pattern. The tick's first
+   * one queues the reset, so only tasks that find no worker pay, an
+   * increment and a compare each and one microtask a tick.
+   */
+  #burst = 0;
+  readonly #endTick = (): void => {
+    this.#burst = 0;
+  };
 
   constructor(engine: Scheduler, options: ResolvedPoolOptions) {
     this.#engine = engine;
     this.#options = options;
+  }
+
+  #countBurst(): void {
+    if (this.#burst++ === 0) microtask(this.#endTick);
+  }
+
+  /** The full queue's error, with advice when this tick's tasks alone overfilled the queue (or the wait list). */
+  #full(callers?: number): QueueFullError {
+    this.#countBurst();
+    const { capacity, maxWaiting } = this.#options;
+    const n = this.#burst;
+    const burst = n > (callers === undefined ? capacity : capacity + maxWaiting) && n >= BURST_ADVICE_MIN ? n : undefined;
+    return new QueueFullError(capacity, this.#engine.counts.running, callers, burst);
   }
 
   /** Whether one more task fits without waiting (what `ready()` waits for). */
@@ -62,7 +90,13 @@ export class Backlog {
     this.queue = pq;
   }
 
+  /** A new task (or a retry) into the queue. */
   enqueue(task: Task): void {
+    this.#countBurst();
+    this.#push(task);
+  }
+
+  #push(task: Task): void {
     this.touched = true;
     task.state = TaskState.Queued;
     if (this.#priorities !== undefined) task.qkey = this.keyOf(task);
@@ -107,7 +141,7 @@ export class Backlog {
     while (this.waiting.size > 0 && this.queue.size < cap) {
       const task = this.waiting.shift() as Task;
       if (task.timer !== undefined) this.#engine.timers.cancel(task.timer);
-      if (!this.#engine.placeNow(task)) this.enqueue(task);
+      if (!this.#engine.placeNow(task)) this.#push(task); // counted when it was held
     }
     if (this.#readyWaiters.length > 0 && this.hasRoom) {
       const waiters = this.#readyWaiters;
@@ -131,7 +165,7 @@ export class Backlog {
     }
     switch (policy) {
       case 'reject':
-        engine.settle(task, new QueueFullError(capacity, engine.counts.running), undefined, Outcome.Rejected);
+        engine.settle(task, this.#full(), undefined, Outcome.Rejected);
         return;
       case 'wait':
         this.#hold(task);
@@ -178,7 +212,7 @@ export class Backlog {
     const engine = this.#engine;
     // Paused, or no start token: it may not start now, and the queue is full.
     if (!engine.controls.open && !engine.controls.mayStart(task)) {
-      engine.settle(task, new QueueFullError(this.#options.capacity, engine.counts.running), undefined, Outcome.Rejected);
+      engine.settle(task, this.#full(), undefined, Outcome.Rejected);
       return;
     }
     let best: WorkerSlot | undefined;
@@ -188,7 +222,7 @@ export class Backlog {
       if (best === undefined || s.load < best.load) best = s;
     }
     if (best !== undefined) engine.assign(task, best);
-    else engine.settle(task, new QueueFullError(this.#options.capacity, engine.counts.running), undefined, Outcome.Rejected);
+    else engine.settle(task, this.#full(), undefined, Outcome.Rejected);
   }
 
   /** `overflow: 'wait'`: the caller is held until there is room, for at most its queue timeout. */
@@ -196,9 +230,10 @@ export class Backlog {
     const engine = this.#engine;
     if (this.waiting.size >= this.#options.maxWaiting) {
       // Callers that never await would otherwise grow memory without bound.
-      engine.settle(task, new QueueFullError(this.#options.capacity, engine.counts.running, this.waiting.size), undefined, Outcome.Rejected);
+      engine.settle(task, this.#full(this.waiting.size), undefined, Outcome.Rejected);
       return;
     }
+    this.#countBurst();
     task.state = TaskState.Waiting;
     this.waiting.push(task);
     if (task.queueTimeoutMs !== Infinity) {
