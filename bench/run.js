@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { median } from './lib/measure.js';
 import { judgeTargets } from './lib/targets.js';
 
-export const SCENARIOS = ['tiny', 'burst', 'cpu', 'transfer', 'latency', 'startup', 'process', 'async', 'bounded', 'shared', 'bullmq', 'changing', 'cli'];
+export const SCENARIOS = ['tiny', 'burst', 'cpu', 'transfer', 'latency', 'startup', 'process', 'async', 'bounded', 'shared', 'bullmq', 'changing', 'cli', 'map'];
 
 const { values: args } = parseArgs({
   options: {
@@ -87,7 +87,7 @@ async function main() {
   for (const name of chosen) {
     const sc = modules[name];
     for (const threads of sc.sweep ? threadList : [2]) {
-      groups.push({ scenario: name, title: sc.title, threads, metrics: sc.metrics, entries: sc.entries(quick).map((id) => ({ id, runs: [], skipped: undefined, errors: [] })) });
+      groups.push({ scenario: name, title: sc.title, threads, metrics: sc.metrics, ratio: sc.ratio, summary: sc.summary, entries: sc.entries(quick).map((id) => ({ id, runs: [], skipped: undefined, errors: [] })) });
     }
   }
   const started = Date.now();
@@ -155,12 +155,14 @@ function cpuModel() {
 function printTables(groups) {
   for (const g of groups) {
     const primary = g.metrics[0];
+    // The ratio's numerator: the first sluice entry, or the one a scenario names for each entry (`ratio.reference`).
     const sluice = g.entries.find((e) => e.id.startsWith('sluice'));
-    const header = ['entry', ...g.metrics.map((m) => `${m.label} (${m.better === 'higher' ? '↑' : '↓'})`), `sluice/entry ${primary.label}`];
+    const reference = (e) => (g.ratio === undefined ? sluice : g.entries.find((x) => x.id === g.ratio.reference(e.id)));
+    const header = ['entry', ...g.metrics.map((m) => `${m.label} (${m.better === 'higher' ? '↑' : '↓'})`), `${g.ratio?.label ?? 'sluice/entry'} ${primary.label}`];
     const rows = g.entries.map((e) => {
       if (e.skipped !== undefined) return [e.id, e.skipped.startsWith('skipped') ? e.skipped : 'skipped (kind not available)'];
       if (e.runs.length === 0) return [e.id, 'FAILED'];
-      const s = sluice?.median[primary.key];
+      const s = reference(e)?.median?.[primary.key];
       const ratio = s === undefined ? '-' : (s / e.median[primary.key]).toFixed(2);
       return [e.id, ...g.metrics.map((m) => fmt(e.median[m.key], m.digits)), ratio];
     });
@@ -170,6 +172,7 @@ function printTables(groups) {
     console.log(line(header));
     console.log('|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|');
     for (const r of rows) console.log(r.length === 2 ? `| ${r[0].padEnd(widths[0])} | ${r[1]} |` : line(r));
+    if (g.summary !== undefined) for (const l of g.summary(g.entries)) console.log(`- ${l}`);
   }
 }
 

@@ -92,8 +92,9 @@ export class AdaptiveWindow implements MapWindow {
     const elapsed = now - this.#sampleStart;
     if (elapsed < MAP_SAMPLE_MS) return;
     const sample = this.#sampleCount / elapsed;
-    // Up at once (a short window throttles the very rate it measures), down by halves (one slow stretch, a consumer's pause, is not the new normal).
-    this.#rate = sample >= this.#rate ? sample : (this.#rate + sample) / 2;
+    // Up at once (a short window throttles the very rate it measures), down by an eighth of the gap a sample
+    // (results come back in batches, so one sample may see few; a consumer's pause is not the new normal).
+    this.#rate = sample >= this.#rate ? sample : this.#rate + (sample - this.#rate) / 8;
     this.size = windowFor(this.#rate, this.floor, this.ceiling);
     this.#sampleStart = now;
     this.#sampleCount = 0;

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { main } from '../../src/cli/program.js';
 import { findKnee, type TunePoint } from '../../src/cli/tune/knee.js';
 import { plotSvg } from '../../src/cli/tune/plot-svg.js';
+import { POOL_MUST_GAIN, recommend, type BaselinePoint } from '../../src/cli/tune/recommend.js';
 import { cpuCount } from '../../src/sizing/cpu-count.js';
 import { tempDir, writeLines } from '../helpers/cli.js';
 
@@ -85,6 +86,41 @@ describe('knee finding', () => {
   });
 });
 
+describe('recommendation: a pool size, or no pool', () => {
+  const pool = curve([[1000, 2], [1900, 2.1], [1950, 4]]);
+  const base = (id: string, throughput: number, failed = 0): BaselinePoint => ({ id, label: `no pool, ${id}`, throughput, failed });
+
+  test('a pool size when every size-less way is slower by more than POOL_MUST_GAIN', () => {
+    const r = recommend(pool, [base('sequential', 900), base('promise-all', 950)], 2);
+    assert.equal(r.pool, true);
+    assert.equal(r.knee.workers, 2);
+    assert.match(r.line, /^recommended size: 2 \(.*; 2 CPUs\)$/);
+  });
+
+  test('no pool when a baseline gets within POOL_MUST_GAIN of the best pool, or beats it', () => {
+    const close = recommend(pool, [base('sequential', 1950 * (1 - POOL_MUST_GAIN / 2))], 2);
+    assert.equal(close.pool, false);
+    const beats = recommend(pool, [base('sequential', 40_000)], 2);
+    assert.ok(!beats.pool);
+    assert.equal(beats.baseline.id, 'sequential');
+    assert.equal(
+      beats.line,
+      'recommended: no pool, sequential (40000.0 tasks/s; the best pool, 3 workers, gets 1950.0/s, 0.05×: a worker pool does not pay for this task; 2 CPUs)',
+    );
+    assert.equal(beats.knee.workers, 2, 'the knee of the pool sizes is still found (the plot marks it)');
+  });
+
+  test('the simplest baseline of those within POOL_MUST_GAIN of the best, and never one with failures', () => {
+    const r = recommend(pool, [base('sequential', 3000), base('promise-all', 40_000), base('async-kind', 41_000)], 1);
+    assert.ok(!r.pool);
+    assert.equal(r.baseline.id, 'promise-all', 'sequential is far behind; Promise.all is within 5% of the async kind and simpler');
+    assert.match(r.line, /; 1 CPU\)$/);
+    const failing = recommend(pool, [base('sequential', 40_000, 1)], 2);
+    assert.equal(failing.pool, true, 'a way that fails some tasks is no way to run them');
+    assert.equal(recommend(pool, [], 2).pool, true);
+  });
+});
+
 describe('tune plot', () => {
   test('is well-formed SVG with both series, the CPU count and the knee', () => {
     const svg = plotSvg({ title: 'a <b> & "c"', points: curve([[100, 1], [190, 1.2], [200, 3]]), cpus: 2, kneeWorkers: 2 });
@@ -95,10 +131,39 @@ describe('tune plot', () => {
     assert.match(svg, /<title>a &lt;b&gt; &amp; &quot;c&quot;<\/title>/);
   });
 
+  test('baselines: a dashed line each, inside the throughput axis, labeled, the recommended one marked', () => {
+    const baselines = [
+      { id: 'sequential', label: 'no pool, sequential', throughput: 5000 },
+      { id: 'promise-all', label: 'no pool, Promise.all ×64', throughput: 4990 },
+      { id: 'async-kind', label: "kind 'async', size 64", throughput: 50 },
+    ];
+    const svg = plotSvg({ title: 't', points: curve([[100, 1], [190, 1.2], [200, 3]]), cpus: 2, kneeWorkers: 2, baselines, recommended: 'sequential' });
+    const { elements } = parseXml(svg);
+    for (const b of baselines) {
+      const i = elements.findIndex((e) => e.id === `baseline-${b.id}`);
+      assert.ok(i >= 0, `${b.id} drawn`);
+      assert.equal(elements[i + 1]?.name, 'line');
+      assert.equal(elements[i + 2]?.name, 'text');
+    }
+    assert.match(svg, /font-weight="bold"[^>]*>no pool, sequential: 5000\/s \(recommended\)<\/text>/);
+    assert.match(svg, />no pool, Promise\.all ×64: 4990\/s<\/text>/);
+    // Every baseline line lies within the plot's height (the axis grew to hold them); the two close ones' labels do not overlap.
+    const ys = [...svg.matchAll(/<g id="baseline-[^"]*">\n<line x1="[\d.]+" y1="([\d.]+)"/g)].map((m) => Number(m[1]));
+    assert.equal(ys.length, 3);
+    for (const y of ys) assert.ok(y >= 50 && y <= 420 - 60, `line at y ${y}`);
+    const labelYs = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)" text-anchor="end" fill="#(?:6e7781|2da44e)"[^>]*>(?:no pool|kind)/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+    assert.equal(labelYs.length, 3);
+    for (let i = 1; i < labelYs.length; i++) assert.ok((labelYs[i] as number) - (labelYs[i - 1] as number) >= 14, `labels apart: ${labelYs.join(', ')}`);
+  });
+
   test('labels stay inside the plot, even when the knee is the largest size', () => {
+    const baselines = [
+      { id: 'sequential', label: 'no pool, sequential', throughput: 1000 },
+      { id: 'promise-all', label: 'no pool, Promise.all ×64', throughput: 5 },
+    ];
     for (const [cpus, knee] of [[2, 8], [8, 8], [1, 1], [16, 3]] as const) {
       const points = curve(Array.from({ length: 8 }, (_, i) => [100 * (i + 1), 1] as [number, number]));
-      const svg = plotSvg({ title: 't', points, cpus, kneeWorkers: knee });
+      const svg = plotSvg({ title: 't', points, cpus, kneeWorkers: knee, baselines });
       const width = Number((/<svg [^>]*width="(\d+)"/.exec(svg) as RegExpExecArray)[1]);
       for (const m of svg.matchAll(/<text x="([\d.]+)" y="[\d.]+"(?: text-anchor="(start|end|middle)")?[^>]*>([^<]*)<\/text>/g)) {
         const x = Number(m[1]);
@@ -134,11 +199,16 @@ describe('sluice tune', () => {
     assert.equal(code, 0, err);
     const rows = out.split('\n').filter((l) => /^\s+\d+\s/.test(l));
     assert.equal(rows.length, 3, `one row per size 1..3:\n${out}`);
-    const m = /recommended size: (\d+) \(.*; (\d+) CPUs?\)/.exec(out);
+    // Then the task without a worker pool: in this process, and on kind 'async'.
+    for (const label of ['no pool, sequential', 'no pool, Promise.all ×64', "kind 'async', size 64"]) {
+      assert.match(out, new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+\\d+\\.\\d\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d\\d$`, 'm'), `a row for ${label}:\n${out}`);
+    }
+    // Which one wins is the machine's business (fib(18) takes tens of µs): either verdict, well formed.
+    const m = /^recommended(?: size: (\d+) \(.*|: (no pool, sequential|no pool, Promise\.all ×64|kind 'async', size 64) \(.*a worker pool does not pay for this task); (\d+) CPUs?\)$/m.exec(out);
     assert.ok(m !== null, out);
-    const size = Number(m[1]);
-    assert.ok(size >= 1 && size <= 3, `recommendation ${size} within 1..--max`);
-    assert.equal(Number(m[2]), cpuCount());
+    assert.equal(Number(m[3]), cpuCount());
+    const size = m[1] === undefined ? undefined : Number(m[1]);
+    if (size !== undefined) assert.ok(size >= 1 && size <= 3, `recommendation ${size} within 1..--max`);
     assert.match(out, new RegExp(`^plot: ${plot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
     const svg = readFileSync(plot, 'utf8');
     const { root, elements } = parseXml(svg);
@@ -149,7 +219,20 @@ describe('sluice tune', () => {
       assert.equal(elements[i + 1]?.name, 'polyline', `${id} has its line`);
       assert.equal(elements.slice(i + 2, i + 5).filter((e) => e.name === 'circle' || e.name === 'rect').length, 3, `${id} has a mark per size`);
     }
-    assert.match(svg, new RegExp(`knee: ${size} worker`));
+    if (size !== undefined) assert.match(svg, new RegExp(`knee: ${size} worker`));
+    else assert.match(svg, /\(recommended\)<\/text>/);
+    for (const id of ['baseline-sequential', 'baseline-promise-all', 'baseline-async-kind']) assert.ok(elements.some((e) => e.id === id), `${id} plotted`);
+  });
+
+  test('--no-baselines: pool sizes only, and the verdict is a size', async (t) => {
+    const dir = tempDir(t);
+    const input = writeLines(join(dir, 'sample.jsonl'), Array.from({ length: 8 }, () => '5'));
+    let out = '';
+    const io = { stdin: Readable.from([]), stdout: new PassThrough().on('data', (c: Buffer) => (out += c.toString())), stderr: new PassThrough().on('data', () => undefined), cwd: dir };
+    const module = new URL('../fixtures/tasks.js', import.meta.url).href;
+    assert.equal(await main(['node', 'sluice', 'tune', module, '--task', 'inc', '--input', input, '--max', '1', '--no-baselines', '--no-plot'], io), 0, out);
+    assert.doesNotMatch(out, /no pool|kind 'async'/);
+    assert.match(out, /^recommended size: 1 \(/m);
   });
 
   test('usage errors: unknown task, bad sample', async (t) => {

@@ -24,7 +24,7 @@ test('windowBounds: from 2 × the size to MAP_WINDOW_MAX, never past the queue c
   assert.deepEqual(windowBounds(64, 10), { floor: 128, ceiling: 128 });
 });
 
-test('AdaptiveWindow: grows at once on fast completions, stays at its floor on slow ones, comes down by halves', () => {
+test('AdaptiveWindow: grows at once on fast completions, stays at its floor on slow ones, comes down gently', () => {
   let t = 0;
   const w = new AdaptiveWindow(4, 1024, () => t);
   assert.equal(w.size, 4);
@@ -37,12 +37,12 @@ test('AdaptiveWindow: grows at once on fast completions, stays at its floor on s
   }
   assert.equal(w.rate, 128);
   assert.equal(w.size, 128 * MAP_TARGET_MS);
-  for (let i = 0; i < 4; i++) {
-    t += 0.25; // 4 a ms: the rate halves its way down
+  for (let i = 0; i < 8; i++) {
+    t += 0.125; // 8 a ms: the rate comes down by an eighth of the gap
     w.completed();
   }
-  assert.equal(w.rate, (128 + 4) / 2);
-  assert.equal(w.size, 66 * MAP_TARGET_MS);
+  assert.equal(w.rate, 128 - (128 - 8) / 8);
+  assert.equal(w.size, 113 * MAP_TARGET_MS);
 
   let s = 0;
   const slow = new AdaptiveWindow(4, 1024, () => s);

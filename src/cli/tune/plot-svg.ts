@@ -1,16 +1,28 @@
 /**
  * The `sluice tune` plot: throughput and p99 latency against workers, the
- * CPU count and the knee marked. A self-contained SVG (no scripts, no
- * external fonts or styles), so it opens anywhere and can go in docs.
+ * CPU count and the knee marked, and each way of running the task without
+ * a worker pool as a horizontal line at its throughput. A self-contained
+ * SVG (no scripts, no external fonts or styles), so it opens anywhere and
+ * can go in docs.
  */
 
 import type { TunePoint } from './knee.js';
+
+/** A baseline (no worker pool): one throughput, whatever the size. */
+export interface PlotBaseline {
+  readonly id: string;
+  readonly label: string;
+  readonly throughput: number;
+}
 
 export interface PlotInput {
   readonly title: string;
   readonly points: readonly TunePoint[];
   readonly cpus: number;
   readonly kneeWorkers: number;
+  readonly baselines?: readonly PlotBaseline[];
+  /** The id of the baseline recommended over every pool size, drawn in the knee's green. */
+  readonly recommended?: string | undefined;
 }
 
 const W = 720;
@@ -18,6 +30,11 @@ const H = 420;
 const M = { left: 70, right: 70, top: 50, bottom: 60 };
 const BLUE = '#1f6feb';
 const ORANGE = '#d4580b';
+const GREEN = '#2da44e';
+const GREY = '#6e7781';
+/** Baseline labels keep below this band at the top of the plot, where the CPU count and knee labels sit. */
+const TOP_LABELS = 44;
+const LINE_HEIGHT = 14;
 
 export function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] as string);
@@ -41,7 +58,8 @@ export function plotSvg(input: PlotInput): string {
   const pts = [...input.points].sort((a, b) => a.workers - b.workers);
   const xMin = Math.min(1, ...pts.map((p) => p.workers));
   const xMax = Math.max(xMin + 1, input.cpus, ...pts.map((p) => p.workers));
-  const tMax = niceMax(Math.max(...pts.map((p) => p.throughput)) * 1.1);
+  const baselines = (input.baselines ?? []).filter((b) => Number.isFinite(b.throughput) && b.throughput > 0);
+  const tMax = niceMax(Math.max(...pts.map((p) => p.throughput), ...baselines.map((b) => b.throughput)) * 1.1);
   const lMax = niceMax(Math.max(...pts.map((p) => (Number.isFinite(p.p99Ms) ? p.p99Ms : 0))) * 1.1);
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
@@ -90,9 +108,9 @@ export function plotSvg(input: PlotInput): string {
   if (knee !== undefined) {
     const kx = x(knee.workers);
     const ky = yT(knee.throughput);
-    out.push(`<g id="knee"><line x1="${r(kx)}" y1="${M.top}" x2="${r(kx)}" y2="${M.top + ph}" stroke="#2da44e" stroke-width="1.5"/>`);
-    out.push(`<circle cx="${r(kx)}" cy="${r(ky)}" r="7" fill="none" stroke="#2da44e" stroke-width="2"/>`);
-    out.push(`${label(kx, M.top + 28, '#2da44e', ' font-weight="bold"', `knee: ${knee.workers} worker${knee.workers === 1 ? '' : 's'}`)}</g>`);
+    out.push(`<g id="knee"><line x1="${r(kx)}" y1="${M.top}" x2="${r(kx)}" y2="${M.top + ph}" stroke="${GREEN}" stroke-width="1.5"/>`);
+    out.push(`<circle cx="${r(kx)}" cy="${r(ky)}" r="7" fill="none" stroke="${GREEN}" stroke-width="2"/>`);
+    out.push(`${label(kx, M.top + 28, GREEN, ' font-weight="bold"', `knee: ${knee.workers} worker${knee.workers === 1 ? '' : 's'}`)}</g>`);
   }
   // The two series.
   const series = (id: string, color: string, y: (p: TunePoint) => number, shape: 'circle' | 'square'): void => {
@@ -108,12 +126,39 @@ export function plotSvg(input: PlotInput): string {
   };
   series('series-throughput', BLUE, (p) => yT(p.throughput), 'circle');
   series('series-p99', ORANGE, (p) => yL(p.p99Ms), 'square');
+  // Baselines, over the series so their labels stay legible: a dashed line across at each one's throughput, its label at the right end, above its line,
+  // or below it where that would crowd the label above or the CPU and knee labels at the top; pushed down if
+  // still crowded (up, all together, if that leaves the plot). A white halo keeps labels legible over lines.
+  if (baselines.length > 0) {
+    out.push('<g id="baselines">');
+    const placed = baselines.map((b) => ({ b, ly: yT(b.throughput), ty: 0 })).sort((a, b) => a.ly - b.ly);
+    let prev = -Infinity;
+    for (const p of placed) {
+      const above = p.ly - 4;
+      p.ty = above >= M.top + TOP_LABELS && above - prev >= LINE_HEIGHT ? above : Math.max(p.ly + LINE_HEIGHT, prev + LINE_HEIGHT);
+      prev = p.ty;
+    }
+    const over = prev - (M.top + ph - 4);
+    if (over > 0) for (const p of placed) p.ty -= over;
+    for (const { b, ly, ty } of placed) {
+      const chosen = b.id === input.recommended;
+      const color = chosen ? GREEN : GREY;
+      out.push(`<g id="baseline-${escapeXml(b.id)}">`);
+      out.push(`<line x1="${M.left}" y1="${r(ly)}" x2="${M.left + pw}" y2="${r(ly)}" stroke="${color}" stroke-width="${chosen ? 2 : 1.5}" stroke-dasharray="8 4"/>`);
+      out.push(`<text x="${M.left + pw - 4}" y="${r(ty)}" text-anchor="end" fill="${color}"${chosen ? ' font-weight="bold"' : ''} stroke="#ffffff" stroke-width="3" paint-order="stroke">${escapeXml(`${b.label}: ${fmt(b.throughput)}/s${chosen ? ' (recommended)' : ''}`)}</text>`);
+      out.push('</g>');
+    }
+    out.push('</g>');
+  }
   // Legend, under the plot (left of the x-axis label), clear of the curves and marks.
   const lx = M.left;
   const ly = H - 22;
   out.push('<g id="legend">');
   out.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 20}" y2="${ly}" stroke="${BLUE}" stroke-width="2"/><text x="${lx + 26}" y="${ly + 4}">throughput</text>`);
-  out.push(`<line x1="${lx + 110}" y1="${ly}" x2="${lx + 130}" y2="${ly}" stroke="${ORANGE}" stroke-width="2"/><text x="${lx + 136}" y="${ly + 4}">p99 latency</text></g>`);
+  out.push(`<line x1="${lx + 110}" y1="${ly}" x2="${lx + 130}" y2="${ly}" stroke="${ORANGE}" stroke-width="2"/><text x="${lx + 136}" y="${ly + 4}">p99 latency</text>`);
+  // Short, to end before the x-axis label.
+  if (baselines.length > 0) out.push(`<line x1="${lx + 226}" y1="${ly}" x2="${lx + 246}" y2="${ly}" stroke="${GREY}" stroke-width="1.5" stroke-dasharray="8 4"/><text x="${lx + 252}" y="${ly + 4}">no pool</text>`);
+  out.push('</g>');
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
