@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { median } from './lib/measure.js';
 import { judgeTargets } from './lib/targets.js';
 
-export const SCENARIOS = ['tiny', 'burst', 'cpu', 'transfer', 'latency', 'startup', 'process', 'async', 'bounded', 'shared', 'bullmq', 'changing', 'cli', 'map'];
+export const SCENARIOS = ['tiny', 'burst', 'cpu', 'transfer', 'latency', 'startup', 'process', 'async', 'bounded', 'shared', 'bullmq', 'changing', 'cli', 'map', 'pays'];
 
 const { values: args } = parseArgs({
   options: {

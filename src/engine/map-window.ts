@@ -14,8 +14,14 @@
  * timer, so it reads the real clock unless a test hands it one.
  */
 
-/** Keep about this many milliseconds of the pool's work in flight. */
-export const MAP_TARGET_MS = 4;
+/**
+ * Keep about this many milliseconds of the pool's work in flight: longer
+ * than a scheduler's time slice, so that the workers still have work while
+ * the main thread (which reads the source, sends, and hands results to the
+ * consumer) waits for a CPU on a loaded machine. On 2 busy cores, 40 µs
+ * tasks ran at 1.2 to 1.5× the throughput with 8 to 16 ms as with 4 ms.
+ */
+export const MAP_TARGET_MS = 16;
 /** The adaptive window never holds more items than this (inputs running plus results waiting), whatever the rate. */
 export const MAP_WINDOW_MAX = 1024;
 /** A rate sample spans at least this long, so that a batch of results arriving at once counts as one. */

@@ -11,7 +11,7 @@ import { AdaptiveWindow, FixedWindow, MAP_TARGET_MS, MAP_WINDOW_MAX, windowBound
 test('windowFor keeps MAP_TARGET_MS of work in flight, within its bounds', () => {
   assert.equal(windowFor(50, 4, 1024), Math.ceil(50 * MAP_TARGET_MS), '40 µs tasks on 2 workers (~50 a ms): the window grows');
   assert.equal(windowFor(2, 4, 1024), 2 * MAP_TARGET_MS, '1 ms tasks on 2 workers (2 a ms): a few');
-  assert.equal(windowFor(0.5, 4, 1024), 4, '4 ms tasks on 2 workers: stays at 2 × size');
+  assert.equal(windowFor(0.2, 4, 1024), 4, '10 ms tasks on 2 workers: stays at 2 × size');
   assert.equal(windowFor(10_000, 4, 1024), 1024, 'never past the ceiling');
   assert.equal(windowFor(0, 4, 1024), 4);
   assert.equal(windowFor(Number.NaN, 4, 1024), 4);
@@ -31,23 +31,28 @@ test('AdaptiveWindow: grows at once on fast completions, stays at its floor on s
   t = 50; // the first completion after a slow start (workers spawning) only opens the first sample
   w.completed();
   assert.equal(w.size, 4);
-  for (let i = 0; i < 128; i++) {
-    t += 1 / 128; // 128 a ms (steps exact in binary, so the sample ends exactly at 1 ms)
+  for (let i = 0; i < 32; i++) {
+    t += 1 / 32; // 32 a ms (steps exact in binary, so the sample ends exactly at 1 ms)
     w.completed();
   }
-  assert.equal(w.rate, 128);
-  assert.equal(w.size, 128 * MAP_TARGET_MS);
+  assert.equal(w.rate, 32);
+  assert.equal(w.size, 32 * MAP_TARGET_MS);
   for (let i = 0; i < 8; i++) {
     t += 0.125; // 8 a ms: the rate comes down by an eighth of the gap
     w.completed();
   }
-  assert.equal(w.rate, 128 - (128 - 8) / 8);
-  assert.equal(w.size, 113 * MAP_TARGET_MS);
+  assert.equal(w.rate, 32 - (32 - 8) / 8);
+  assert.equal(w.size, 29 * MAP_TARGET_MS);
+  for (let i = 0; i < 1024; i++) {
+    t += 1 / 1024; // 1024 a ms for 1 ms: past the ceiling
+    w.completed();
+  }
+  assert.equal(w.size, 1024);
 
   let s = 0;
   const slow = new AdaptiveWindow(4, 1024, () => s);
   for (let i = 0; i < 50; i++) {
-    s += 1; // 1 ms tasks, one at a time: 1 a ms
+    s += 10; // 10 ms tasks, one at a time
     slow.completed();
     assert.equal(slow.size, 4);
   }
@@ -100,7 +105,7 @@ test('mapTasks with an adaptive window: short tasks grow it to its ceiling and n
 });
 
 test('mapTasks with an adaptive window: long tasks keep it at its floor', async () => {
-  const { out, sizes, maxOutstanding } = await drive(200, 1, 4, 256);
+  const { out, sizes, maxOutstanding } = await drive(200, 10, 4, 256);
   assert.deepEqual(out, Array.from({ length: 200 }, (_, i) => i * 2));
   assert.deepEqual([...sizes], [4]);
   assert.equal(maxOutstanding, 4);
