@@ -172,7 +172,7 @@ function printTables(groups) {
     console.log(line(header));
     console.log('|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|');
     for (const r of rows) console.log(r.length === 2 ? `| ${r[0].padEnd(widths[0])} | ${r[1]} |` : line(r));
-    if (g.summary !== undefined) for (const l of g.summary(g.entries)) console.log(`- ${l}`);
+    if (g.summary !== undefined) for (const l of g.summary(g.entries, g.threads)) console.log(`- ${l}`);
   }
 }
 

@@ -30,8 +30,8 @@ export default {
   metrics: [{ key: 'itemsPerSec', label: 'items/s', better: 'higher' }],
   /** The ratio column: each entry against the default of its task size. */
   ratio: { label: 'default/entry', reference: (entry) => `${entry.split(' ')[0]} default` },
-  /** default / best fixed setting, per task size. */
-  summary(entries) {
+  /** default / best fixed setting, and default / 2 × size (the default before the window adapted), per task size. */
+  summary(entries, threads) {
     const lines = [];
     for (const s of SIZES) {
       const mine = entries.filter((e) => e.id.startsWith(`${s.key} `) && e.median?.itemsPerSec !== undefined);
@@ -39,7 +39,9 @@ export default {
       const fixed = mine.filter((e) => e !== def);
       if (def === undefined || fixed.length === 0) continue;
       const best = fixed.reduce((a, b) => (b.median.itemsPerSec > a.median.itemsPerSec ? b : a));
-      lines.push(`${s.key}: default ${Math.round(def.median.itemsPerSec).toLocaleString('en-US')} items/s, best fixed ${best.id.split(' ')[1]} ${Math.round(best.median.itemsPerSec).toLocaleString('en-US')} items/s, default/best ${(def.median.itemsPerSec / best.median.itemsPerSec).toFixed(2)}`);
+      const old = fixed.find((e) => e.id === id(s.key, 2 * threads));
+      const vsOld = old === undefined ? '' : `, default/c=${2 * threads} (2 × size, the old default) ${(def.median.itemsPerSec / old.median.itemsPerSec).toFixed(2)}`;
+      lines.push(`${s.key}: default ${Math.round(def.median.itemsPerSec).toLocaleString('en-US')} items/s, best fixed ${best.id.split(' ')[1]} ${Math.round(best.median.itemsPerSec).toLocaleString('en-US')} items/s, default/best ${(def.median.itemsPerSec / best.median.itemsPerSec).toFixed(2)}${vsOld}`);
     }
     return lines;
   },

@@ -90,24 +90,32 @@ describe('recommendation: a pool size, or no pool', () => {
   const pool = curve([[1000, 2], [1900, 2.1], [1950, 4]]);
   const base = (id: string, throughput: number, failed = 0): BaselinePoint => ({ id, label: `no pool, ${id}`, throughput, failed });
 
-  test('a pool size when every size-less way is slower by more than POOL_MUST_GAIN', () => {
-    const r = recommend(pool, [base('sequential', 900), base('promise-all', 950)], 2);
+  test('a pool size when every size-less way is slower than the knee by more than POOL_MUST_GAIN', () => {
+    const r = recommend(pool, [base('sequential', 900), base('promise-all', 1900 * (1 - 2 * POOL_MUST_GAIN))], 2);
     assert.equal(r.pool, true);
     assert.equal(r.knee.workers, 2);
     assert.match(r.line, /^recommended size: 2 \(.*; 2 CPUs\)$/);
   });
 
-  test('no pool when a baseline gets within POOL_MUST_GAIN of the best pool, or beats it', () => {
-    const close = recommend(pool, [base('sequential', 1950 * (1 - POOL_MUST_GAIN / 2))], 2);
-    assert.equal(close.pool, false);
+  test('no pool when a baseline gets within POOL_MUST_GAIN of the knee, or beats it', () => {
+    const close = recommend(pool, [base('sequential', 1900 * (1 - POOL_MUST_GAIN / 2))], 2);
+    assert.equal(close.pool, false, 'within 5% of the knee (2 workers, 1900/s): the pool does not pay');
     const beats = recommend(pool, [base('sequential', 40_000)], 2);
     assert.ok(!beats.pool);
     assert.equal(beats.baseline.id, 'sequential');
     assert.equal(
       beats.line,
-      'recommended: no pool, sequential (40000.0 tasks/s; the best pool, 3 workers, gets 1950.0/s, 0.05×: a worker pool does not pay for this task; 2 CPUs)',
+      'recommended: no pool, sequential (40000.0 tasks/s; a pool at its knee, 2 workers, gets 1900.0/s, 0.05×: a worker pool does not pay for this task; 2 CPUs)',
     );
     assert.equal(beats.knee.workers, 2, 'the knee of the pool sizes is still found (the plot marks it)');
+  });
+
+  test('against the knee, not the fastest size: a size the knee judged not worth its latency does not count', () => {
+    // 1 → 2 workers: +1% throughput for 2× the p99, so the knee is 1 worker (1000/s); 4 workers reach 1150/s.
+    const latencyKnee = curve([[1000, 3], [1010, 6], [1020, 7], [1150, 14]]);
+    const r = recommend(latencyKnee, [base('sequential', 1070)], 2);
+    assert.equal(r.knee.workers, 1);
+    assert.ok(!r.pool, 'no pool: it beats the size that would be recommended');
   });
 
   test('the simplest baseline of those within POOL_MUST_GAIN of the best, and never one with failures', () => {

@@ -20,32 +20,34 @@ export type Recommendation =
   | { readonly pool: false; readonly knee: Knee; readonly baseline: BaselinePoint; readonly line: string };
 
 /**
- * A pool must beat the best baseline by more than this fraction to pay for
- * itself (the knee's own tolerance: closer than this is noise, and the pool
- * costs threads, memory and copies for nothing).
+ * The recommended size must beat the best baseline by more than this
+ * fraction to pay for itself (the knee's own tolerance: closer than this is
+ * noise, and the pool costs threads, memory and copies for nothing).
  */
 export const POOL_MUST_GAIN = 0.05;
 
 /**
  * The knee of the pool sizes, unless a baseline (in the order given, the
- * simplest first) gets within POOL_MUST_GAIN of the best throughput of all:
- * then that baseline, the simplest of those that do.
+ * simplest first) gets within POOL_MUST_GAIN of the knee's throughput or of
+ * the best baseline's, whichever is higher: then the simplest baseline that
+ * does. The knee, not the fastest size: it is the size that would be
+ * recommended, larger ones having been judged not worth their latency.
  */
 export function recommend(points: readonly TunePoint[], baselines: readonly BaselinePoint[], cpus: number): Recommendation {
   const knee = findKnee(points);
-  const bestPool = points.reduce((a, p) => (p.throughput > a.throughput ? p : a));
+  const atKnee = points[knee.index] as TunePoint;
   const usable = baselines.filter((b) => b.failed === 0 && Number.isFinite(b.throughput) && b.throughput > 0);
-  const best = Math.max(bestPool.throughput, ...usable.map((b) => b.throughput));
+  const best = Math.max(atKnee.throughput, ...usable.map((b) => b.throughput));
   const pick = usable.find((b) => b.throughput >= (1 - POOL_MUST_GAIN) * best);
   const cpuNote = `${cpus} CPU${cpus === 1 ? '' : 's'}`;
   if (pick === undefined) return { pool: true, knee, line: `recommended size: ${knee.workers} (${knee.reason}; ${cpuNote})` };
-  const ratio = bestPool.throughput / pick.throughput;
+  const ratio = atKnee.throughput / pick.throughput;
   return {
     pool: false,
     knee,
     baseline: pick,
     line:
-      `recommended: ${pick.label} (${pick.throughput.toFixed(1)} tasks/s; the best pool, ${bestPool.workers} worker${bestPool.workers === 1 ? '' : 's'}, ` +
-      `gets ${bestPool.throughput.toFixed(1)}/s, ${ratio.toFixed(2)}×: a worker pool does not pay for this task; ${cpuNote})`,
+      `recommended: ${pick.label} (${pick.throughput.toFixed(1)} tasks/s; a pool at its knee, ${knee.workers} worker${knee.workers === 1 ? '' : 's'}, ` +
+      `gets ${atKnee.throughput.toFixed(1)}/s, ${ratio.toFixed(2)}×: a worker pool does not pay for this task; ${cpuNote})`,
   };
 }
