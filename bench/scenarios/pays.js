@@ -3,7 +3,7 @@
 //   pbkdf2, gzip: a libuv-backed built-in's async API (already off the main
 //     thread, on libuv's thread pool) vs. its sync version on a thread pool.
 //   check Nus: a validation-like task on a 1 KB document, a plain loop vs. a
-//     thread pool (pool.map's default), at 5 µs, 40 µs and 1 ms of work.
+//     thread pool (pool.map's default), at 5 µs, 15 µs, 40 µs and 1 ms of work.
 //   io: a 5 ms wait (a backend call): one at a time, Promise.all in batches
 //     of 64, kind 'async' of size 64, and a thread pool.
 // The ratio is pool / entry within each comparison (above 1: the pool is faster).
@@ -26,6 +26,7 @@ const GROUPS = {
   pbkdf2: { pool: 'sync, thread pool', n: 2_000, quickN: 400, item: (i) => ({ password: `pw${i}`, salt: 'salt', iterations: 2000 }), task: 'pbkdf2' },
   gzip: { pool: 'sync, thread pool', n: 3_000, quickN: 600, item: () => TEXT, task: 'gzip' },
   'check 5us': { pool: 'thread pool', n: 100_000, quickN: 20_000, item: () => ({ doc: DOC, us: 5 }), task: 'check' },
+  'check 15us': { pool: 'thread pool', n: 50_000, quickN: 10_000, item: () => ({ doc: DOC, us: 15 }), task: 'check' },
   'check 40us': { pool: 'thread pool', n: 20_000, quickN: 4_000, item: () => ({ doc: DOC, us: 40 }), task: 'check' },
   'check 1ms': { pool: 'thread pool', n: 1_000, quickN: 200, item: () => ({ doc: DOC, us: 1000 }), task: 'check' },
   io: { pool: 'thread pool', n: 640, quickN: 128, item: () => 5, task: 'io' },
@@ -34,6 +35,7 @@ const ENTRIES = {
   pbkdf2: ['sync, main thread', 'async (libuv), main thread', 'sync, thread pool'],
   gzip: ['sync, main thread', 'async (libuv), main thread', 'sync, thread pool'],
   'check 5us': ['plain loop', 'thread pool'],
+  'check 15us': ['plain loop', 'thread pool'],
   'check 40us': ['plain loop', 'thread pool'],
   'check 1ms': ['plain loop', 'thread pool'],
   io: ['one at a time', 'Promise.all ×64', "kind 'async', 64", 'thread pool'],

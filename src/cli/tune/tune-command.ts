@@ -49,8 +49,9 @@ Examples:
 
 Besides the pool sizes, the task also runs with no worker pool: in this process
 in a plain loop, with Promise.all over batches of 64, and on kind 'async'
-(size 64). When no pool size beats the best of those by more than 5%, the
-recommendation is that one ("a worker pool does not pay"). --no-baselines skips
+(size 64). When the size at the knee does not beat the best of those by more
+than 5%, the recommendation is the simplest of them that comes within 5% ("a
+worker pool does not pay"). --no-baselines skips
 them (for a module that must not run in this process).
 
 The sample should take at least a second at size 1: short runs are noisy.
