@@ -20,75 +20,81 @@ after(async () => {
   if (SKIP_NO_REDIS === false) for (const q of queues) await dropQueue(q);
 });
 
-describe('sluice serve with plain BullMQ producers', { skip: SKIP_NO_REDIS }, () => {
-  test('--timeout fails a job stuck in a synchronous loop (its thread replaced); the next jobs run', async () => {
-    const queue = uniqueQueue('serve-timeout');
-    queues.push(queue);
-    const child = spawn(process.execPath, [CLI, 'serve', TASKS, '--queue', queue, '--redis', REDIS_URL, '--size', '1', '--timeout', '300'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    const exited = once(child, 'exit');
-    const ready = new Promise<void>((resolve, reject) => {
-      child.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (err.includes('sluice serve: ready')) resolve();
-      });
-      void exited.then(() => reject(new Error(`sluice serve exited before ready: ${err}`)));
+/**
+ * `sluice serve` on a new queue, with a plain BullMQ producer and listener on
+ * it. `ready` resolves with its stderr once it says it is serving.
+ */
+function serveCli(tag: string, flags: string[]) {
+  const queue = uniqueQueue(tag);
+  queues.push(queue);
+  const child = spawn(process.execPath, [CLI, 'serve', TASKS, '--queue', queue, '--redis', REDIS_URL, ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const exited = once(child, 'exit');
+  const ready = new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('sluice serve: ready')) resolve(err);
     });
-    const q = new Queue(queue, { connection });
-    const events = new QueueEvents(queue, { connection });
-    try {
-      await Promise.all([ready, events.waitUntilReady()]);
-      const stuck = await q.add('spin', null);
-      const r = await outcome(stuck.waitUntilFinished(events));
-      assert.ok(!r.ok);
-      assert.equal(r.error.message, 'task "spin" ran longer than 300 ms');
-      assert.equal((await Job.fromId(q, stuck.id ?? ''))?.attemptsMade, 1, 'a timeout is not retried unless asked');
-      const next = await q.add('digest', { text: 'one two three' });
-      assert.deepEqual(await next.waitUntilFinished(events), { length: 13, words: 3 });
+    void exited.then(() => reject(new Error(`sluice serve exited before ready: ${err}`)));
+  });
+  const q = new Queue(queue, { connection });
+  const events = new QueueEvents(queue, { connection });
+  return {
+    queue,
+    q,
+    events,
+    ready: Promise.all([ready, events.waitUntilReady()]).then(([text]) => text),
+    /** SIGTERM: the server drains and exits; resolves with its exit code. */
+    stop: async (): Promise<number | null> => {
       child.kill('SIGTERM');
-      assert.equal((await exited)[0], 0, err);
-    } finally {
+      return (await exited)[0] as number | null;
+    },
+    stderr: () => err,
+    close: async (): Promise<void> => {
       child.kill('SIGKILL');
       await events.close();
       await q.close();
+    },
+  };
+}
+
+describe('sluice serve with plain BullMQ producers', { skip: SKIP_NO_REDIS }, () => {
+  test('--timeout fails a job stuck in a synchronous loop (its thread replaced); the next jobs run', async () => {
+    const s = serveCli('serve-timeout', ['--size', '1', '--timeout', '300']);
+    try {
+      await s.ready;
+      const stuck = await s.q.add('spin', null);
+      const r = await outcome(stuck.waitUntilFinished(s.events));
+      assert.ok(!r.ok);
+      assert.equal(r.error.message, 'task "spin" ran longer than 300 ms');
+      assert.equal((await Job.fromId(s.q, stuck.id ?? ''))?.attemptsMade, 1, 'a timeout is not retried unless asked');
+      const next = await s.q.add('digest', { text: 'one two three' });
+      assert.deepEqual(await next.waitUntilFinished(s.events), { length: 13, words: 3 });
+      assert.equal(await s.stop(), 0, s.stderr());
+    } finally {
+      await s.close();
     }
   });
 
   test('--metrics serves the pool\'s series under sluice/prometheus names and the jobs by outcome', async () => {
-    const queue = uniqueQueue('serve-metrics');
-    queues.push(queue);
-    const child = spawn(process.execPath, [CLI, 'serve', TASKS, '--queue', queue, '--redis', REDIS_URL, '--size', '1', '--metrics', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    const exited = once(child, 'exit');
-    const url = new Promise<string>((resolve, reject) => {
-      child.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-        const m = /metrics on (http:\/\/\S+)/.exec(err);
-        if (m !== null && err.includes('sluice serve: ready')) resolve(m[1] as string);
-      });
-      void exited.then(() => reject(new Error(`sluice serve exited before ready: ${err}`)));
-    });
-    const q = new Queue(queue, { connection });
-    const events = new QueueEvents(queue, { connection });
+    const s = serveCli('serve-metrics', ['--size', '1', '--metrics', '127.0.0.1:0']);
     try {
-      const [at] = await Promise.all([url, events.waitUntilReady()]);
-      const done = await q.add('digest', { text: 'a b' });
-      await done.waitUntilFinished(events);
-      const failed = await q.add('no-such-task', null);
-      assert.equal((await outcome(failed.waitUntilFinished(events))).ok, false);
+      const at = /metrics on (http:\/\/\S+)/.exec(await s.ready)?.[1];
+      assert.ok(at !== undefined, s.stderr());
+      const done = await s.q.add('digest', { text: 'a b' });
+      await done.waitUntilFinished(s.events);
+      const failed = await s.q.add('no-such-task', null);
+      assert.equal((await outcome(failed.waitUntilFinished(s.events))).ok, false);
       const text = await (await fetch(at)).text();
       assert.match(text, /^# TYPE sluice_workers gauge$/m);
       assert.match(text, /^sluice_workers\{pool="[^"]+",state="idle"\} 1$/m);
       assert.match(text, /^sluice_queue_depth\{pool="[^"]+"\} 0$/m);
-      assert.match(text, new RegExp(`^sluice_serve_jobs_total\\{queue="${queue}",outcome="completed"\\} 1$`, 'm'));
-      assert.match(text, new RegExp(`^sluice_serve_jobs_total\\{queue="${queue}",outcome="failed"\\} 1$`, 'm'));
-      assert.match(text, new RegExp(`^sluice_serve_jobs_in_flight\\{queue="${queue}"\\} 0$`, 'm'));
-      child.kill('SIGTERM');
-      assert.equal((await exited)[0], 0, err);
+      assert.match(text, new RegExp(`^sluice_serve_jobs_total\\{queue="${s.queue}",outcome="completed"\\} 1$`, 'm'));
+      assert.match(text, new RegExp(`^sluice_serve_jobs_total\\{queue="${s.queue}",outcome="failed"\\} 1$`, 'm'));
+      assert.match(text, new RegExp(`^sluice_serve_jobs_in_flight\\{queue="${s.queue}"\\} 0$`, 'm'));
+      assert.equal(await s.stop(), 0, s.stderr());
     } finally {
-      child.kill('SIGKILL');
-      await events.close();
-      await q.close();
+      await s.close();
     }
   });
 });

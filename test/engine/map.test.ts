@@ -5,7 +5,11 @@ import type { MapResult } from '../../src/index.js';
 import { MAP_WINDOW_MAX } from '../../src/engine/map-window.js';
 import { taskPool } from '../helpers/index.js';
 
-test('map: ordered results, lazy input with a bounded high-water mark', async () => {
+/**
+ * Maps `inc` over 20,000 lazily pulled numbers, checking order, and returns
+ * the most items ever pulled and not yet consumed.
+ */
+async function orderedHighWater(concurrency: number | undefined): Promise<number> {
   const pool = taskPool({ size: 2 });
   try {
     let pulled = 0;
@@ -19,15 +23,20 @@ test('map: ordered results, lazy input with a bounded high-water mark', async ()
       }
     }
     let expected = 1;
-    for await (const v of pool.map('inc', source(), { concurrency: 16 })) {
+    for await (const v of pool.map('inc', source(), concurrency === undefined ? {} : { concurrency })) {
       assert.equal(v, expected++);
       consumed++;
     }
     assert.equal(consumed, 20_000);
-    assert.ok(highWater <= 17, `at most concurrency (+ the one being read) outstanding, saw ${highWater}`);
+    return highWater;
   } finally {
     await pool.close();
   }
+}
+
+test('map: ordered results, lazy input with a bounded high-water mark', async () => {
+  const highWater = await orderedHighWater(16);
+  assert.ok(highWater <= 17, `at most concurrency (+ the one being read) outstanding, saw ${highWater}`);
 });
 
 test('map over an async iterable, unordered, with errors yielded as results', async () => {
@@ -97,28 +106,8 @@ test('map: breaking out early closes the source and the signal stops the map', a
 });
 
 test('map without concurrency: the adaptive window keeps order and stays bounded', async () => {
-  const pool = taskPool({ size: 2 });
-  try {
-    let pulled = 0;
-    let consumed = 0;
-    let highWater = 0;
-    function* source(): Generator<number> {
-      for (let i = 0; i < 20_000; i++) {
-        pulled++;
-        highWater = Math.max(highWater, pulled - consumed);
-        yield i;
-      }
-    }
-    let expected = 1;
-    for await (const v of pool.map('inc', source())) {
-      assert.equal(v, expected++);
-      consumed++;
-    }
-    assert.equal(consumed, 20_000);
-    assert.ok(highWater <= MAP_WINDOW_MAX + 1, `at most the window's ceiling (+ the one being read) outstanding, saw ${highWater}`);
-  } finally {
-    await pool.close();
-  }
+  const highWater = await orderedHighWater(undefined);
+  assert.ok(highWater <= MAP_WINDOW_MAX + 1, `at most the window's ceiling (+ the one being read) outstanding, saw ${highWater}`);
 });
 
 test('map with transfer: each input moves to the worker (detached here), and the option is checked', async () => {
