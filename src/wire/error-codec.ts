@@ -76,8 +76,9 @@ const MAX_DEPTH = 8;
 
 export function encodeError(err: unknown, depth = 0): EncodedError {
   if (!(err instanceof Error)) {
-    const enc: EncodedError = { isError: false, name: 'NonError', message: '', stack: undefined, props: undefined, cause: undefined, hasCause: false, value: cloneable(err) };
-    const buffers = noteBuffers(err, ['value'], undefined);
+    const value = cloneable(err);
+    const enc: EncodedError = { isError: false, name: 'NonError', message: '', stack: undefined, props: undefined, cause: undefined, hasCause: false, value };
+    const buffers = typeof value === 'object' ? noteBuffers(err, ['value'], undefined) : undefined;
     if (buffers !== undefined) enc.buffers = buffers;
     return enc;
   }
@@ -87,8 +88,10 @@ export function encodeError(err: unknown, depth = 0): EncodedError {
     if (key === 'cause' || key === 'stack' || key === 'message') continue;
     props ??= {};
     const raw = (err as unknown as Record<string, unknown>)[key];
-    props[key] = cloneable(raw);
-    buffers = noteBuffers(raw, ['props', key], buffers);
+    const copy = cloneable(raw);
+    props[key] = copy;
+    // Only where the copy kept the value's shape (not a description in its place).
+    if (typeof copy === 'object') buffers = noteBuffers(raw, ['props', key], buffers);
   }
   // `code` is often a getter or non-enumerable own property on Node's errors.
   const code = (err as { code?: unknown }).code;

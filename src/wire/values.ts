@@ -85,15 +85,19 @@ export function reviveBuffers(value: unknown, paths: readonly BufferPath[]): unk
   let made: Map<Uint8Array, Buffer> | undefined;
   for (const path of paths) {
     if (path.length === 0) return value instanceof Uint8Array ? asBuffer(value) : value;
-    let parent = value as Record<string | number, unknown>;
-    for (let i = 0; i < path.length - 1; i++) parent = parent[path[i] as string | number] as Record<string | number, unknown>;
+    // The value may not have the shape the path was taken from (an error
+    // field that could only be sent as its description): a path that leaves
+    // the objects is skipped, never followed into undefined.
+    let parent: unknown = value;
+    for (let i = 0; i < path.length - 1 && typeof parent === 'object' && parent !== null; i++) parent = (parent as Record<string | number, unknown>)[path[i] as string | number];
+    if (typeof parent !== 'object' || parent === null) continue;
     const key = path[path.length - 1] as string | number;
-    const u8 = parent[key];
+    const u8 = (parent as Record<string | number, unknown>)[key];
     if (!(u8 instanceof Uint8Array) || u8 instanceof Buffer) continue;
     made ??= new Map();
     let buf = made.get(u8);
     if (buf === undefined) made.set(u8, (buf = asBuffer(u8)));
-    parent[key] = buf;
+    (parent as Record<string | number, unknown>)[key] = buf;
   }
   return value;
 }

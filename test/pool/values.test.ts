@@ -128,6 +128,16 @@ for (const kind of KINDS) {
       assert.ok(thrown instanceof TaskFailedError);
       assert.equal(describe(thrown.thrown), 'Buffer[7468726f776e]');
     });
+
+    test('an error field that can only be sent as a description (a function and a BigInt beside a Buffer) arrives as that description, and the pool lives on', async () => {
+      await using pool = make(kind);
+      const err = (await pool.run('failWithUnsendable', undefined).catch((e: unknown) => e)) as Error & { info: unknown };
+      assert.equal(err.message, 'odd field');
+      assert.equal(typeof err.info, kind === 'async' ? 'object' : 'string');
+      const thrown = await pool.run('throwUnsendable', undefined).catch((e: unknown) => e);
+      assert.ok(thrown instanceof TaskFailedError);
+      assert.equal(await pool.run('echo', 7), 7, 'the pool still runs tasks');
+    });
   });
 }
 
