@@ -49,6 +49,13 @@ const LONG_TASK_MS = 0.5;
 const WAITING_SYNC_SHARE = 0.25;
 /** ...if it takes at least this long: shorter ones are the service-time pipeline's business (engine/pipeline.ts). */
 const WAITING_MIN_MS = 1;
+/**
+ * ...and if this worker's event loop was busy at most this share of the
+ * task's life. The synchronous part alone cannot tell a task that waits
+ * from one that awaits and then computes: 32 of those side by side would
+ * compute one after another, and their time limits run out together.
+ */
+const WAITING_LOOP_BUSY = 0.5;
 const MASK = START_RING - 1;
 
 export function startRuntime(transport: Transport, init: WorkerInit): void {
@@ -85,6 +92,9 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   const sampledName = new Int32Array(START_RING);
   const sampledAt = new Float64Array(START_RING);
   const sampledSync = new Float64Array(START_RING);
+  /** The event loop's active and idle time (ms) when each sampled task went async. */
+  const sampledActive = new Float64Array(START_RING);
+  const sampledIdle = new Float64Array(START_RING);
   /** What the pool was last told (Op.IoBound): this worker's tasks mostly wait. */
   let waiting = false;
   let received = 0;
@@ -145,8 +155,14 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       sampledSeq[k] = 0;
       const name = sampledName[k] as number;
       const total = performance.now() - (sampledAt[k] as number);
-      // Exclusive tasks never share their worker, so they never count as waiting.
-      if (total >= WAITING_MIN_MS) judge((exclusive === null || exclusive[name] === 0) && (sampledSync[k] as number) <= total * WAITING_SYNC_SHARE);
+      if (total >= WAITING_MIN_MS) {
+        const elu = performance.eventLoopUtilization();
+        const active = elu.active - (sampledActive[k] as number);
+        const idle = elu.idle - (sampledIdle[k] as number);
+        const busy = active + idle > 0 ? active / (active + idle) : 1;
+        // Exclusive tasks never share their worker, so they never count as waiting.
+        judge((exclusive === null || exclusive[name] === 0) && (sampledSync[k] as number) <= total * WAITING_SYNC_SHARE && busy <= WAITING_LOOP_BUSY);
+      }
     }
     if (running.size === 0) {
       exclusiveRunning = false;
@@ -387,6 +403,9 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
           sampledName[k] = nameIdx;
           sampledAt[k] = t0;
           sampledSync[k] = took;
+          const elu = performance.eventLoopUtilization();
+          sampledActive[k] = elu.active;
+          sampledIdle[k] = elu.idle;
         } else if (took > LONG_TASK_MS) judge(false);
       } else {
         runOne(fn, input, ctx, names[nameIdx] as string, nameIdx);

@@ -51,6 +51,14 @@ for (const kind of ['thread', 'process'] as const) {
       assert.equal(Math.max(...peaks), 20);
     });
 
+    test('auto pipeline: tasks that await and then compute are not judged waiting: the worker goes back to one at a time', TIMEOUT, async () => {
+      await using pool = make(kind);
+      await warmUp(pool);
+      // Their synchronous part is tiny, as a waiting task's is; the worker's event loop is what says they compute.
+      await Promise.all(Array.from({ length: 40 }, () => pool.run('pauseThenBurn', { pauseMs: 2, burnMs: 10 })));
+      assert.notEqual(pool.stats().workerList[0]?.depth, ASYNC_DEPTH, 'the worker took back its verdict');
+    });
+
     test(`auto pipeline: at most ${ASYNC_DEPTH} at once on a worker; the rest wait in the pool`, TIMEOUT, async (t) => {
       const hs = await handshake(t);
       await using pool = make(kind);
