@@ -146,7 +146,14 @@ export interface WorkerCrashDetails {
   taskName?: string | undefined;
   exitCode?: number | null | undefined;
   signal?: string | null | undefined;
-  reason: 'exit' | 'error' | 'oom' | 'signal';
+  /**
+   * `'stopped'`: the pool stopped the worker because another task on it
+   * would not stop (past its time limit, or cancelled, and past
+   * `abortGraceMs`); this task was running beside it and is not to blame.
+   */
+  reason: 'exit' | 'error' | 'oom' | 'signal' | 'stopped';
+  /** With reason `'stopped'`: why the worker was stopped. */
+  stoppedBecause?: string | undefined;
 }
 
 /** The worker running the task died. The pool has replaced it. */
@@ -158,7 +165,9 @@ export class WorkerCrashedError extends SluiceError {
   readonly reason: WorkerCrashDetails['reason'];
   constructor(details: WorkerCrashDetails, cause?: unknown) {
     const what =
-      details.reason === 'oom'
+      details.reason === 'stopped'
+        ? `was stopped because ${details.stoppedBecause ?? 'another task on it would not stop'}`
+        : details.reason === 'oom'
         ? 'ran out of memory'
         : details.reason === 'signal'
           ? `was killed by ${details.signal ?? 'a signal'}`

@@ -83,13 +83,23 @@ export function workerExited(engine: Scheduler, handle: WorkerHandle, info: Exit
   engine.shutdown.checkDrained();
 }
 
-/** Why a finished task's result never arrived, for ResultLostError. */
-function lostWhy(slot: WorkerSlot, info: ExitInfo): string {
+/** Why the pool stopped a worker for one of its tasks, or undefined when it did not. */
+function stoppedBecause(slot: WorkerSlot): string | undefined {
   switch (slot.killedFor) {
     case 'timeout':
-      return 'its worker was stopped because another task on it ran past its time limit';
+      return 'another task on it ran past its time limit';
     case 'abort':
-      return 'its worker was stopped because a cancelled task on it did not stop within abortGraceMs';
+      return 'a cancelled task on it did not stop within abortGraceMs';
+    default:
+      return undefined;
+  }
+}
+
+/** Why a finished task's result never arrived, for ResultLostError. */
+function lostWhy(slot: WorkerSlot, info: ExitInfo): string {
+  const because = stoppedBecause(slot);
+  if (because !== undefined) return `its worker was stopped because ${because}`;
+  switch (slot.killedFor) {
     case 'stalled':
       return 'its worker was stopped because another task blocked its event loop (stalled)';
     default:
@@ -104,6 +114,10 @@ function crashError(engine: Scheduler, slot: WorkerSlot, info: ExitInfo, taskNam
   if (slot.stallError !== undefined) return slot.stallError;
   if (engine.state === 'failed' && engine.failure !== undefined) return engine.failure;
   if (slot.killedFor === 'close') return new PoolClosedError('pool was terminated before the task finished');
+  // The task that would not stop already has its own error (TaskTimeoutError, TaskAbortedError):
+  // a task still running here ran beside it, and the error says so rather than blame it.
+  const because = stoppedBecause(slot);
+  if (because !== undefined) return new WorkerCrashedError({ workerId: slot.handle.id, taskName, exitCode: info.code, signal: info.signal, reason: 'stopped', stoppedBecause: because }, info.error);
   return new WorkerCrashedError(
     {
       workerId: slot.handle.id,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/testing.js';
-import { TaskTimeoutError } from '../../src/index.js';
+import { TaskTimeoutError, WorkerCrashedError } from '../../src/index.js';
 import { Gate, outcome, taskPool } from '../helpers/index.js';
 
 test('timeoutMs: a task that runs too long rejects with TaskTimeoutError and its worker is replaced', async () => {
@@ -159,6 +159,32 @@ test('abort listeners are removed when tasks settle (no leak on a long-lived sig
     assert.equal(EventEmitter.getEventListeners(ac.signal, 'abort').length, 0);
     await assert.rejects(pool.run('fail', 'error', { signal: ac.signal }));
     assert.equal(EventEmitter.getEventListeners(ac.signal, 'abort').length, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('tasks running beside one that would not stop are not blamed when its worker is stopped: WorkerCrashedError, reason "stopped", saying why', async () => {
+  const clock = new ManualClock();
+  const beside = new Gate();
+  const stuck = new Gate();
+  const pool = taskPool({ size: 1, pipeline: 4, abortGraceMs: 200, clock });
+  try {
+    await pool.start();
+    const innocent = [outcome(pool.run('gate', { flag: beside.flag })), outcome(pool.run('gate', { flag: beside.flag }))];
+    const ac = new AbortController();
+    const culprit = outcome(pool.run('gate', { flag: stuck.flag, ignoreAbort: true }, { signal: ac.signal }));
+    await beside.waitStarted(2);
+    await stuck.waitStarted(1);
+    ac.abort();
+    const c = await culprit;
+    assert.ok(!c.ok && c.error.code === 'ERR_SLUICE_TASK_ABORTED', 'the task that would not stop has its own error');
+    clock.advance(200);
+    for (const r of await Promise.all(innocent)) {
+      assert.ok(!r.ok && r.error instanceof WorkerCrashedError, 'it was running: it cannot be requeued as if never started');
+      assert.equal(r.error.reason, 'stopped');
+      assert.match(r.error.message, /^worker 1 was stopped because a cancelled task on it did not stop within abortGraceMs while running "gate"$/);
+    }
   } finally {
     await pool.close();
   }
