@@ -33,7 +33,9 @@ interface Outbox {
   items: unknown[];
   /** Some output in `items` holds Buffers (Status.OkBuffers): the batch goes as Op.ResultsBuffers. */
   marked: boolean;
-  transfer: Transferable[];
+  /** What each task marked with `ctx.transfer`, by seq, until its result goes (with it, never with another's). */
+  transfers: Map<number, Transferable[]>;
+  transfer(seq: number, items: Transferable[]): void;
   /** Each task's latest progress value since the last flush (see Op.Progress). */
   progressed: Map<number, unknown>;
   progress(seq: number, value: unknown): void;
@@ -172,7 +174,12 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   const outbox: Outbox = {
     items: [],
     marked: false,
-    transfer: [],
+    transfers: new Map(),
+    transfer: (seq, items) => {
+      const list = outbox.transfers.get(seq);
+      if (list === undefined) outbox.transfers.set(seq, [...items]);
+      else list.push(...items);
+    },
     progressed: new Map(),
     progress: (seq, value) => {
       outbox.progressed.set(seq, value);
@@ -213,21 +220,33 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     if (outbox.progressed.size !== 0) flushProgress();
     const items = outbox.items;
     if (items.length === 0) return;
-    const transfer = outbox.transfer;
     const marked = outbox.marked;
     outbox.items = [];
-    outbox.transfer = [];
     outbox.marked = false;
+    // The transfer lists of the tasks whose results go now: a task still running keeps its buffers.
+    let transfer: Transferable[] | undefined;
+    let own: Map<number, Transferable[]> | undefined;
+    if (outbox.transfers.size !== 0) {
+      for (let i = 0; i < items.length; i += 3) {
+        const seq = items[i] as number;
+        const list = outbox.transfers.get(seq);
+        if (list === undefined) continue;
+        outbox.transfers.delete(seq);
+        (transfer ??= []).push(...list);
+        (own ??= new Map()).set(seq, list);
+      }
+    }
     items.unshift(marked ? Op.ResultsBuffers : Op.Results);
     try {
-      transport.post(items, transfer.length ? transfer : undefined);
+      transport.post(items, transfer);
     } catch {
-      // Some output in this batch cannot be cloned. Send the results one by
-      // one so only the offending task fails.
+      // Some output in this batch cannot be cloned, or some task's transfer
+      // list cannot be moved. Send the results one by one, each with its own
+      // list, so only the offending task fails.
       for (let i = 1; i < items.length; i += 3) {
         const triple = [items[i + 1] === Status.OkBuffers ? Op.ResultsBuffers : Op.Results, items[i], items[i + 1], items[i + 2]];
         try {
-          transport.post(triple, transfer.length ? transfer : undefined);
+          transport.post(triple, own?.get(items[i] as number));
         } catch (err) {
           transport.post([Op.Results, items[i], Status.Unclonable, encodeError(err)]);
         }

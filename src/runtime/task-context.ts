@@ -11,7 +11,8 @@ export type { TaskContext } from '../api/types.js';
 
 /** Where a task's side output goes: objects to move with the results (in-process too: inline.ts moves them), and progress. */
 export interface TaskSink {
-  transfer: Transferable[] | null;
+  /** Keeps what task `seq` marked with `ctx.transfer`, to move with its own result (never another task's). */
+  transfer(seq: number, items: Transferable[]): void;
   /** Keeps the task's latest progress value for the next flush (coalesced). */
   progress(seq: number, value: unknown): void;
 }
@@ -53,7 +54,7 @@ export class TaskCtx implements TaskContext {
   }
 
   transfer(...items: Transferable[]): void {
-    this.#sink.transfer?.push(...items);
+    this.#sink.transfer(this.seq, items);
   }
 
   progress(value: unknown): void {

@@ -76,9 +76,14 @@ export class InlineWorker implements WorkerHandle {
   readonly #runInbox = (): void => this.#drainInbox();
   /** Each task's latest progress value, delivered once per microtask (coalesced, as threads and processes do per flush). */
   readonly #progressed = new Map<number, unknown>();
-  /** What tasks marked with `ctx.transfer`: moved with the next output delivered (as a thread sends it with its next flush). */
+  /** What each task marked with `ctx.transfer`, by seq: moved with its own output (as a thread sends it with its result). */
+  readonly #transfers = new Map<number, Transferable[]>();
   readonly #sink: TaskSink = {
-    transfer: [],
+    transfer: (seq, items) => {
+      const list = this.#transfers.get(seq);
+      if (list === undefined) this.#transfers.set(seq, [...items]);
+      else list.push(...items);
+    },
     progress: (seq, value) => {
       if (this.#progressed.size === 0) microtask(() => this.#flushProgress());
       this.#progressed.set(seq, value);
@@ -280,9 +285,9 @@ export class InlineWorker implements WorkerHandle {
    */
   #push(seq: number, status: Status, value: unknown): void {
     this.#finished[seq & MASK] = seq;
-    const list = this.#sink.transfer as Transferable[];
-    if (list.length !== 0) {
-      this.#sink.transfer = [];
+    const list = this.#transfers.size === 0 ? undefined : this.#transfers.get(seq);
+    if (list !== undefined) {
+      this.#transfers.delete(seq);
       if (status !== Status.Ok) detach(list);
       else {
         try {

@@ -141,6 +141,21 @@ for (const kind of KINDS) {
   });
 }
 
+for (const kind of ['thread', 'process', 'async'] as const) {
+  test(`kind: ${kind}: a task's transfer list goes with its own result only: another's bad list fails that task alone, and a running task keeps its buffers`, async () => {
+    await using pool = kind === 'async' ? createPool({ kind, tasks: fixture, size: 4 }) : createPool<M>({ kind, module: FIXTURE, size: 1, pipeline: 8 });
+    const [kept, a, bad, b] = await Promise.all([
+      pool.run('keepWhileRunning', null),
+      pool.run('echo', 1),
+      pool.run('badTransfer', null).catch((e: unknown) => e),
+      pool.run('echo', 2),
+    ]);
+    assert.equal(kept, 8, 'its buffer was not sent away with the results that went before its own');
+    assert.deepEqual([a, b], [1, 2], 'the tasks beside the bad list succeed');
+    assert.ok(bad instanceof SerializationError, `the task with the bad list fails: ${String(bad)}`);
+  });
+}
+
 for (const kind of ['thread', 'process'] as const) {
   test(`kind: ${kind}: Buffers in workerData reach sluice.init as Buffers`, async () => {
     await using pool = make(kind, { key: Buffer.from('k'), list: [Buffer.from('l')] });
