@@ -56,11 +56,12 @@ export function windowFor(ratePerMs: number, floor: number, ceiling: number): nu
 /**
  * The bounds of the adaptive window for a pool of `maxSize` workers and a
  * queue of `capacity`: from 2 × the size (the old fixed default, and enough
- * for long tasks) up to `MAP_WINDOW_MAX`, and never past the queue's
- * capacity, so map alone cannot overflow the queue it feeds.
+ * for long tasks) up to `MAP_WINDOW_MAX`, and never past what the workers
+ * and the queue hold together (`capacity + maxSize`; above the floor, past
+ * the capacity alone), so map alone cannot overflow the queue it feeds.
  */
 export function windowBounds(maxSize: number, capacity: number): { floor: number; ceiling: number } {
-  const floor = 2 * maxSize;
+  const floor = Math.min(2 * maxSize, capacity + maxSize);
   return { floor, ceiling: Math.max(floor, Math.min(MAP_WINDOW_MAX, capacity)) };
 }
 

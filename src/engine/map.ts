@@ -18,7 +18,7 @@ export interface MapOptions<In = unknown> {
    * Items in flight at most (running plus finished-but-not-yet-yielded),
    * fixed. Without it the window adapts: it starts at 2 × the pool's maximum
    * size and grows while tasks are short, keeping about 16 ms of the pool's
-   * work in flight, up to 1024 items (and never past `queue.capacity`).
+   * work in flight, up to 1024 items (and never past what the workers and `queue.capacity` hold).
    * @default adaptive, 2 × the pool's maximum size to 1024
    */
   concurrency?: number;

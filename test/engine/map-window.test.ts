@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { mapTasks } from '../../src/engine/map.js';
+import { taskPool } from '../helpers/index.js';
 import { AdaptiveWindow, FixedWindow, MAP_TARGET_MS, MAP_WINDOW_MAX, windowBounds, windowFor } from '../../src/engine/map-window.js';
 
 test('windowFor keeps MAP_TARGET_MS of work in flight, within its bounds', () => {
@@ -21,7 +22,19 @@ test('windowBounds: from 2 × the size to MAP_WINDOW_MAX, never past the queue c
   assert.deepEqual(windowBounds(2, 10_000), { floor: 4, ceiling: MAP_WINDOW_MAX });
   assert.deepEqual(windowBounds(2, Infinity), { floor: 4, ceiling: MAP_WINDOW_MAX });
   assert.deepEqual(windowBounds(2, 100), { floor: 4, ceiling: 100 });
-  assert.deepEqual(windowBounds(64, 10), { floor: 128, ceiling: 128 });
+  assert.deepEqual(windowBounds(64, 10), { floor: 74, ceiling: 74 }, 'a small queue: what the workers and the queue hold together');
+  assert.deepEqual(windowBounds(4, 2), { floor: 6, ceiling: 6 });
+});
+
+test('map on a pool whose queue is smaller than 2 × its size does not overflow it', async () => {
+  const pool = taskPool({ size: 4, queue: { capacity: 2 } });
+  try {
+    const out: number[] = [];
+    for await (const v of pool.map('inc', Array.from({ length: 50 }, (_, i) => i))) out.push(v);
+    assert.deepEqual(out, Array.from({ length: 50 }, (_, i) => i + 1));
+  } finally {
+    await pool.close();
+  }
 });
 
 test('AdaptiveWindow: grows at once on fast completions, stays at its floor on slow ones, comes down gently', () => {
