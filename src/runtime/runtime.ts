@@ -335,6 +335,20 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   };
 
   /**
+   * The first task after the one at `from` that may be held behind an
+   * exclusive task (an exclusive task, or any task after one), as an index
+   * into `msg`; `msg.length` when none may be.
+   */
+  const mayHoldFrom = (excl: Uint8Array, msg: unknown[], from: number): number => {
+    for (let j = from + TASK_STRIDE; j < msg.length; j += TASK_STRIDE) {
+      const here = msg[j] as number;
+      const before = msg[j - TASK_STRIDE] as number;
+      if (excl[here < 0 ? ~here : here] === 1 || excl[before < 0 ? ~before : before] === 1) return j;
+    }
+    return msg.length;
+  };
+
+  /**
    * Holds a batch's tasks from `i` on, at the front of the held batches
    * (they arrived before any batch held now), as a RunAfter batch: they
    * start once nothing runs here. Rare (exclusive tasks only), so a copy.
@@ -365,13 +379,22 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       holdRest(msg, 1);
       return;
     }
-    // Written before the first task runs, so the pool learns the batch
-    // started even if a task then blocks or kills this process.
-    if (init.startMarkers === true || msg[0] === Op.RunMarked || msg[0] === Op.RunAfterMarked) transport.post([Op.Started, received + 1, received + (msg.length - 1) / TASK_STRIDE, epochNow()]);
+    // The start marker is written before the first task it names runs, so
+    // the pool learns they started even if a task then blocks or kills this
+    // process. It names the whole batch, except where a task of it may be
+    // held behind an exclusive one (holdRest): then it names the tasks up to
+    // there, and the next ones get their own marker once they are reached,
+    // so a held task is never reported as started.
+    const marks = init.startMarkers === true || msg[0] === Op.RunMarked || msg[0] === Op.RunAfterMarked;
+    let markedTo = 0;
     for (let i = 1; i < msg.length; i += TASK_STRIDE) {
       if (exclusive !== null && i > 1 && mustWait(exclusive, msg[i])) {
         holdRest(msg, i);
         return;
+      }
+      if (marks && i >= markedTo) {
+        markedTo = exclusive === null ? msg.length : mayHoldFrom(exclusive, msg, i);
+        transport.post([Op.Started, received + 1, received + (markedTo - i) / TASK_STRIDE, epochNow()]);
       }
       const seq = ++received;
       if (revoked.size !== 0) {

@@ -114,6 +114,27 @@ for (const kind of ['thread', 'process'] as const) {
       assert.equal(pool.stats().completed, 3);
     });
 
+    if (kind === 'process') {
+      test('tasks held behind an exclusive task never started: killed from outside (no last word), its worker fails only the exclusive task, and they run on its replacement', TIMEOUT, async (t) => {
+        const hs = await handshake(t);
+        await using pool = make(kind, 4);
+        await pool.start();
+        const crash = pool.run('alone', hs.socket).then(
+          () => 'resolved',
+          (e: Error & { code?: string }) => e.code,
+        );
+        // One batch: the exclusive task first, two held behind it.
+        const behind = [pool.run('brief', undefined), pool.run('brief', undefined)];
+        await hs.started(1);
+        // Every message before this answer was handled: the two reached the worker and are held there.
+        const pid = (await pool.diagnostics()).workers[0]?.pid;
+        assert.ok(typeof pid === 'number');
+        process.kill(pid, 'SIGKILL');
+        assert.equal(await crash, 'ERR_SLUICE_WORKER_CRASHED');
+        assert.equal((await Promise.all(behind)).length, 2, 'requeued, not failed with it: the start marker never named them');
+      });
+    }
+
     test('a task held behind a running exclusive task can be cancelled; the rest go on', TIMEOUT, async (t) => {
       const hs = await handshake(t);
       await using pool = make(kind, 4);
