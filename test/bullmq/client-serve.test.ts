@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createClient, serve, RedisUnavailableError, type JobInfo, type Server } from '../../src/bullmq/index.js';
 import { registerError, SerializationError, SluiceError, TaskTimeoutError, UnknownTaskError, ErrorCodes } from '../../src/index.js';
-import { REDIS_URL, SKIP_NO_REDIS, OwnRedis, dropQueue, uniqueQueue, until } from '../helpers/redis.js';
+import { OwnRedis, REDIS_URL, SKIP_NO_REDIS, testQueue, uniqueQueue, until } from '../helpers/redis.js';
 import { outcome } from '../helpers/index.js';
 
 class NotFound extends Error {
@@ -27,19 +27,10 @@ function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } 
   return { promise, resolve };
 }
 
-const queues: string[] = [];
-function newQueue(tag: string): string {
-  const q = uniqueQueue(tag);
-  queues.push(q);
-  return q;
-}
-after(async () => {
-  if (SKIP_NO_REDIS === false) for (const q of queues) await dropQueue(q);
-});
 
 describe('sluice/bullmq', { skip: SKIP_NO_REDIS }, () => {
   test('outputs and errors round-trip with their classes and codes; trace and correlation id reach the server', async () => {
-    const queue = newQueue('roundtrip');
+    const queue = testQueue('roundtrip');
     const server = await serve({
       connection: REDIS_URL,
       queue,
@@ -90,7 +81,7 @@ describe('sluice/bullmq', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test('priorities order work: higher first, FIFO among equals, unprioritised jobs do not jump ahead', async () => {
-    const queue = newQueue('prio');
+    const queue = testQueue('prio');
     const client = createClient({ connection: REDIS_URL, queue });
     const order: string[] = [];
     const plan: Array<[string, number | undefined]> = [
@@ -116,7 +107,7 @@ describe('sluice/bullmq', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test('retries with backoff, then the dead-letter queue and the failed set; redrive runs it again', async () => {
-    const queue = newQueue('retry');
+    const queue = testQueue('retry');
     let healthy = false;
     let calls = 0;
     const server = await serve({
@@ -165,7 +156,7 @@ describe('sluice/bullmq', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test('bad input: an unknown task fails with a clear error, never retried nor dead-lettered; unserialisable input is refused at submit', async () => {
-    const queue = newQueue('bad');
+    const queue = testQueue('bad');
     const server = await serve({ connection: REDIS_URL, queue, pool: { kind: 'async', size: 1, tasks: { known: () => 1 } } });
     const client = createClient({ connection: REDIS_URL, queue });
     try {
@@ -197,7 +188,7 @@ describe('sluice/bullmq', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test("a slow consumer: the queue grows in Redis while the server's in-flight count stays at its pool size", async () => {
-    const queue = newQueue('backpressure');
+    const queue = testQueue('backpressure');
     const release = deferred();
     const started: string[] = [];
     const twoStarted = deferred();
@@ -238,7 +229,7 @@ describe('sluice/bullmq', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test('close(): drains within the grace; past it, running jobs are aborted and go back to the queue', async () => {
-    const queue = newQueue('close');
+    const queue = testQueue('close');
     const hold = deferred();
     const running = deferred();
     const tasks = {

@@ -13,16 +13,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { createClient } from '../../src/bullmq/index.js';
-import { REDIS_URL, SKIP_NO_REDIS, dropQueue, uniqueQueue, until } from '../helpers/redis.js';
+import { REDIS_URL, SKIP_NO_REDIS, testQueue, until } from '../helpers/redis.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const TASKS = fileURLToPath(new URL('../fixtures/bullmq-tasks.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bullmq-'));
-const queues: string[] = [];
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (SKIP_NO_REDIS === false) for (const q of queues) await dropQueue(q);
-});
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 interface ServeProc {
   child: ChildProcess;
@@ -60,8 +56,7 @@ function runs(log: string): Map<number, string[]> {
 
 describe('sluice serve processes sharing a queue', { skip: SKIP_NO_REDIS }, () => {
   test('two servers, a thousand jobs: each runs exactly once, every result is delivered, both servers take part', async () => {
-    const queue = uniqueQueue('pair');
-    queues.push(queue);
+    const queue = testQueue('pair');
     const log = join(dir, 'pair.log');
     const a = startServe(queue);
     const b = startServe(queue);
@@ -89,8 +84,7 @@ describe('sluice serve processes sharing a queue', { skip: SKIP_NO_REDIS }, () =
   });
 
   test('a server killed with SIGKILL mid-run: its jobs are taken back after the stall interval and every job completes (at-least-once)', async () => {
-    const queue = uniqueQueue('kill');
-    queues.push(queue);
+    const queue = testQueue('kill');
     const log = join(dir, 'kill.log');
     const gate = join(dir, 'kill.gate');
     const fast = ['--lock-duration', '1000', '--stalled-interval', '300'];

@@ -5,22 +5,13 @@
  * name is the task, its data the input, the task's output its returnvalue.
  */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { createClient, serve, type JobInfo } from '../../src/bullmq/index.js';
-import { REDIS_URL, SKIP_NO_REDIS, connectionOf, dropQueue, uniqueQueue } from '../helpers/redis.js';
+import { REDIS_URL, SKIP_NO_REDIS, connectionOf, testQueue } from '../helpers/redis.js';
 import { outcome } from '../helpers/index.js';
 
 const connection = connectionOf(REDIS_URL);
-const queues: string[] = [];
-function newQueue(tag: string): string {
-  const q = uniqueQueue(tag);
-  queues.push(q);
-  return q;
-}
-after(async () => {
-  if (SKIP_NO_REDIS === false) for (const q of queues) await dropQueue(q);
-});
 
 /** A BullMQ producer and its events, as a BullMQ user writes them. */
 async function producer(queue: string): Promise<{ q: Queue; events: QueueEvents; close(): Promise<void> }> {
@@ -34,7 +25,7 @@ async function producer(queue: string): Promise<{ q: Queue; events: QueueEvents;
 
 describe('plain BullMQ jobs', { skip: SKIP_NO_REDIS }, () => {
   test('job.name is the task, job.data the input, the output is the returnvalue as it stands', async () => {
-    const queue = newQueue('plain-out');
+    const queue = testQueue('plain-out');
     const server = await serve({
       connection: REDIS_URL,
       queue,
@@ -58,7 +49,7 @@ describe('plain BullMQ jobs', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test("a throw fails the job with the error's message; attempts and backoff are BullMQ's job options; the final failure is dead-lettered and redriven as a plain job", async () => {
-    const queue = newQueue('plain-fail');
+    const queue = testQueue('plain-fail');
     let calls = 0;
     let healthy = false;
     const server = await serve({
@@ -116,7 +107,7 @@ describe('plain BullMQ jobs', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test('a job whose name is no task fails at once, naming the exported tasks, and is not dead-lettered', async () => {
-    const queue = newQueue('plain-unknown');
+    const queue = testQueue('plain-unknown');
     const server = await serve({ connection: REDIS_URL, queue, pool: { kind: 'async', size: 1, tasks: { resize: () => 1, crop: () => 2 } } });
     const p = await producer(queue);
     const client = createClient({ connection: REDIS_URL, queue });
@@ -137,7 +128,7 @@ describe('plain BullMQ jobs', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test('plain and createClient jobs share a queue: each keeps its own shape', async () => {
-    const queue = newQueue('plain-mixed');
+    const queue = testQueue('plain-mixed');
     const server = await serve({ connection: REDIS_URL, queue, pool: { kind: 'async', size: 2, tasks: { double: (n: number) => n * 2 } } });
     const p = await producer(queue);
     const client = createClient({ connection: REDIS_URL, queue });
@@ -156,7 +147,7 @@ describe('plain BullMQ jobs', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test('thread pools run plain jobs too (the module loaded in worker threads)', async () => {
-    const queue = newQueue('plain-thread');
+    const queue = testQueue('plain-thread');
     const server = await serve({ connection: REDIS_URL, queue, pool: { kind: 'thread', size: 2, module: new URL('../fixtures/tasks.js', import.meta.url) } });
     const p = await producer(queue);
     try {
@@ -170,7 +161,7 @@ describe('plain BullMQ jobs', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test("lock and stalled settings are BullMQ's own defaults unless set", async () => {
-    const queue = newQueue('plain-defaults');
+    const queue = testQueue('plain-defaults');
     const server = await serve({ connection: REDIS_URL, queue, pool: { kind: 'async', size: 1, tasks: { x: () => 1 } } });
     const plain = new Worker(queue, undefined, { connection, autorun: false });
     const tuned = await serve({ connection: REDIS_URL, queue, lockDurationMs: 1234, stalledIntervalMs: 567, maxStalledCount: 3, pool: { kind: 'async', size: 1, tasks: { x: () => 1 } } });

@@ -8,22 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Queue, QueueEvents } from 'bullmq';
 import { createClient, serve } from '../../src/bullmq/index.js';
 import { InvalidOptionError, type TaskContext } from '../../src/index.js';
-import { REDIS_URL, SKIP_NO_REDIS, connectionOf, dropQueue, uniqueQueue } from '../helpers/redis.js';
+import { REDIS_URL, SKIP_NO_REDIS, connectionOf, testQueue } from '../helpers/redis.js';
 
 const connection = connectionOf(REDIS_URL);
-const queues: string[] = [];
-function newQueue(tag: string): string {
-  const q = uniqueQueue(tag);
-  queues.push(q);
-  return q;
-}
-after(async () => {
-  if (SKIP_NO_REDIS === false) for (const q of queues) await dropQueue(q);
-});
 
 /** Resolves when `seen` holds `value`: the task's handshake with the test's listener. */
 class Seen {
@@ -47,7 +38,7 @@ class Seen {
 
 describe('sluice/bullmq progress', { skip: SKIP_NO_REDIS }, () => {
   test("ctx.progress() reaches createClient's onProgress in order, the last value before the result, and a plain QueueEvents listener too", async () => {
-    const queue = newQueue('progress');
+    const queue = testQueue('progress');
     const seen = new Seen();
     const server = await serve({
       connection: REDIS_URL,
@@ -98,7 +89,7 @@ describe('sluice/bullmq progress', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test('a task reporting in a tight loop is throttled: fewer writes than reports, in order, ending with the last', async () => {
-    const queue = newQueue('progress-flood');
+    const queue = testQueue('progress-flood');
     const N = 3000;
     const server = await serve({
       connection: REDIS_URL,
@@ -132,7 +123,7 @@ describe('sluice/bullmq progress', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test("a plain BullMQ job's progress is written too, and a value Redis cannot store fails only its write (an 'error' on the server), never the job", async () => {
-    const queue = newQueue('progress-plain');
+    const queue = testQueue('progress-plain');
     const server = await serve({
       connection: REDIS_URL,
       queue,
@@ -174,7 +165,7 @@ describe('sluice/bullmq progress', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test('onProgress must be a function', async () => {
-    const client = createClient({ connection: REDIS_URL, queue: newQueue('progress-bad') });
+    const client = createClient({ connection: REDIS_URL, queue: testQueue('progress-bad') });
     try {
       await assert.rejects(client.submit('x', 1, { onProgress: 42 as never }), (err: Error) => err instanceof InvalidOptionError && /onProgress/.test(err.message));
     } finally {

@@ -7,26 +7,21 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Job, Queue, QueueEvents } from 'bullmq';
-import { REDIS_URL, SKIP_NO_REDIS, connectionOf, dropQueue, uniqueQueue } from '../helpers/redis.js';
+import { REDIS_URL, SKIP_NO_REDIS, connectionOf, testQueue } from '../helpers/redis.js';
 import { outcome } from '../helpers/index.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const TASKS = fileURLToPath(new URL('../fixtures/bullmq-tasks.js', import.meta.url));
 const connection = connectionOf(REDIS_URL);
-const queues: string[] = [];
-after(async () => {
-  if (SKIP_NO_REDIS === false) for (const q of queues) await dropQueue(q);
-});
 
 /**
  * `sluice serve` on a new queue, with a plain BullMQ producer and listener on
  * it. `ready` resolves with its stderr once it says it is serving.
  */
 function serveCli(tag: string, flags: string[]) {
-  const queue = uniqueQueue(tag);
-  queues.push(queue);
+  const queue = testQueue(tag);
   const child = spawn(process.execPath, [CLI, 'serve', TASKS, '--queue', queue, '--redis', REDIS_URL, ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const exited = once(child, 'exit');

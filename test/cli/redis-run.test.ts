@@ -15,22 +15,13 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { serve } from '../../src/bullmq/index.js';
-import { REDIS_URL, SKIP_NO_REDIS, OwnRedis, connectionOf, dropQueue, freePort, uniqueQueue, until } from '../helpers/redis.js';
+import { OwnRedis, REDIS_URL, SKIP_NO_REDIS, connectionOf, freePort, testQueue, until } from '../helpers/redis.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const TASKS = fileURLToPath(new URL('../fixtures/bullmq-tasks.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-run-'));
-const queues: string[] = [];
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (SKIP_NO_REDIS === false) for (const q of queues) await dropQueue(q);
-});
+after(() => rmSync(dir, { recursive: true, force: true }));
 
-function newQueue(tag: string): string {
-  const q = uniqueQueue(tag);
-  queues.push(q);
-  return q;
-}
 
 interface Proc {
   child: ChildProcess;
@@ -96,7 +87,7 @@ function executions(input: string): Map<number, number> {
 
 describe('sluice run --redis', { skip: SKIP_NO_REDIS }, () => {
   test('3 servers, 20,000 lines; one server and then the coordinator killed with SIGKILL; the rerun finishes: every line exactly once, correct', { timeout: 240_000 }, async () => {
-    const queue = newQueue('run-big');
+    const queue = testQueue('run-big');
     const N = 20_000;
     const input = writeInput('big.jsonl', N);
     const output = join(dir, 'big.out.jsonl');
@@ -127,7 +118,7 @@ describe('sluice run --redis', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test('a coordinator killed while no server runs: results that arrive while it is down are collected on restart, not recomputed; another run on the queue is refused meanwhile', { timeout: 120_000 }, async () => {
-    const queue = newQueue('run-collect');
+    const queue = testQueue('run-collect');
     const input = writeInput('collect.jsonl', 40);
     const output = join(dir, 'collect.out.jsonl');
     const q = new Queue(queue, { connection: connectionOf(REDIS_URL) });
@@ -236,7 +227,7 @@ describe('sluice run --redis', { skip: SKIP_NO_REDIS }, () => {
   });
 
   test('what a line reports on its server (ctx.progress) reaches the coordinator\'s status line, naming the line', { timeout: 60_000 }, async () => {
-    const queue = newQueue('run-progress');
+    const queue = testQueue('run-progress');
     const progressTasks = fileURLToPath(new URL('../fixtures/cli-progress-tasks.js', import.meta.url));
     const server = start(['serve', progressTasks, '--queue', queue, '--redis', REDIS_URL, '--size', '2']);
     await until('sluice serve ready', () => server.stderr().includes('sluice serve: ready') || server.child.exitCode !== null, 30_000);

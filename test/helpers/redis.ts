@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { after } from 'node:test';
 import { Queue } from 'bullmq';
 
 export const REDIS_URL = process.env.SLUICE_TEST_REDIS ?? 'redis://127.0.0.1:6379';
@@ -18,6 +19,19 @@ export const SKIP_NO_REDIS = redisAvailable() ? false : `no Redis at ${REDIS_URL
 
 export function uniqueQueue(tag: string): string {
   return `sluice-test-${tag}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Queues made by testQueue, dropped when the test file ends. */
+const made: string[] = [];
+after(async () => {
+  if (SKIP_NO_REDIS === false) for (const q of made) await dropQueue(q);
+});
+
+/** A queue of this test file's own (uniqueQueue), dropped from Redis when the file's tests end. */
+export function testQueue(tag: string): string {
+  const q = uniqueQueue(tag);
+  made.push(q);
+  return q;
 }
 
 /** Deletes every key of `queue` and of its dead-letter queue. */
