@@ -35,7 +35,7 @@ export class DeadLetters {
     if (sink === undefined) return;
     const { input: copy, cloneable } = cloneInput(task.input);
     // structuredClone made any Buffer a Uint8Array: rebuild them as the workers' boundary does, so a redrive sends what the task was given.
-    const paths = cloneable && typeof task.input === 'object' && task.input !== null ? bufferPaths(task.input) : null;
+    const paths = cloneable ? bufferPaths(task.input) : null;
     const input = paths === null ? copy : reviveBuffers(copy, paths);
     const now = Date.now();
     const entry: DeadLetter = {

@@ -44,7 +44,7 @@ function runOp(slot: WorkerSlot): Op {
 function pushTask(msg: unknown[], idx: number, task: Task, marks: boolean): void {
   const input = task.input;
   const corr = task.meta === null ? task.correlation : [task.correlation, task.meta];
-  if (marks && typeof input === 'object' && input !== null) {
+  if (marks) {
     const paths = bufferPaths(input);
     if (paths !== null) {
       msg.push(~idx, [input, paths], task.id, corr);
@@ -133,7 +133,7 @@ export class Dispatch {
         sent.push(task);
       }
       if (sent.length === 0) {
-        if (slot.load === 0) engine.workers.freed(slot);
+        engine.workers.freedIfIdle(slot);
         continue;
       }
       try {
@@ -160,7 +160,7 @@ export class Dispatch {
       }
       this.#markSent(slot, task, now);
     }
-    if (slot.load === 0) this.#engine.workers.freed(slot);
+    this.#engine.workers.freedIfIdle(slot);
   }
 
   /** A task taken out of a batch before it was sent: it never ran, and is refused. */

@@ -136,6 +136,8 @@ export class Scheduler {
       initError: (h, err, phase) => this.life.onInitError(h, err, phase),
       results: (h, msg) => this.#onResults(h, msg),
       started: (h, first, last) => {
+        // Every process batch sends a start marker: nothing to look up unless someone listens.
+        if (!channels.taskStarted.hasSubscribers) return;
         const slot = this.workers.byId.get(h.id);
         if (slot !== undefined) this.ev.tasksStarted(slot, first, last);
       },
@@ -341,7 +343,7 @@ export class Scheduler {
   /** Paused, or no start token yet: the picked worker is handed back. */
   #mayStart(task: Task, slot: WorkerSlot): boolean {
     if (this.controls.mayStart(task)) return true;
-    this.workers.unpick(slot);
+    this.workers.freedIfIdle(slot);
     return false;
   }
 
@@ -472,7 +474,7 @@ export class Scheduler {
     // Sent all it may ever be sent: its replacement starts while it finishes them.
     if (slot.left <= 0) this.supervised.recycle(slot, 'max-tasks');
     if (slot.load === 0 && this.workers.draining.delete(slot)) this.life.retireNow(slot);
-    if (slot.load === 0) this.workers.freed(slot);
+    this.workers.freedIfIdle(slot);
     const auto = this.options.pipeline === 'auto';
     if (auto && n > 0) tunePipeline(slot, n);
     this.pump();

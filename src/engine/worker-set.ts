@@ -144,12 +144,16 @@ export class WorkerSet {
     return idle.length > 0;
   }
 
-  /** A worker has nothing left on it: back on the idle stack (depth-1 pools). */
-  /** A picked worker was not given the task after all (paused, no start token): it goes back to the idle stack. */
-  unpick(slot: WorkerSlot): void {
+  /**
+   * A worker may have nothing left on it (a task settled or was taken back,
+   * or a picked worker was not given the task after all): if so, back on the
+   * idle stack (depth-1 pools).
+   */
+  freedIfIdle(slot: WorkerSlot): void {
     if (slot.load === 0) this.freed(slot);
   }
 
+  /** A worker has nothing left on it: back on the idle stack (depth-1 pools). */
   freed(slot: WorkerSlot): void {
     if (!this.#depthOne || slot.inIdle || slot.state !== SlotState.Ready) return;
     slot.inIdle = true;

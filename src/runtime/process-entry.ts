@@ -4,7 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { FINISH_OFFSET, Query, REPORT_BYTES, REPORT_FINAL, SHARED_STATE_BYTES, START_RING, type WorkerInit } from '../wire/protocol.js';
-import { checkTransferList, detach } from '../wire/transfer.js';
+import { sendThenDetach } from '../wire/transfer.js';
 import { startRuntime } from './runtime.js';
 
 const send = process.send?.bind(process);
@@ -81,11 +81,7 @@ startRuntime(
     // 'disconnect' above; the callback keeps it from becoming an 'error'.
     // Outputs a task marked with ctx.transfer: a copy plus a detach, as in
     // the pool (wire/transfer.ts), so the task's buffers end detached as on a thread.
-    post: (message, transfer) => {
-      if (transfer !== undefined) checkTransferList(transfer);
-      send(message, undefined, undefined, () => undefined);
-      if (transfer !== undefined) detach(transfer);
-    },
+    post: (message, transfer) => sendThenDetach(() => send(message, undefined, undefined, () => undefined), transfer),
     onMessage: (listener) => process.on('message', listener as (m: unknown) => void),
   },
   { ...init, state, process: true },

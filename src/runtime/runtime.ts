@@ -20,7 +20,7 @@ import { AbortKind, corrOf, epochNow, FINISH_OFFSET, HEAP_OFFSET, Op, REPORT_BYT
 import { bufferPaths, reviveBuffers, type Marked } from '../wire/values.js';
 import { checkHealth, exclusiveTasks, findHooks, hookFlags, type LifecycleHooks } from './lifecycle.js';
 import { runTask } from './task-hooks.js';
-import { abortReason, TaskCtx } from './task-context.js';
+import { abortReason, keepTransfer, TaskCtx } from './task-context.js';
 import { collectTasks, type TaskFn } from './collect-tasks.js';
 import { needsLoaderHooks } from './loader-flags.js';
 
@@ -175,11 +175,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     items: [],
     marked: false,
     transfers: new Map(),
-    transfer: (seq, items) => {
-      const list = outbox.transfers.get(seq);
-      if (list === undefined) outbox.transfers.set(seq, [...items]);
-      else list.push(...items);
-    },
+    transfer: (seq, items) => keepTransfer(outbox.transfers, seq, items),
     progressed: new Map(),
     progress: (seq, value) => {
       outbox.progressed.set(seq, value);
@@ -193,7 +189,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   const flushProgress = (): void => {
     const msg: unknown[] = [Op.Progress];
     for (const [seq, value] of outbox.progressed) {
-      const paths = marks && typeof value === 'object' && value !== null ? bufferPaths(value) : null;
+      const paths = marks ? bufferPaths(value) : null;
       if (paths === null) msg.push(seq, value);
       else {
         msg[0] = Op.ProgressBuffers;
@@ -270,7 +266,7 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
   };
   /** A task's output: marked where it holds Buffers (a thread's postMessage would make them Uint8Arrays). */
   const ok = (seq: number, value: unknown): void => {
-    if (marks && typeof value === 'object' && value !== null) {
+    if (marks) {
       const paths = bufferPaths(value);
       if (paths !== null) {
         outbox.marked = true;
@@ -385,14 +381,14 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
     // held behind an exclusive one (holdRest): then it names the tasks up to
     // there, and the next ones get their own marker once they are reached,
     // so a held task is never reported as started.
-    const marks = init.startMarkers === true || msg[0] === Op.RunMarked || msg[0] === Op.RunAfterMarked;
+    const startMarks = init.startMarkers === true || msg[0] === Op.RunMarked || msg[0] === Op.RunAfterMarked;
     let markedTo = 0;
     for (let i = 1; i < msg.length; i += TASK_STRIDE) {
       if (exclusive !== null && i > 1 && mustWait(exclusive, msg[i])) {
         holdRest(msg, i);
         return;
       }
-      if (marks && i >= markedTo) {
+      if (startMarks && i >= markedTo) {
         markedTo = exclusive === null ? msg.length : mayHoldFrom(exclusive, msg, i);
         transport.post([Op.Started, received + 1, received + (markedTo - i) / TASK_STRIDE, epochNow()]);
       }
@@ -602,7 +598,8 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
       const collected = collectTasks(ns);
       hooks = findHooks(ns);
       // Checked before init runs: a bad declaration is the module's fault, like a bad hook.
-      const declared = exclusiveTasks(hooks, collected.map(([name]) => name));
+      const taskNames = collected.map(([name]) => name);
+      const declared = exclusiveTasks(hooks, taskNames);
       if (hooks.init !== undefined) {
         try {
           await hooks.init(await workerData, { workerId: init.workerId });
@@ -612,11 +609,11 @@ export function startRuntime(transport: Transport, init: WorkerInit): void {
         }
       }
       tasks = collected.map(([, fn]) => fn);
-      names = collected.map(([name]) => name);
+      names = taskNames;
       exclusive = declared;
       syncMs = new Float64Array(tasks.length).fill(-1);
       runCount = new Uint32Array(tasks.length);
-      transport.post([Op.Ready, collected.map(([name]) => name), hookFlags(hooks)]);
+      transport.post([Op.Ready, taskNames, hookFlags(hooks)]);
     },
   )
     .catch((err: unknown) => {

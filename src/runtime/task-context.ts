@@ -17,6 +17,13 @@ export interface TaskSink {
   progress(seq: number, value: unknown): void;
 }
 
+/** Adds what task `seq` marked with `ctx.transfer` to its list (the TaskSink's `transfer`, kept per task). */
+export function keepTransfer(lists: Map<number, Transferable[]>, seq: number, items: Transferable[]): void {
+  const list = lists.get(seq);
+  if (list === undefined) lists.set(seq, [...items]);
+  else list.push(...items);
+}
+
 export class TaskCtx implements TaskContext {
   readonly taskId: number;
   readonly workerId: number;

@@ -34,7 +34,6 @@ export interface EncodedError {
 
 /** Adds the Buffers of `raw` (a value about to be cloned into `enc[field]...`) to `into`. */
 function noteBuffers(raw: unknown, prefix: BufferPath, into: BufferPath[] | undefined): BufferPath[] | undefined {
-  if (typeof raw !== 'object' || raw === null) return into;
   const paths = bufferPaths(raw);
   if (paths === null) return into;
   into ??= [];

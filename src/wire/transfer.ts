@@ -41,6 +41,18 @@ export function detach(list: readonly Transferable[]): void {
 }
 
 /**
+ * A send to a process under a transfer list: the list refused as
+ * postMessage would refuse it, before anything is sent; then `send` (which
+ * serialises at once); then the sender's buffers detached.
+ */
+export function sendThenDetach(send: () => void, list: readonly Transferable[] | undefined): void {
+  if (list === undefined) return send();
+  checkTransferList(list);
+  send();
+  detach(list);
+}
+
+/**
  * `values` moved as a postMessage would move them: a structured clone
  * under the transfer list, Buffers kept (values.ts). Throws (a
  * DataCloneError, nothing detached) when one cannot be cloned.
@@ -49,7 +61,7 @@ export function moveValues(values: readonly unknown[], list: readonly Transferab
   let marks: (BufferPath[] | null)[] | undefined;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    const paths = typeof v === 'object' && v !== null ? bufferPaths(v) : null;
+    const paths = bufferPaths(v);
     if (paths !== null) (marks ??= new Array<BufferPath[] | null>(values.length).fill(null))[i] = paths;
   }
   const moved = structuredClone(values, { transfer: list as Transferable[] }) as unknown[];

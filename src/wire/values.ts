@@ -30,8 +30,9 @@ export const BUFFER_DEPTH = 3;
 /** Where a Buffer sits: the keys (and array indices) from the value down to it; `[]` is the value itself. */
 export type BufferPath = (string | number)[];
 
-/** The Buffers in `value` (within BUFFER_DEPTH), or null when there is none. */
-export function bufferPaths(value: object): BufferPath[] | null {
+/** The Buffers in `value` (within BUFFER_DEPTH), or null when there is none: one `typeof` for a value that is not an object. */
+export function bufferPaths(value: unknown): BufferPath[] | null {
+  if (typeof value !== 'object' || value === null) return null;
   if (value instanceof Buffer) return [[]];
   return scan(value, 1);
 }

@@ -30,7 +30,7 @@ import type { TaskFn } from '../runtime/collect-tasks.js';
 import { microtask } from '../time/microtask.js';
 import { runTask } from '../runtime/task-hooks.js';
 import { selfReport, type ProcStatus, type WorkerSelfReport } from '../observability/worker-diagnostics.js';
-import { abortReason, TaskCtx, type TaskSink } from '../runtime/task-context.js';
+import { abortReason, keepTransfer, TaskCtx, type TaskSink } from '../runtime/task-context.js';
 import type { StopReason, WorkerEvents, WorkerHandle } from './handle.js';
 
 export interface InlineSpawnOptions {
@@ -79,11 +79,7 @@ export class InlineWorker implements WorkerHandle {
   /** What each task marked with `ctx.transfer`, by seq: moved with its own output (as a thread sends it with its result). */
   readonly #transfers = new Map<number, Transferable[]>();
   readonly #sink: TaskSink = {
-    transfer: (seq, items) => {
-      const list = this.#transfers.get(seq);
-      if (list === undefined) this.#transfers.set(seq, [...items]);
-      else list.push(...items);
-    },
+    transfer: (seq, items) => keepTransfer(this.#transfers, seq, items),
     progress: (seq, value) => {
       if (this.#progressed.size === 0) microtask(() => this.#flushProgress());
       this.#progressed.set(seq, value);

@@ -54,7 +54,7 @@ import { fileURLToPath } from 'node:url';
 import { PROCESS_ENTRY } from '../entries.js';
 import type { Transferable } from '../api/types.js';
 import { FINISH_OFFSET, Op, Query, REPORT_BYTES, REPORT_FINAL, START_RING, Status, type WorkerInit } from '../wire/protocol.js';
-import { checkTransferList, detach } from '../wire/transfer.js';
+import { sendThenDetach } from '../wire/transfer.js';
 import { DiagRequests, procCpu, procStatus, type DiagnoseResult } from '../observability/worker-diagnostics.js';
 import { inheritedExecArgv } from './exec-argv.js';
 import { dispatchCommon } from './messages.js';
@@ -331,9 +331,7 @@ export class ProcessWorker implements WorkerHandle {
     // never started, so there is nothing to report here. Throwing would read
     // as an unserialisable input.
     if (!this.#child.connected) return;
-    if (transfer !== undefined) checkTransferList(transfer);
-    this.#child.send(message);
-    if (transfer !== undefined) detach(transfer);
+    sendThenDetach(() => this.#child.send(message), transfer);
   }
 
   startedAt(seq: number): number | undefined {

@@ -89,7 +89,7 @@ export class ThreadWorker implements WorkerHandle {
       ...(opts.workerData !== undefined ? { workerData: opts.workerData } : {}),
     };
     const wd = opts.workerData;
-    const wdBuffers = typeof wd === 'object' && wd !== null ? bufferPaths(wd) : null;
+    const wdBuffers = bufferPaths(wd);
     if (wdBuffers !== null) init.workerDataBuffers = wdBuffers;
     const options = (execArgv: string[]) => ({
       workerData: init,
