@@ -104,6 +104,8 @@ export class Server extends EventEmitter {
     const poolOptions = { ...options.pool, queue: { capacity: this.concurrency, overflow: 'reject' }, retry: undefined, deadLetter: false } as AnyPoolOptions<UntypedModule>;
     this.pool = createPool<UntypedModule>(poolOptions as never);
     const prefix = options.prefix !== undefined ? { prefix: options.prefix } : {};
+    // BullMQ's worker name, and the name this server announces itself under.
+    const name = options.name ?? `${hostname()}:${process.pid}`;
     if (options.deadLetter !== false) {
       this.#dlq = new Queue(deadLetterQueueName(this.queueName), { connection, ...prefix });
       this.#dlq.on('error', (err) => this.#error(err));
@@ -113,7 +115,7 @@ export class Server extends EventEmitter {
       ...prefix,
       concurrency: this.concurrency,
       autorun: false,
-      name: options.name ?? `${hostname()}:${process.pid}`,
+      name,
       ...(options.lockDurationMs !== undefined ? { lockDuration: options.lockDurationMs } : {}),
       ...(options.stalledIntervalMs !== undefined ? { stalledInterval: options.stalledIntervalMs } : {}),
       ...(options.maxStalledCount !== undefined ? { maxStalledCount: options.maxStalledCount } : {}),
@@ -137,7 +139,8 @@ export class Server extends EventEmitter {
     // run() resolves only when the worker stops: it is not awaited here.
     this.worker.run().catch((err: unknown) => this.#error(err instanceof Error ? err : new Error(String(err))));
     await this.worker.waitUntilReady();
-    this.#presence = announce(this.worker, this.worker.opts.name ?? `${hostname()}:${process.pid}`);
+    // The constructor always names the worker.
+    this.#presence = announce(this.worker, this.worker.opts.name as string);
   }
 
   stats(): ServerStats {

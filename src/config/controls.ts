@@ -9,7 +9,7 @@ import { cpus as osCpus } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { InvalidOptionError } from '../api/errors.js';
 import type { PoolKind } from '../api/options.js';
-import { plainObject, positive, positiveInt } from './validate-helpers.js';
+import { known, plainObject, positive, positiveInt } from './validate-helpers.js';
 
 export interface RateLimit {
   tasks: number;
@@ -31,9 +31,7 @@ export interface Placement {
 
 function rate(option: string, v: unknown): RateLimit {
   const o = plainObject(option, v);
-  for (const key of Object.keys(o)) {
-    if (key !== 'tasks' && key !== 'perMs' && !(option === 'rateLimit' && key === 'perName')) throw new InvalidOptionError(`${option}.${key}`, 'a known option (tasks, perMs' + (option === 'rateLimit' ? ', perName)' : ')'), `an unknown option "${key}"`);
-  }
+  known(option, o, option === 'rateLimit' ? ['tasks', 'perMs', 'perName'] : ['tasks', 'perMs']);
   const perMs = positive(`${option}.perMs`, o.perMs, 'milliseconds');
   if (perMs === Infinity) throw new InvalidOptionError(`${option}.perMs`, 'a finite positive number of milliseconds', perMs);
   return { tasks: positiveInt(`${option}.tasks`, o.tasks), perMs };
@@ -51,7 +49,7 @@ export function resolveRateLimit(v: unknown): ResolvedRateLimit | undefined {
 }
 
 /** The CPUs this process may run on (Linux: `Cpus_allowed_list`; elsewhere every CPU). */
-export function allowedCpus(): number[] {
+function allowedCpus(): number[] {
   try {
     const line = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
     if (line !== undefined) return parseCpuList(line);
@@ -62,7 +60,7 @@ export function allowedCpus(): number[] {
 }
 
 /** `0-2,5` → [0, 1, 2, 5]. */
-export function parseCpuList(list: string): number[] {
+function parseCpuList(list: string): number[] {
   const out: number[] = [];
   for (const part of list.trim().split(',')) {
     const [a, b] = part.split('-').map(Number) as [number, number | undefined];
@@ -87,9 +85,7 @@ function findTaskset(): string | undefined {
 export function resolvePlacement(v: unknown, kind: PoolKind): Placement | undefined {
   if (v === undefined) return undefined;
   const o = plainObject('worker', v);
-  for (const key of Object.keys(o)) {
-    if (key !== 'nice' && key !== 'cpus') throw new InvalidOptionError(`worker.${key}`, 'a known option (nice, cpus)', `an unknown option "${key}"`);
-  }
+  known('worker', o, ['nice', 'cpus']);
   if (kind !== 'process') {
     throw new InvalidOptionError('worker', `absent for kind '${kind}' (${kind === 'thread' ? "threads share their process's priority and CPU affinity; Node offers no per-thread control" : 'its tasks run in this process'}; use kind 'process')`, v);
   }

@@ -51,3 +51,10 @@ export function limit(option: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new InvalidOptionError(option, 'a non-negative integer or Infinity', value);
   return value;
 }
+
+/** Refuses a key of `o` that is not one of `keys`, naming it and the known ones. */
+export function known(option: string, o: Record<string, unknown>, keys: readonly string[]): void {
+  for (const key of Object.keys(o)) {
+    if (!keys.includes(key)) throw new InvalidOptionError(`${option}.${key}`, `a known option (${keys.join(', ')})`, `an unknown option "${key}"`);
+  }
+}

@@ -12,7 +12,7 @@ import { systemClock, type Clock } from '../time/clock.js';
 import { availableCpus } from '../sizing/cpu-count.js';
 import { resolveScaler, type Scaler } from '../sizing/scaler.js';
 import { InvalidOptionError } from '../api/errors.js';
-import { capacity, duration, limit, nonNegativeInt, oneOf, plainObject, positive, positiveInt } from './validate-helpers.js';
+import { capacity, duration, known, limit, nonNegativeInt, oneOf, plainObject, positive, positiveInt } from './validate-helpers.js';
 import { resolvePlacement, resolveRateLimit, type Placement, type ResolvedRateLimit } from './controls.js';
 import { createDeadLetterSink, type DeadLetterSink } from '../dead-letter/sinks.js';
 import { overflowPolicies, type AnyPoolOptions, type CloseOptions, type Logger, type OverflowFunction, type OverflowPolicy, type PoolKind, type ResourceLimits, type RunOptions } from '../api/options.js';
@@ -299,12 +299,6 @@ function checkThreadExecArgv(argv: string[]): void {
     `flags a worker thread accepts for kind 'thread' (Node refuses V8 and process-wide flags for threads: use ${hints.join('; use ')})`,
     refused.length === 0 ? argv : refused.length === 1 ? refused[0] : refused,
   );
-}
-
-function known(option: string, o: Record<string, unknown>, keys: readonly string[]): void {
-  for (const key of Object.keys(o)) {
-    if (!keys.includes(key)) throw new InvalidOptionError(`${option}.${key}`, `a known option (${keys.join(', ')})`, `an unknown option "${key}"`);
-  }
 }
 
 function positiveMs(option: string, v: unknown): number {
