@@ -22,7 +22,7 @@ export interface DashboardFlag {
   showData: boolean;
 }
 
-export const DEFAULT_DASHBOARD: DashboardAddress = { host: '127.0.0.1', port: 0 };
+const DEFAULT_DASHBOARD: DashboardAddress = { host: '127.0.0.1', port: 0 };
 
 /** `host:port`, `[v6]:port` or a port alone (on 127.0.0.1); port 0 picks a free one. */
 export function parseDashboard(value: string): DashboardAddress {

@@ -61,7 +61,7 @@ export function attachLogger(poolId: string, logger: Logger): () => void {
  * thrown non-Error, an Error that says what was thrown, so every failure
  * line has a type, a message and a stack.
  */
-export function loggedError(e: unknown): Error {
+function loggedError(e: unknown): Error {
   if (e instanceof Error) return e;
   let shown: string;
   try {

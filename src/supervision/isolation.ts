@@ -117,7 +117,7 @@ class Record {
  * it, a worker that fails fast finishes the most tasks, and with low
  * concurrency the least-loaded choice gives it nearly all of them.
  */
-export const DOUBT_STREAK = 3;
+const DOUBT_STREAK = 3;
 
 /** Ids of workers isolated (quarantined) over the pool's life, kept so their outcomes stay out of the breakers' windows. */
 const ISOLATED_KEPT = 1024;

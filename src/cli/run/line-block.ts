@@ -129,7 +129,7 @@ class LineContext {
 }
 
 /** Blocks up to this many lines report each line's time. */
-export const TIMED_LINES = 32;
+const TIMED_LINES = 32;
 
 export function lineError(err: unknown, taskName: string): LineError {
   const e = err instanceof Error ? err : new TaskFailedError(taskName, err);
@@ -141,7 +141,7 @@ export function lineError(err: unknown, taskName: string): LineError {
 }
 
 /** The `id` copied from an input record that is an object with one. */
-export function idOf(input: unknown): unknown {
+function idOf(input: unknown): unknown {
   return typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as { id?: unknown }).id : undefined;
 }
 

@@ -202,7 +202,7 @@ async function checkTask(c: RunConfig): Promise<void> {
 }
 
 /** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '***';

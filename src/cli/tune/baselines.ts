@@ -15,11 +15,11 @@ import { measure, type MeasureConfig, type Measured } from './measure.js';
 export type BaselineId = 'sequential' | 'promise-all' | 'async-kind';
 
 /** Tasks started together per `Promise.all` batch. */
-export const PROMISE_ALL_BATCH = 64;
+const PROMISE_ALL_BATCH = 64;
 /** The in-process pool's size: kind 'async''s default. */
-export const ASYNC_KIND_SIZE = 64;
+const ASYNC_KIND_SIZE = 64;
 
-export const BASELINE_LABELS: Record<BaselineId, string> = {
+const BASELINE_LABELS: Record<BaselineId, string> = {
   sequential: 'no pool, sequential',
   'promise-all': `no pool, Promise.all ×${PROMISE_ALL_BATCH}`,
   'async-kind': `kind 'async', size ${ASYNC_KIND_SIZE}`,
