@@ -11,11 +11,9 @@ import type { Pool } from '../pool.js';
 import type { Dashboard } from '../observability/dashboard/server.js';
 import type { JobProgress } from '../observability/dashboard/frame.js';
 import { UsageError } from './exit-codes.js';
+import { parseHostPort, type MetricsAddress } from './metrics-server.js';
 
-export interface DashboardAddress {
-  host: string;
-  port: number;
-}
+export type DashboardAddress = MetricsAddress;
 
 export interface DashboardFlag {
   address: DashboardAddress;
@@ -28,12 +26,11 @@ const DEFAULT_DASHBOARD: DashboardAddress = { host: '127.0.0.1', port: 0 };
 export function parseDashboard(value: string): DashboardAddress {
   const v = value.trim();
   if (/^\d{1,5}$/.test(v) && Number(v) <= 65535) return { host: DEFAULT_DASHBOARD.host, port: Number(v) };
-  const m = /^(?:\[([^\]]+)\]|([^:[\]/]+)):(\d{1,5})$/.exec(v);
-  const port = m === null ? NaN : Number(m[3]);
-  if (m === null || port > 65535) {
+  const address = parseHostPort(v, false);
+  if (address === undefined) {
     throw new InvalidArgumentError(`--dashboard takes an optional host:port (e.g. 127.0.0.1:8080) or a port, got "${value}" (to give no address before <module>, write the flag after it)`);
   }
-  return { host: (m[1] ?? m[2]) as string, port };
+  return address;
 }
 
 /** What commander hands over for `--dashboard [host:port]` and `--dashboard-show-data`, as one DashboardFlag (or none). */

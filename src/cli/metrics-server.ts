@@ -18,6 +18,17 @@ export interface MetricsAddress {
   port: number;
 }
 
+/**
+ * `host:port` or `[v6]:port` (port 0 to 65535), or undefined. A flag whose
+ * value is optional refuses '/' in the host, so a module path after it is
+ * not taken for an address.
+ */
+export function parseHostPort(value: string, hostMayHoldSlash: boolean): MetricsAddress | undefined {
+  const m = (hostMayHoldSlash ? /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/ : /^(?:\[([^\]]+)\]|([^:[\]/]+)):(\d{1,5})$/).exec(value.trim());
+  const port = m === null ? NaN : Number(m[3]);
+  return m === null || port > 65535 ? undefined : { host: (m[1] ?? m[2]) as string, port };
+}
+
 export interface RunCounters {
   read: number;
   ok: number;

@@ -10,7 +10,7 @@ import { InvalidArgumentError } from 'commander';
 import { availableCpus } from '../../sizing/cpu-count.js';
 import { UsageError } from '../exit-codes.js';
 import { dashboardFlag, type DashboardAddress } from '../dashboard.js';
-import type { MetricsAddress } from '../metrics-server.js';
+import { parseHostPort, type MetricsAddress } from '../metrics-server.js';
 import type { ProgressMode } from './progress.js';
 import type { RunConfig } from './run-config.js';
 
@@ -63,10 +63,9 @@ export function parseSize(value: string): number | 'auto' {
 
 /** `host:port` or `[v6]:port`; port 0 picks a free one (printed at start). */
 export function parseMetrics(value: string): MetricsAddress {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
-  const port = m === null ? NaN : Number(m[3]);
-  if (m === null || port > 65535) throw new InvalidArgumentError(`--metrics must be host:port (e.g. 127.0.0.1:9464), got "${value}"`);
-  return { host: (m[1] ?? m[2]) as string, port };
+  const address = parseHostPort(value, true);
+  if (address === undefined) throw new InvalidArgumentError(`--metrics must be host:port (e.g. 127.0.0.1:9464), got "${value}"`);
+  return address;
 }
 
 /** A module argument relative to cwd (or a file: URL) as a file: URL; it must exist. */
