@@ -34,7 +34,7 @@ const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20'
 
 const result = await build({
   ...common,
-  entryPoints: ['index.js', 'testing.js', 'observability/prometheus.js', 'observability/otel.js', 'observability/dashboard/index.js', 'worker-api.js', 'bullmq/index.js', 'cli/main.js'].map((e) => join(from, e)),
+  entryPoints: ['index.js', 'testing.js', 'observability/prometheus.js', 'observability/otel.js', 'observability/dashboard/index.js', 'worker-api.js', 'bullmq/index.js', 'cli/main.js', 'cli/run/runner-entry.js'].map((e) => join(from, e)),
   splitting: true,
   // Chunks at the root of dist, like index.js: see src/entries.ts.
   chunkNames: 'chunk-[hash]',
@@ -45,7 +45,7 @@ const result = await build({
 
 await build({
   ...common,
-  // cli/run/line-worker.js: the module `sluice run` gives its workers (src/cli/worker-files.ts finds it).
+  // cli/run/line-worker.js: the module `sluice run` gives its workers (src/entries.ts finds it).
   entryPoints: ['runtime/thread-entry.js', 'runtime/process-entry.js', 'runtime/loader-hooks.js', 'observability/worker-diagnostics.js', 'cli/run/line-worker.js'].map((e) => join(from, e)),
   external: ['../observability/worker-diagnostics.js', './loader-hooks.js'],
   packages: 'external',
@@ -63,9 +63,11 @@ for (const out of Object.keys(result.metafile.outputs)) {
 }
 if (!found) throw new Error('bundle: no output holds the worker entry paths');
 
-// src/cli/worker-files.ts finds `sluice run`'s worker module beside dist/cli/main.js.
-try {
-  await readFile(join(dist, 'cli/run/line-worker.js'));
-} catch {
-  throw new Error('bundle: dist/cli/run/line-worker.js is missing (see src/cli/worker-files.ts)');
+// src/entries.ts finds `sluice run`'s worker module and runner thread under dist/cli/run/.
+for (const file of ['cli/run/line-worker.js', 'cli/run/runner-entry.js']) {
+  try {
+    await readFile(join(dist, file));
+  } catch {
+    throw new Error(`bundle: dist/${file} is missing (see src/entries.ts)`);
+  }
 }

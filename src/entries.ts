@@ -1,5 +1,5 @@
 /**
- * Where the worker entry files are. This module sits at the root of the
+ * Where the worker entry files are (the pool's, and those of `sluice run`). This module sits at the root of the
  * package on purpose: the build bundles the pool into dist/index.js or a
  * chunk beside it (scripts/bundle.mjs), so `./runtime/...` from here holds
  * both bundled and unbundled (.build/js/entries.js, .test-build/src/entries.js).
@@ -7,3 +7,7 @@
  */
 export const THREAD_ENTRY = new URL('./runtime/thread-entry.js', import.meta.url);
 export const PROCESS_ENTRY = new URL('./runtime/process-entry.js', import.meta.url);
+/** The module `sluice run` gives its line workers (cli/run/executor.ts). */
+export const LINE_WORKER = new URL('./cli/run/line-worker.js', import.meta.url).href;
+/** The runner thread of `sluice run` (cli/run/runner-thread.ts). */
+export const RUNNER_ENTRY = new URL('./cli/run/runner-entry.js', import.meta.url).href;

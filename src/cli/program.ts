@@ -15,8 +15,8 @@ import { tuneCommand } from './tune/tune-command.js';
 const COMMANDS: readonly CliCommand[] = [runCommand, tuneCommand, serveCommand];
 
 function version(): string {
-  // dist/cli/ in a package, .test-build/src/cli/ in tests.
-  for (const rel of ['../../package.json', '../../../package.json']) {
+  // A chunk at the root of dist/ in a package (the bin loads this module on demand), .test-build/src/cli/ in tests.
+  for (const rel of ['../package.json', '../../package.json', '../../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === 'sluice' && typeof pkg.version === 'string') return pkg.version;

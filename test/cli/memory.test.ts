@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { runJob } from '../../src/cli/run/runner.js';
+import { RUNNER_YOUNG_MB } from '../../src/cli/run/runner-thread.js';
 import { CLI_MAIN, TASKS_URL, config, io, lineCount, readJsonl, tempDir, writeLines } from '../helpers/cli.js';
 
 const LINES = 1_000_000;
@@ -64,3 +65,20 @@ for (const kind of ['thread', 'process'] as const) {
     }
   });
 }
+
+// The runner itself (read, split, send, write) runs on a thread with a
+// bounded young generation (src/cli/run/runner-thread.ts): on the main
+// thread, V8 grew it as a run went on, and peak RSS with it. `--kind async`
+// runs tasks where the runner runs, so a task can look.
+test('the runner of `sluice run` is a thread with a bounded young generation', async (t) => {
+  const dir = tempDir(t);
+  const input = writeLines(join(dir, 'in.jsonl'), ['{}']);
+  const output = join(dir, 'out.jsonl');
+  const child = spawn(process.execPath, [fileURLToPath(CLI_MAIN), 'run', fileURLToPath(TASKS_URL), '-t', 'youngGeneration', '--kind', 'async', '-i', input, '-o', output, '--progress', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  assert.equal(code, 0, stderr);
+  const [record] = readJsonl<{ result: { threadMb?: number } }>(output);
+  assert.equal(record?.result.threadMb, RUNNER_YOUNG_MB);
+});

@@ -66,6 +66,29 @@ describe('sluice CLI: usage and exit codes', () => {
     assert.match(run.stdout, /Exit codes:/);
   });
 
+  test('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const r = await sluice(['--version']);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, `${pkg.version}\n`);
+  });
+
+  test("-i - reads the process's stdin, through a real pipe, to its end", async (t) => {
+    const dir = tempDir(t);
+    const output = join(dir, 'out.jsonl');
+    const child = spawn(process.execPath, [fileURLToPath(CLI_MAIN), 'run', TASKS, '-t', 'double', '-i', '-', '-o', output, '--progress', 'none'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    for (let i = 1; i <= 2000; i++) child.stdin.write(`{"n":${i}}\n`);
+    child.stdin.end();
+    const [code] = (await once(child, 'close')) as [number | null];
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /2000 read: 2000 ok/);
+    const results = readJsonl<{ line: number; result: number }>(output);
+    assert.equal(results.length, 2000);
+    for (const r of results) assert.equal(r.result, r.line * 2);
+  });
+
   test('usage errors exit 2: no arguments, bad flags, missing module, unknown task', async (t) => {
     const dir = tempDir(t);
     const input = writeLines(join(dir, 'in.jsonl'), ['{"n":1}']);

@@ -45,6 +45,25 @@ describe('sluice run: streaming', () => {
     for (const o of out) assert.equal(o.result, o.line * 2);
   });
 
+  test('a CommonJS module whose tasks only its default export shows runs on every kind', async (t) => {
+    const dir = tempDir(t);
+    // Built at run time: Node's CommonJS lexer finds no names here, so an ES import sees only `default`.
+    writeFileSync(join(dir, 'tasks.cjs'), "const tasks = {};\ntasks['inc'] = (x) => x.n + 1;\nmodule.exports = tasks;\n");
+    const input = writeLines(join(dir, 'in.jsonl'), numbers(3));
+    for (const kind of ['thread', 'process', 'async']) {
+      const c = config(dir, { input, output: join(dir, `out-${kind}.jsonl`), moduleUrl: new URL(`file://${join(dir, 'tasks.cjs')}`).href, task: 'inc', kind, size: 1 });
+      const s = await runJob(c, io());
+      assert.equal(s.ok, 3, kind);
+      assert.deepEqual(
+        readJsonl<OutLine>(c.output)
+          .map((o) => o.result)
+          .sort(),
+        [2, 3, 4],
+        kind,
+      );
+    }
+  });
+
   test('stdin input, blank lines skipped, ids copied', async (t) => {
     const dir = tempDir(t);
     const c = config(dir, { input: '-' });

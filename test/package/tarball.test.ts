@@ -8,7 +8,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
@@ -26,6 +26,7 @@ const packed = await packFreshCheckout();
 scratch.push(dirname(packed.tarball));
 const paths = packed.files.map((f) => f.path);
 const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
   exports: Record<string, string | { types: string; default: string }>;
   bin: Record<string, string>;
   peerDependencies: Record<string, string>;
@@ -103,6 +104,17 @@ test('an ES module consumer imports every entry and runs thread, process and asy
 
 test('a CommonJS consumer requires every entry and runs thread, process and async pools', () => {
   assert.deepEqual(runConsumer(consumer, 'cjs.cjs'), { results: { thread: 42, process: 42, async: 42 }, entries: EVERY_ENTRY });
+});
+
+test("the installed bin: --version, and `sluice run` over a file (the bundle's runner thread and line workers found)", async () => {
+  const bin = join(consumer, 'node_modules/sluice', pkg.bin.sluice ?? '');
+  assert.equal(sh(process.execPath, [bin, '--version'], consumer), `${pkg.version}\n`);
+  await writeFile(join(consumer, 'in.jsonl'), '1\n2\n3\n');
+  for (const kind of ['thread', 'process', 'async']) {
+    sh(process.execPath, [bin, 'run', 'tasks.mjs', '-t', 'inc', '-i', 'in.jsonl', '-o', `out-${kind}.jsonl`, '--kind', kind, '--progress', 'none'], consumer);
+    const out = (await readFile(join(consumer, `out-${kind}.jsonl`), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as { line: number; result: number });
+    assert.deepEqual(out.sort((a, b) => a.line - b.line).map((o) => o.result), [2, 3, 4], kind);
+  }
 });
 
 for (const config of ['tsconfig.nodenext.json', 'tsconfig.bundler.json']) {

@@ -118,7 +118,8 @@ describe('sluice run on a TypeScript task module, as docs/cli.md shows it', { co
     'npx tsx ./node_modules/.bin/sluice run ...': (args) => [[TSX_COMMAND, CLI, ...args], undefined],
   };
   for (const [how, launch] of Object.entries(cliLaunches)) {
-    for (const kind of ['thread', 'process']) {
+    // async: the task module loads on the runner thread (src/cli/run/runner-entry.ts), which the loader must reach too.
+    for (const kind of ['thread', 'process', 'async']) {
       test(`${how} (--kind ${kind})`, async (t) => {
         const { exit, out } = await run(t, launch, kind);
         assert.equal(exit.code, 0, exit.stderr);

@@ -8,8 +8,9 @@
 import type { Pool } from '../../pool.js';
 import { openTaskPool } from '../open-pool.js';
 import { BLOCK_TASK, runBlock, type BlockContext, type BlockResult, type LineBlock, type LineProgress } from './line-block.js';
-import { LINE_WORKER } from '../worker-files.js';
+import { LINE_WORKER } from '../../entries.js';
 import { inheritedExecArgv } from '../../worker/exec-argv.js';
+import { collectTasks } from '../../runtime/collect-tasks.js';
 
 /**
  * The line workers' young generation, MB. Parsing and stringifying lines
@@ -69,8 +70,9 @@ export async function openPoolExecutor(c: PoolExecutorConfig): Promise<BlockExec
       task: c.task,
       workerModule: workerModule.href,
       inProcessTasks: (ns) => {
-        const task = ns[c.task];
-        return typeof task === 'function' ? { ...ns, [BLOCK_TASK]: (block: LineBlock, ctx: BlockContext) => runBlock(task as (i: unknown, x: unknown) => unknown, c.task, block, ctx) } : ns;
+        // Found as the pool finds tasks: a CommonJS module (or one a loader compiled to CommonJS) has them under `default`.
+        const task = collectTasks(ns).find(([name]) => name === c.task)?.[1];
+        return task !== undefined ? { ...ns, [BLOCK_TASK]: (block: LineBlock, ctx: BlockContext) => runBlock(task, c.task, block, ctx) } : ns;
       },
     },
     options,

@@ -5,7 +5,7 @@ import type { CliCommand, CliIO } from '../cli-command.js';
 import { parseDashboard } from '../dashboard.js';
 import { Interrupts } from '../interrupts.js';
 import { DEFAULT_QUEUE, parseMetrics, parseNonNegative, parsePositive, parseSize, toRunConfig, type RunFlags } from './run-options.js';
-import { runJob } from './runner.js';
+import { runJobInThread } from './runner-thread.js';
 import { formatSummary } from './summary.js';
 
 const EXAMPLES = `
@@ -60,7 +60,7 @@ export const runCommand: CliCommand = {
         const interrupts = new Interrupts();
         const unlisten = interrupts.listenToProcess();
         try {
-          const summary = await runJob(config, { stdin: io.stdin, stderr: io.stderr, interrupts });
+          const summary = await runJobInThread(config, { stdin: io.stdin, stderr: io.stderr, interrupts });
           io.stderr.write(formatSummary(summary));
           exit(summary.exitCode);
         } finally {

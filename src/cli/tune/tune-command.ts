@@ -13,9 +13,9 @@ import { cpuCount } from '../../sizing/cpu-count.js';
 import type { CliCommand, CliIO } from '../cli-command.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import { parsePositive, resolveModule } from '../run/run-options.js';
-import { measureBaselines, type BaselineMeasured, type BaselineSkipped } from './baselines.js';
+import type { BaselineMeasured, BaselineSkipped } from './baselines.js';
 import type { Knee } from './knee.js';
-import { measure, type Measured } from './measure.js';
+import type { Measured } from './measure.js';
 import { plotSvg } from './plot-svg.js';
 import { recommend, type Recommendation } from './recommend.js';
 
@@ -117,6 +117,8 @@ export const tuneCommand: CliCommand = {
 };
 
 export async function tune(moduleArg: string, flags: TuneFlags, io: CliIO): Promise<TuneResult> {
+  // The pool loads when a command needs it: the CLI's start (and `sluice run`'s main thread, which never runs a pool) stays light.
+  const [{ measure }, { measureBaselines }] = await Promise.all([import('./measure.js'), import('./baselines.js')]);
   const moduleUrl = resolveModule(moduleArg, io.cwd);
   if (flags.task.length === 0) throw new UsageError('--task must be a task name');
   const inputs = readSample(resolve(io.cwd, flags.input));
