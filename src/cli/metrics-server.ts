@@ -12,6 +12,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PoolStats } from '../api/stats.js';
 import { POOL_METRICS as M, type MetricDef } from '../observability/metric-defs.js';
+import { UsageError } from './exit-codes.js';
 
 export interface MetricsAddress {
   host: string;
@@ -140,9 +141,11 @@ export function startMetricsServer(address: MetricsAddress, collect: () => strin
     }
   });
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    // A port in use or an address not on this machine is the user's to fix: a usage error (exit 2), for `run` and `serve` alike.
+    const refused = (err: Error): void => reject(new UsageError(`cannot serve metrics on ${address.host}:${address.port}: ${err.message}`, { cause: err }));
+    server.once('error', refused);
     server.listen(address.port, address.host, () => {
-      server.off('error', reject);
+      server.off('error', refused);
       // The endpoint must not keep a finished run alive.
       server.unref();
       const bound = server.address() as AddressInfo;

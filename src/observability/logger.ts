@@ -14,6 +14,7 @@
  * `type`, `message`, `stack`, `code` and the `cause` chain (a plain object
  * there would print as `{"type":"Object","stack":""}`).
  */
+import { shown } from './shown.js';
 import { subscribePool } from './subscribe.js';
 import type { Logger } from '../api/options.js';
 
@@ -63,11 +64,5 @@ export function attachLogger(poolId: string, logger: Logger): () => void {
  */
 function loggedError(e: unknown): Error {
   if (e instanceof Error) return e;
-  let shown: string;
-  try {
-    shown = typeof e === 'string' ? e : (JSON.stringify(e) ?? String(e));
-  } catch {
-    shown = String(e);
-  }
-  return Object.assign(new Error(`non-Error thrown: ${shown}`), { name: 'NonError', value: e });
+  return Object.assign(new Error(`non-Error thrown: ${typeof e === 'string' ? e : shown(e)}`), { name: 'NonError', value: e });
 }

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { ExitCode } from '../../src/cli/exit-codes.js';
+import { ExitCode, UsageError } from '../../src/cli/exit-codes.js';
 import { runJob } from '../../src/cli/run/runner.js';
 import { config, io, journaledLines, lineCount, readJsonl, tempDir, waitFor, writeLines } from '../helpers/cli.js';
 
@@ -332,5 +334,22 @@ describe('sluice run: metrics', () => {
     assert.match(body, /sluice_cli_in_flight 1\n/);
     writeFileSync(gate, '');
     assert.equal((await run).exitCode, ExitCode.Ok);
+  });
+
+  test('a --metrics port in use is a usage error naming the address, and the pool is let go', async (t) => {
+    const dir = tempDir(t);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    t.after(() => taken.close());
+    const port = (taken.address() as AddressInfo).port;
+    const c = config(dir, { input: writeLines(join(dir, 'in.jsonl'), ['{"n":1}']), task: 'double', metrics: { host: '127.0.0.1', port } });
+    await assert.rejects(runJob(c, io()), (err: unknown) => {
+      assert.ok(err instanceof UsageError, String(err));
+      assert.match(err.message, new RegExp(`^cannot serve metrics on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+      return true;
+    });
+    // The output lock went with the run: the same command runs once the port is free.
+    await new Promise<void>((resolve) => taken.close(() => resolve()));
+    assert.equal((await runJob({ ...c, metrics: undefined }, io())).exitCode, ExitCode.Ok);
   });
 });

@@ -9,6 +9,8 @@
  * docs/cli.md, "Dependencies".
  */
 
+import { shown } from '../../observability/shown.js';
+
 export interface ProgressSnapshot {
   /** Lines finished, counting those skipped because an earlier run did them. */
   done: number;
@@ -106,13 +108,7 @@ export function formatReport(value: unknown): string {
   let text: string;
   if (typeof value === 'number') text = value >= 0 && value <= 1 ? `${(value * 100).toFixed(value * 100 < 10 ? 1 : 0)}%` : String(value);
   else if (typeof value === 'string') text = value;
-  else {
-    try {
-      text = JSON.stringify(value) ?? String(value);
-    } catch {
-      text = String(value);
-    }
-  }
+  else text = shown(value);
   text = text.replace(/\s+/g, ' ');
   return text.length > REPORT_WIDTH ? text.slice(0, REPORT_WIDTH - 1) + '…' : text;
 }

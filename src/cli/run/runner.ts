@@ -207,7 +207,7 @@ class JobRunner {
         metrics = await startMetricsServer(this.#c.metrics, () => prometheusText(pool?.name ?? 'sluice', this.#c.task, pool?.stats(), this.#counters()));
       } catch (err) {
         await this.#executor.terminate();
-        throw new UsageError(`cannot serve metrics on ${this.#c.metrics.host}:${this.#c.metrics.port}: ${(err as Error).message}`);
+        throw err;
       }
       this.#io.stderr.write(`sluice: metrics on ${metrics.url}\n`);
     }

@@ -114,7 +114,7 @@ export const serveCommand: CliCommand = {
           } catch (err) {
             unlisten();
             await server.close({ timeoutMs: 0 });
-            throw new UsageError(`cannot serve metrics on ${at.host}:${at.port}: ${(err as Error).message}`, { cause: err });
+            throw err;
           }
           io.stderr.write(`sluice serve: metrics on ${metrics.url}\n`);
         }

@@ -16,6 +16,7 @@ import type { PoolStats } from '../../api/stats.js';
 import type { PoolDiagnostics, WorkerDiagnostics } from '../worker-diagnostics.js';
 import { subscribePool } from '../subscribe.js';
 import { IntervalLatency } from './interval-latency.js';
+import { shown } from '../shown.js';
 import type { DeadLetterRow, EventRow, Frame, JobProgress, Point, WorkerRow } from './frame.js';
 
 type AnyPool = Pool<TaskModule>;
@@ -254,13 +255,7 @@ function cut(text: string): string {
 }
 
 function jsonCut(value: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return cut(text);
+  return cut(shown(value));
 }
 
 function fmt(n: unknown): string {
