@@ -16,7 +16,8 @@ import { parentPort } from 'node:worker_threads';
 import { needsLoaderHooks } from '../../runtime/loader-flags.js';
 import { Interrupts } from '../interrupts.js';
 import { runJob } from './runner.js';
-import { sendError, type RunnerCommand, type RunnerData, type RunnerReport } from './runner-thread.js';
+import { encodeError } from '../../wire/error-codec.js';
+import type { RunnerCommand, RunnerData, RunnerReport } from './runner-thread.js';
 
 const port = parentPort;
 if (port === null) throw new Error('runner-entry.js runs only as the runner thread of `sluice run`');
@@ -43,9 +44,9 @@ async function run(data: RunnerData, stderr: ForwardedStderr, interrupts: Interr
     const nodeOptions = process.env.NODE_OPTIONS;
     if (needsLoaderHooks(process.execArgv, nodeOptions)) await (await import('../../runtime/loader-hooks.js')).installLoaderHooks(process.execArgv, nodeOptions);
     const summary = await runJob(data.config, { stdin: process.stdin, stderr, interrupts });
-    report({ type: 'done', summary: { ...summary, fatal: summary.fatal === undefined ? undefined : sendError(summary.fatal) } });
+    report({ type: 'done', summary: { ...summary, fatal: summary.fatal === undefined ? undefined : encodeError(summary.fatal) } });
   } catch (err) {
-    report({ type: 'failed', error: sendError(err) });
+    report({ type: 'failed', error: encodeError(err) });
   }
   // The main thread ends this thread when the report arrives: the port (and stdin, when piped) would keep it waiting.
 }

@@ -18,6 +18,7 @@
 
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { decodeError, registerError, type EncodedError } from '../../wire/error-codec.js';
 import { ModuleLoadFailure, UsageError } from '../exit-codes.js';
 import type { Interrupts } from '../interrupts.js';
 import { RUNNER_ENTRY } from '../../entries.js';
@@ -42,36 +43,17 @@ export interface RunnerData {
   columns: number | undefined;
 }
 
-/** An error, as it crosses to the main thread: the CLI's classes are rebuilt from `code`. */
-export interface SentError {
-  name: string;
-  message: string;
-  code: unknown;
-  stack: string | undefined;
-}
-
 /** Thread → main. */
-export type RunnerReport = { type: 'stderr'; text: string } | { type: 'done'; summary: Omit<RunSummary, 'fatal'> & { fatal: SentError | undefined } } | { type: 'failed'; error: SentError };
+export type RunnerReport = { type: 'stderr'; text: string } | { type: 'done'; summary: Omit<RunSummary, 'fatal'> & { fatal: EncodedError | undefined } } | { type: 'failed'; error: EncodedError };
 
 /** Main → thread. */
 export type RunnerCommand = { type: 'start'; data: RunnerData } | { type: 'interrupt'; signal: string } | { type: 'columns'; columns: number | undefined };
 
-export function sendError(err: unknown): SentError {
-  if (!(err instanceof Error)) return { name: 'Error', message: String(err), code: undefined, stack: undefined };
-  const code = (err as { code?: unknown }).code;
-  return { name: err.name, message: err.message, code: typeof code === 'string' || typeof code === 'number' ? code : undefined, stack: err.stack };
-}
-
-function receiveError(e: SentError): Error {
-  // The two errors program.ts maps to exit codes 2 and 3 come back as themselves.
-  if (e.code === 'ERR_SLUICE_CLI_USAGE') return new UsageError(e.message);
-  if (e.code === 'ERR_SLUICE_CLI_MODULE_LOAD') return new ModuleLoadFailure(e.message);
-  const err = new Error(e.message);
-  Object.defineProperty(err, 'name', { value: e.name, configurable: true, writable: true });
-  if (e.code !== undefined) Object.assign(err, { code: e.code });
-  if (e.stack !== undefined) err.stack = e.stack;
-  return err;
-}
+// Errors cross as the pool's do (wire/error-codec.ts); the two that program.ts
+// maps to exit codes 2 and 3 come back as instances of their classes.
+registerError(UsageError);
+registerError(ModuleLoadFailure);
+const receiveError = (enc: EncodedError): Error => decodeError(enc, 'sluice run');
 
 /** What the main thread lends the run: where stdin comes from, the terminal, and the process's interrupts. */
 export interface RunnerIO {
@@ -80,8 +62,12 @@ export interface RunnerIO {
   interrupts: Interrupts;
 }
 
-/** The runner thread, started before the command line is parsed (prestartRunner); taken by the run. */
-let prestarted: Worker | undefined;
+/**
+ * The runner thread, started before the command line is parsed
+ * (prestartRunner), with what it did before a run took it: an error or an
+ * exit of its own start-up is the run's to report.
+ */
+let prestarted: { worker: Worker; early: { error?: Error; exited?: number } } | undefined;
 
 function startRunnerThread(): Worker {
   return new Worker(new URL(RUNNER_ENTRY), {
@@ -101,23 +87,19 @@ function startRunnerThread(): Worker {
 export function prestartRunner(): void {
   if (prestarted !== undefined) return;
   const worker = startRunnerThread();
-  // Until a run takes it, an error of its own start-up is the run's to report.
   const early: { error?: Error; exited?: number } = {};
   worker.on('error', (err) => (early.error ??= err));
   worker.on('exit', (code) => (early.exited = code));
-  earlyOutcome.set(worker, early);
-  prestarted = worker;
+  prestarted = { worker, early };
 }
-
-const earlyOutcome = new WeakMap<Worker, { error?: Error; exited?: number }>();
 
 /** runJob(config, io), on the runner thread. Resolves with its summary; rejects with what it threw. */
 export function runJobInThread(config: RunConfig, io: RunnerIO): Promise<RunSummary> {
   const data: RunnerData = { config, isTTY: io.stderr.isTTY === true, columns: io.stderr.columns };
   const fromStdin = config.input === '-';
-  const worker = prestarted ?? startRunnerThread();
+  const worker = prestarted?.worker ?? startRunnerThread();
+  const early = prestarted?.early;
   prestarted = undefined;
-  const early = earlyOutcome.get(worker);
   if (early?.exited !== undefined) return Promise.reject(early.error ?? new Error(`sluice run: the runner thread exited with code ${early.exited} before it started`));
   worker.postMessage({ type: 'start', data } satisfies RunnerCommand);
   const command = (c: RunnerCommand): void => worker.postMessage(c);
