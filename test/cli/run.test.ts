@@ -207,6 +207,9 @@ describe('sluice run: blocks', () => {
     const [dead] = readJsonl<DeadLine>(c.dlq);
     assert.equal(dead?.line, 250);
     assert.equal(dead.error.code, 'ERR_SLUICE_WORKER_CRASHED');
+    // The pool ran a block of lines; the record names the task the user asked for.
+    assert.match(dead.error.message, /while running "crashy"$/);
+    assert.doesNotMatch(dead.error.stack ?? '', /__sluice/);
     assert.equal(dead.attempts, 1);
   });
 });

@@ -133,10 +133,14 @@ const TIMED_LINES = 32;
 
 export function lineError(err: unknown, taskName: string): LineError {
   const e = err instanceof Error ? err : new TaskFailedError(taskName, err);
-  const out: LineError = { name: e.name, message: e.message };
+  // The pool's errors name the task it ran (a crash, a timeout: `while running
+  // "<task>"`), and for a line that is the block task, which is this file's
+  // own business: the record names the task the user asked for.
+  const named = (text: string): string => text.split(`"${BLOCK_TASK}"`).join(`"${taskName}"`);
+  const out: LineError = { name: e.name, message: named(e.message) };
   const code = (e as { code?: unknown }).code;
   if (code !== undefined) out.code = code;
-  if (e.stack !== undefined) out.stack = e.stack;
+  if (e.stack !== undefined) out.stack = named(e.stack);
   return out;
 }
 
